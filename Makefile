@@ -1,0 +1,20 @@
+# The two commands of the README, and a few narrower ones for development.
+.PHONY: demo test units e2e emulator docs-check
+
+demo:            ## start the emulator, run examples/demo.yml twice (a change, then an idempotent re-run), stop
+	examples/demo.sh
+
+test:            ## every test, on every supported ansible-core release (what CI runs)
+	tests/run.sh
+
+units:
+	TEST_STEPS=units TEST_MATRIX=2.19:3.11 tests/run.sh
+
+e2e:
+	TEST_STEPS=e2e TEST_MATRIX=2.19:3.11 tests/run.sh
+
+emulator:        ## run the emulator in the foreground (HTTPS on 127.0.0.1:9398)
+	tests/emulator/em-emulator
+
+docs-check:
+	python3 hacking/render_job_docs.py --check

@@ -1,0 +1,292 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, veeam_em.core contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# This file is internal to the veeam_em.core collection and may change in any release.
+"""Finding jobs and converging one job's settings: the logic every job module shares.
+
+``JobIndex`` answers "which job is this?" from one bulk read or from targeted
+queries; ``converge()`` reads, diffs, writes at most once, waits and verifies.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import difflib
+import re
+
+from ansible_collections.veeam_em.core.plugins.module_utils import _diff, _tasks
+from ansible_collections.veeam_em.core.plugins.module_utils._errors import (
+    AmbiguousWriteError, TaskLost, ValidationError, VeeamEmError,
+)
+from ansible_collections.veeam_em.core.plugins.module_utils._job_models import JOB_MODEL
+from ansible_collections.veeam_em.core.plugins.module_utils._model import child, children, resolve
+
+
+_UUID = r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'
+_ID_RE = re.compile(r'^(?:urn:veeam:Job:)?(%s)$' % _UUID)
+
+JOB_TYPES = {'backup': 'Backup', 'backup_copy': 'BackupCopy', 'immediate_backup_copy': 'ImmediateBackupCopy',
+             'replica': 'Replica'}
+
+
+class JobNotFound(VeeamEmError):
+    pass
+
+
+class VerifyFailed(VeeamEmError):
+    pass
+
+
+def parse_job_id(value):
+    """Bare UUID or ``urn:veeam:Job:<uuid>`` -> lowercase UUID; anything else is refused offline."""
+    m = _ID_RE.match(value.strip()) if isinstance(value, str) else None
+    if not m:
+        raise ValidationError('id: %r is not a job id; accepted: a UUID or urn:veeam:Job:<UUID>' % (value,), option='id')
+    return m.group(1).lower()
+
+
+def job_summary(entity):
+    """Identity fields of a Job entity (or reference)."""
+    server = None
+    for link in children(child(entity, 'Links') if child(entity, 'Links') is not None else entity, 'Link'):
+        if link.get('Rel') == 'Up' and (link.get('Type') or '').startswith('BackupServer'):
+            server = link.get('Name')
+    uid = entity.get('UID') or ''
+    jt = resolve(entity, ('JobType',))
+    pf = resolve(entity, ('Platform',))
+    return {
+        'id': uid.rsplit(':', 1)[-1].lower() if uid else None,
+        'uid': uid,
+        'name': entity.get('Name'),
+        'job_type': jt.text if jt is not None else None,
+        'platform': pf.text if pf is not None else None,
+        'backup_server': server,
+    }
+
+
+class JobIndex:
+    """Looks jobs up; with ``preload`` it holds every job entity from one paged query."""
+
+    def __init__(self, client, preload=False, page_size=None):
+        self.client = client
+        self.entities = None
+        self._names = {}
+        if preload:
+            self.entities = client.query('Job', fmt='Entities', page_size=page_size)
+
+    # -- lookups ------------------------------------------------------------
+
+    def _query_name(self, name, backup_server=None):
+        flt = 'Name==%s' % self.client.quote_filter_value(name)
+        if backup_server:
+            flt += ';BackupServerName==%s' % self.client.quote_filter_value(backup_server)
+        return self.client.query('Job', filter=flt, fmt='Entities')
+
+    def find(self, name=None, job_id=None, backup_server=None):
+        """The Job entity for a name or an id; raise JobNotFound with candidates otherwise."""
+        if job_id:
+            uuid = parse_job_id(job_id)
+            if self.entities is not None:
+                found = [e for e in self.entities if job_summary(e)['id'] == uuid]
+                if not found:
+                    raise JobNotFound('job with id %s not found' % uuid)
+                return found[0]
+            try:
+                return self.client.get('jobs/%s' % uuid, params={'format': 'Entity'})
+            except VeeamEmError as exc:
+                if getattr(exc, 'status', None) == 404:
+                    raise JobNotFound('job with id %s not found' % uuid)
+                raise
+        pool = self.entities if self.entities is not None else self._query_name(name, backup_server)
+        exact = [e for e in pool if e.get('Name') == name]
+        if backup_server:
+            exact = [e for e in exact if (job_summary(e)['backup_server'] or '').lower() == backup_server.lower()]
+        if len(exact) == 1:
+            return exact[0]
+        if len(exact) > 1:
+            servers = sorted(job_summary(e)['backup_server'] or '?' for e in exact)
+            raise JobNotFound('job name %r is ambiguous: it exists on backup servers %s; set backup_server'
+                              % (name, ', '.join(servers)))
+        names = self.all_names()
+        close = difflib.get_close_matches(name, names, n=5, cutoff=0.6)
+        close += [n for n in names if n.lower() == name.lower() and n not in close]
+        where = ' on backup server %s' % backup_server if backup_server else ''
+        hint = ('; close names: %s' % ', '.join(sorted(set(close)))) if close else ''
+        raise JobNotFound('job %r not found%s%s' % (name, where, hint))
+
+    def all_names(self):
+        if self.entities is not None:
+            return sorted(set(e.get('Name') for e in self.entities))
+        refs = self.client.query('Job', fmt='Refs')
+        return sorted(set(r.get('Name') for r in refs if r.get('Name')))
+
+    def resolver(self, entity):
+        return _Resolver(self, job_summary(entity)['backup_server'])
+
+
+class _Resolver:
+    """Job name <-> UID on one backup server, for ``schedule.after_job``."""
+
+    def __init__(self, index, backup_server):
+        self.index = index
+        self.backup_server = backup_server
+
+    def job_uid(self, name):
+        try:
+            entity = self.index.find(name=name, backup_server=self.backup_server)
+        except JobNotFound as exc:
+            raise ValidationError('schedule.after_job: %s' % exc.msg, option='schedule.after_job')
+        return entity.get('UID')
+
+    def job_name(self, uid):
+        if uid in self.index._names:
+            return self.index._names[uid]
+        name = None
+        if self.index.entities is not None:
+            for e in self.index.entities:
+                if (e.get('UID') or '').lower() == uid.lower():
+                    name = e.get('Name')
+        else:
+            try:
+                name = self.index.client.get('jobs/%s' % parse_job_id(uid)).get('Name')
+            except (VeeamEmError, ValidationError):
+                name = None
+        self.index._names[uid] = name or uid
+        return self.index._names[uid]
+
+
+def job_result(entity, values, resolver, model=JOB_MODEL):
+    out = job_summary(entity)
+    out['settings'] = model.settings(values, entity, resolver)
+    return out
+
+
+class Plan:
+    """What one job needs: the current and target values and what differs."""
+
+    def __init__(self, entity, wanted, index, model=JOB_MODEL):
+        self.entity = entity
+        self.model = model
+        self.resolver = index.resolver(entity)
+        self.current = model.read(entity)
+        self.target, self.managed = model.desired(wanted, self.current, entity, self.resolver)
+        order = [(b.key, leaf.xml) for b, leaf in model.leaves]
+        self.changes = _diff.changed_keys(self.current, self.target, self.managed, order)
+        self.before = model.settings(self.current, entity, self.resolver)
+        self.after = model.settings(self.target, entity, self.resolver)
+
+    @property
+    def changed(self):
+        return bool(self.changes)
+
+    def diff(self):
+        before, after = _diff.prune(self.before, self.after)
+        return {'before': before, 'after': after}
+
+    def body(self):
+        blocks = []
+        for key in self.changes:
+            block = self.model.by_key[key[0]]
+            if block not in blocks:
+                blocks.append(block)
+        return self.model.encode(self.entity, self.target, blocks)
+
+    def mismatches(self, entity):
+        """Changed keys that the entity read after the write does not show."""
+        found = self.model.read(entity)
+        bad = []
+        for key in self.changes:
+            if not _diff.equal(found.get(key), self.target.get(key)):
+                bad.append((key, self.target.get(key), found.get(key)))
+        return bad
+
+    def describe(self, key):
+        block = self.model.by_key[key[0]]
+        for leaf in block.leaves:
+            if leaf.xml == key[1]:
+                if leaf.option:
+                    return '.'.join(leaf.option)
+                return '%s/%s' % ('/'.join(self.model.block_path(block, self.entity) or block.paths[0]),
+                                  '/'.join(s if isinstance(s, str) else s[0] for s in key[1]))
+        return str(key)
+
+
+def submit(client, plan):
+    """Send the one PUT for ``plan``; return the Task element, or None when the outcome is unknown."""
+    job_id = job_summary(plan.entity)['id']
+    try:
+        return client.put('jobs/%s' % job_id, plan.body(), params={'action': 'edit'})
+    except AmbiguousWriteError:
+        return None
+
+
+def finish(client, plan, task_el, wait=True, wait_timeout=900, sleep=None, clock=None):
+    """Wait for the edit task and verify the job; return ``(task dict or None, after entity)``.
+
+    Raises TaskFailed/TaskTimeout from the waiter and VerifyFailed when the job
+    read back does not hold the values that were sent.
+    """
+    job_id = job_summary(plan.entity)['id']
+    task = _tasks.task_to_dict(task_el) if task_el is not None else None
+    if task is not None and not wait:
+        return task, None
+    if task is not None:
+        try:
+            task = _tasks.wait_for_task(client, task_el, timeout=wait_timeout, sleep=sleep, clock=clock)
+        except TaskLost:
+            task = dict(task, state='Unknown', message='task not visible in the new logon session; verified by reading the job')
+    after = client.get('jobs/%s' % job_id, params={'format': 'Entity'})
+    bad = plan.mismatches(after)
+    if task_el is None:
+        # The PUT may or may not have reached EM. Never resend it: watch the job
+        # instead, on the task poll schedule, until it shows the change or time is up.
+        sleep = sleep or _tasks.time.sleep
+        clock = clock or _tasks.time.monotonic
+        deadline = clock() + wait_timeout
+        interval = 1.0
+        while bad and clock() + interval <= deadline:
+            sleep(interval)
+            interval = min(interval * 1.5, 10.0)
+            after = client.get('jobs/%s' % job_id, params={'format': 'Entity'})
+            bad = plan.mismatches(after)
+    if bad:
+        detail = '; '.join('%s: expected %r, found %r' % (plan.describe(k), want, got) for k, want, got in bad)
+        if task_el is None:
+            raise VerifyFailed('the edit request for job %r got no clear answer and the job does not show the change: %s'
+                               % (plan.entity.get('Name'), detail))
+        raise VerifyFailed('EM did not take the change to job %r: %s' % (plan.entity.get('Name'), detail))
+    return task, after
+
+
+def converge(client, index, params, wanted, check_mode=False, with_diff=False, wait=True, wait_timeout=900,
+             sleep=None, clock=None):
+    """Make one job match ``wanted``: the loop the ``job`` and ``jobs`` modules share.
+
+    Returns the module result. An error raised after a write carries
+    ``result`` with ``changed: true`` and the task, so the caller reports it.
+    """
+    entity = index.find(name=params.get('name'), job_id=params.get('id'), backup_server=params.get('backup_server'))
+    plan = Plan(entity, wanted, index)
+    result = {'changed': plan.changed}
+    if with_diff:
+        result['diff'] = plan.diff()
+    if not plan.changed or check_mode:
+        values = plan.target if plan.changed else plan.current
+        result['job'] = job_result(entity, values, plan.resolver)
+        return result
+    task_el = submit(client, plan)
+    task = _tasks.task_to_dict(task_el) if task_el is not None else None
+    try:
+        task, after = finish(client, plan, task_el, wait=wait, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
+    except VeeamEmError as exc:
+        exc.result = dict(result, task=getattr(exc, 'task', None) or task)
+        raise
+    if task is not None:
+        result['task'] = task
+    if after is None:
+        result['job'] = job_result(entity, plan.target, plan.resolver)
+    else:
+        result['job'] = job_result(after, JOB_MODEL.read(after), plan.resolver)
+    return result

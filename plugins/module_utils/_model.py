@@ -1,0 +1,552 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, veeam_em.core contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# This file is internal to the veeam_em.core collection and may change in any release.
+"""The machinery that turns the ordered job model (``_job_models``) into everything else.
+
+Terms:
+
+* a *leaf* is one typed value in the Job entity (an element's text, an attribute,
+  a repeated element as a list, or one day of an hour mask);
+* a *block* is the smallest element that the collection always sends whole in a
+  PUT (``OptionsDaily``, ``RetryOptions``, ``SimpleRetentionPolicy``...), found at
+  one of its possible paths below the ``Job`` root;
+* *settings* are what users write and what modules return: nested dicts keyed by
+  option names.
+
+Every value is normalised when it is decoded, so the diff only compares plain
+Python values.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import copy
+import re
+
+from ansible_collections.veeam_em.core.plugins.module_utils import _xml
+from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError
+
+
+WEEKDAYS = ('sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday')
+MONTHS = ('january', 'february', 'march', 'april', 'may', 'june', 'july', 'august',
+          'september', 'october', 'november', 'december')
+
+_TIME_RE = re.compile(r'^([01]?[0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9]))?$')
+_RANGE_RE = re.compile(r'^([0-9]{1,2})-([0-9]{1,2})$')
+
+
+# ---------------------------------------------------------------------------
+# Declarations
+
+
+class Leaf:
+    """One typed value inside a block.
+
+    ``option`` is the settings path (a tuple of option names), or None for a
+    value the module derives itself (an ``Enabled`` flag, ``ScheduleConfigured``).
+    ``xml`` is the path below the block element: a tuple of element names, where
+    an item ``('Day', 'Monday')`` selects the child whose ``Name`` attribute has
+    that value and a final ``'@Enabled'`` names an attribute. An empty tuple means
+    the block element's own text.
+    """
+
+    def __init__(self, option, xml, kind, choices=None, minimum=None, maximum=None, doc=None,
+                 elements=None):
+        self.option = tuple(option) if option else None
+        self.xml = tuple(xml)
+        self.kind = kind
+        self.choices = choices
+        self.minimum = minimum
+        self.maximum = maximum
+        self.doc = doc
+        self.elements = elements
+
+    @property
+    def name(self):
+        return self.option[-1] if self.option else None
+
+    def __repr__(self):
+        return 'Leaf(%r)' % (self.option or self.xml,)
+
+
+class Block:
+    """A group of leaves that is always sent whole.
+
+    ``paths`` lists where the block may sit below ``Job``; the first one whose
+    parent exists in the entity is used (a Backup job has ``BackupJobInfo``, a
+    Replica job ``ReplicaJobInfo``). ``enabled_attr`` says the element carries an
+    ``Enabled`` attribute that must be sent every time.
+    """
+
+    def __init__(self, key, paths, leaves, enabled_attr=False, doc=None):
+        self.key = key
+        self.paths = tuple(tuple(p) for p in paths)
+        self.leaves = tuple(leaves)
+        self.enabled_attr = enabled_attr
+        self.doc = doc
+
+    def __repr__(self):
+        return 'Block(%r)' % (self.key,)
+
+
+class Group:
+    """Documentation and argument-spec node for a dict option (``schedule``, ``gfs``...)."""
+
+    def __init__(self, option, doc, mutually_exclusive=None):
+        self.option = tuple(option)
+        self.doc = doc
+        self.mutually_exclusive = mutually_exclusive
+
+
+# ---------------------------------------------------------------------------
+# Scalar codecs: XML text <-> normalised Python values
+
+
+def _enum_decode(leaf, text):
+    if text is None or text == '':
+        return None
+    low = text.strip().lower()
+    for opt, xml in leaf.choices.items():
+        if xml.lower() == low:
+            return opt
+    # A value the model does not know: keep it readable rather than lose it.
+    return text.strip()
+
+
+def hours_to_text(mask):
+    """``[0,0,1,1,...]`` (24 items) -> ``'2-4,20-24'``; all hours ``'0-24'``, none ``''``."""
+    parts = []
+    start = None
+    for hour in range(25):
+        on = hour < 24 and mask[hour]
+        if on and start is None:
+            start = hour
+        elif not on and start is not None:
+            parts.append('%d-%d' % (start, hour))
+            start = None
+    return ','.join(parts)
+
+
+def text_to_hours(text):
+    """Parse the readable hour form; raise ValueError with a short reason."""
+    mask = [0] * 24
+    text = (text or '').replace(' ', '')
+    if text.lower() in ('', 'none'):
+        return mask
+    if text.lower() == 'all':
+        return [1] * 24
+    for part in text.split(','):
+        m = _RANGE_RE.match(part)
+        if not m:
+            raise ValueError('%r is not an hour range such as "8-17"' % part)
+        start, end = int(m.group(1)), int(m.group(2))
+        if not 0 <= start < end <= 24:
+            raise ValueError('%r: hours go from 0 to 24 and the start must be before the end' % part)
+        for hour in range(start, end):
+            mask[hour] = 1
+    return mask
+
+
+def _mask_decode(text):
+    if text is None:
+        return None
+    items = [i.strip() for i in text.split(',')]
+    if len(items) != 24 or any(i not in ('0', '1') for i in items):
+        return text.strip()
+    return hours_to_text([int(i) for i in items])
+
+
+def normalize_time(text):
+    m = _TIME_RE.match(text.strip()) if isinstance(text, str) else None
+    if not m:
+        raise ValueError('%r is not a time of day in HH:MM form' % (text,))
+    hh, mm, ss = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+    if ss:
+        return '%02d:%02d:%02d' % (hh, mm, ss)
+    return '%02d:%02d' % (hh, mm)
+
+
+def decode_value(leaf, texts):
+    """Decode the XML text(s) found for ``leaf``; ``texts`` is a list for list kinds."""
+    kind = leaf.kind
+    if kind in ('enum_list', 'str_list'):
+        if texts is None:
+            return None
+        values = [t.strip() for t in texts if t is not None and t.strip() != '']
+        if kind == 'str_list':
+            return values
+        decoded = [_enum_decode(leaf, t) for t in values]
+        order = list(leaf.choices)
+        return sorted(set(decoded), key=lambda v: order.index(v) if v in order else len(order))
+    text = texts
+    if text is None:
+        return None
+    if kind == 'str':
+        return text
+    if kind == 'uid':
+        return text.strip() or None
+    if kind == 'bool':
+        try:
+            return _xml.parse_bool(text)
+        except ValueError:
+            return text
+    if kind == 'int':
+        try:
+            return int(text.strip())
+        except ValueError:
+            return text
+    if kind == 'enum':
+        return _enum_decode(leaf, text)
+    if kind == 'time':
+        try:
+            return normalize_time(_xml.parse_time(text)[0])
+        except ValueError:
+            return text
+    if kind == 'hours':
+        return _mask_decode(text)
+    raise AssertionError('unknown leaf kind %s' % kind)
+
+
+def encode_value(leaf, value, current_text=None):
+    """Return the XML text for ``value`` (a list of texts for list kinds)."""
+    kind = leaf.kind
+    if kind == 'enum_list':
+        return [leaf.choices[v] for v in value]
+    if kind == 'str_list':
+        return list(value)
+    if kind == 'bool':
+        return _xml.format_bool(value)
+    if kind == 'int':
+        return str(int(value))
+    if kind == 'enum':
+        return leaf.choices[value]
+    if kind == 'time':
+        offset = ''
+        if current_text:
+            try:
+                offset = _xml.parse_time(current_text)[1]
+            except ValueError:
+                offset = ''
+        return _xml.format_time(value, offset)
+    if kind == 'hours':
+        return ','.join(str(h) for h in text_to_hours(value))
+    if kind in ('str', 'uid'):
+        return '' if value is None else value
+    raise AssertionError('unknown leaf kind %s' % kind)
+
+
+def normalize_input(leaf, value, option_name):
+    """Validate and normalise one user value; raise ValidationError naming the option."""
+    if value is None:
+        return None
+    kind = leaf.kind
+    try:
+        if kind == 'time':
+            return normalize_time(value)
+        if kind == 'hours':
+            return hours_to_text(text_to_hours(value))
+        if kind == 'enum_list':
+            order = list(leaf.choices)
+            return sorted(set(value), key=order.index)
+        if kind == 'int':
+            if leaf.minimum is not None and value < leaf.minimum:
+                raise ValueError('%s is below the minimum of %s' % (value, leaf.minimum))
+            if leaf.maximum is not None and value > leaf.maximum:
+                raise ValueError('%s is above the maximum of %s' % (value, leaf.maximum))
+            return value
+        if kind == 'str':
+            return value
+    except ValueError as exc:
+        raise ValidationError('%s: %s' % (option_name, exc), option=option_name)
+    return value
+
+
+# ---------------------------------------------------------------------------
+# XML navigation on tuple paths
+
+
+def _match(el, step):
+    if isinstance(step, tuple):
+        return el.tag == _xml.qname(step[0]) and el.get('Name') == step[1]
+    return el.tag == _xml.qname(step)
+
+
+def child(el, step):
+    for c in el:
+        if isinstance(c.tag, str) and _match(c, step):
+            return c
+    return None
+
+
+def children(el, step):
+    return [c for c in el if isinstance(c.tag, str) and _match(c, step)]
+
+
+def resolve(root, path):
+    el = root
+    for step in path:
+        if el is None:
+            return None
+        el = child(el, step)
+    return el
+
+
+def local(el):
+    return el.tag.rsplit('}', 1)[-1]
+
+
+def insert_ordered(parent, new, order):
+    """Insert ``new`` under ``parent`` where the schema sequence ``order`` puts it.
+
+    Children the schema does not list keep their place; ``new`` goes after the
+    last child whose name comes earlier in ``order``.
+    """
+    name = local(new)
+    rank = order.index(name) if name in order else len(order)
+    pos = 0
+    for i, c in enumerate(parent):
+        if not isinstance(c.tag, str):
+            continue
+        cname = local(c)
+        crank = order.index(cname) if cname in order else -1
+        if crank <= rank:
+            pos = i + 1
+    parent.insert(pos, new)
+    return new
+
+
+def ensure_child(parent, step, order):
+    found = child(parent, step)
+    if found is not None:
+        return found
+    if isinstance(step, tuple):
+        new = _xml.element(step[0], attrib={'Name': step[1]})
+    else:
+        new = _xml.element(step)
+    return insert_ordered(parent, new, order.get(local(parent), ()))
+
+
+# ---------------------------------------------------------------------------
+# Model: read, plan and encode
+
+
+class JobModel:
+    """The job settings model built from ordered block declarations."""
+
+    def __init__(self, blocks, groups, schema_order, rules):
+        self.blocks = tuple(blocks)
+        self.groups = tuple(groups)
+        self.order = schema_order
+        self.rules = tuple(rules)
+        self.by_key = dict((b.key, b) for b in self.blocks)
+        self.leaves = []
+        for b in self.blocks:
+            for leaf in b.leaves:
+                self.leaves.append((b, leaf))
+
+    # -- argument spec -------------------------------------------------------
+
+    def argument_spec(self):
+        """Ansible argument spec of the settings options (every default None)."""
+        spec = {}
+        group_by_path = dict((g.option, g) for g in self.groups)
+        for _block, leaf in self.leaves:
+            if not leaf.option:
+                continue
+            node = spec
+            for depth in range(len(leaf.option) - 1):
+                prefix = leaf.option[:depth + 1]
+                entry = node.setdefault(prefix[-1], {'type': 'dict', 'options': {}})
+                grp = group_by_path.get(prefix)
+                if grp is not None and grp.mutually_exclusive:
+                    entry['mutually_exclusive'] = [list(grp.mutually_exclusive)]
+                node = entry['options']
+            if leaf.option[-1] in node:
+                continue
+            node[leaf.option[-1]] = leaf_spec(leaf)
+        return spec
+
+    # -- reading -------------------------------------------------------------
+
+    def block_path(self, block, entity):
+        """The path of ``block`` in ``entity``, or None when the job has no place for it."""
+        for path in block.paths:
+            anchor = path[:min(2, len(path) - 1)]
+            if resolve(entity, anchor) is not None:
+                return path
+        return None
+
+    def available(self, entity):
+        return [b for b in self.blocks if self.block_path(b, entity) is not None]
+
+    def read(self, entity):
+        """All leaves of the blocks this job has: ``{(block key, leaf xml): value}``."""
+        values = {}
+        for block in self.available(entity):
+            el = resolve(entity, self.block_path(block, entity))
+            for leaf in block.leaves:
+                values[(block.key, leaf.xml)] = read_leaf(el, leaf)
+        return values
+
+    def settings(self, values, entity, resolver=None):
+        """The user-facing settings view of ``values``; the rules hide what is inactive."""
+        out = {}
+        for block in self.available(entity):
+            for leaf in block.leaves:
+                if not leaf.option:
+                    continue
+                value = values.get((block.key, leaf.xml))
+                node = out
+                for name in leaf.option[:-1]:
+                    node = node.setdefault(name, {})
+                node[leaf.option[-1]] = value
+        for rule in self.rules:
+            rule.view(self, values, out, resolver)
+        return out
+
+    # -- desired state -------------------------------------------------------
+
+    def check_input(self, params):
+        """Validate user settings offline; return the normalised ``{(block, xml): value}``."""
+        wanted = {}
+        for block, leaf in self.leaves:
+            if not leaf.option:
+                continue
+            value = params
+            for name in leaf.option:
+                value = value.get(name) if isinstance(value, dict) else None
+            if value is None:
+                continue
+            wanted[(block.key, leaf.xml)] = normalize_input(leaf, value, '.'.join(leaf.option))
+        for rule in self.rules:
+            rule.check(self, params, wanted)
+        return wanted
+
+    def desired(self, wanted, current, entity, resolver=None):
+        """Current leaves with the wanted ones laid over, then the derived leaves applied.
+
+        Returns ``(target, managed)``: the full target map and the set of keys the
+        module manages in this run (the ones whose difference means a change).
+        """
+        available = set(b.key for b in self.available(entity))
+        for (bkey, _xml_path) in wanted:
+            if bkey not in available:
+                block = self.by_key[bkey]
+                names = sorted(set('.'.join(leaf.option) for (b, leaf) in self.leaves
+                                   if b is block and leaf.option and (b.key, leaf.xml) in wanted))
+                raise ValidationError(
+                    '%s: this job has no such setting (its %s entity has no %s element)'
+                    % (', '.join(names), entity_job_type(entity),
+                       ' or '.join('/'.join(p) for p in block.paths)), option=names[0])
+        target = dict(current)
+        target.update(wanted)
+        managed = set(wanted)
+        for rule in self.rules:
+            rule.derive(self, wanted, target, managed, available, resolver)
+        return target, managed
+
+    # -- encoding ------------------------------------------------------------
+
+    def encode(self, entity, target, blocks):
+        """Build the PUT body: root attributes from the GET, bare wrappers, whole blocks."""
+        body = _xml.element('Job', attrib=dict((k, entity.get(k)) for k in ('Href', 'Type', 'Name', 'UID')
+                                                 if entity.get(k) is not None))
+        for block in sorted(blocks, key=self.blocks.index):
+            path = self.block_path(block, entity)
+            parent = body
+            for step in path[:-1]:
+                parent = ensure_child(parent, step, self.order)
+            current = resolve(entity, path)
+            el = copy.deepcopy(current) if current is not None else _xml.element(path[-1])
+            for leaf in block.leaves:
+                key = (block.key, leaf.xml)
+                if key in target and target[key] is not None:
+                    write_leaf(el, leaf, target[key], self.order)
+            if block.enabled_attr and el.get('Enabled') is None:
+                el.set('Enabled', 'false')
+            el.tail = None
+            insert_ordered(parent, el, self.order.get(local(parent), ()))
+        return body
+
+
+def entity_job_type(entity):
+    jt = resolve(entity, ('JobType',))
+    return jt.text if jt is not None and jt.text else 'job'
+
+
+def leaf_spec(leaf):
+    kind = leaf.kind
+    spec = {'type': 'str'}
+    if kind == 'bool':
+        spec = {'type': 'bool'}
+    elif kind == 'int':
+        spec = {'type': 'int'}
+    elif kind == 'enum':
+        spec = {'type': 'str', 'choices': list(leaf.choices)}
+    elif kind == 'enum_list':
+        spec = {'type': 'list', 'elements': 'str', 'choices': list(leaf.choices)}
+    elif kind == 'str_list':
+        spec = {'type': 'list', 'elements': 'str'}
+    return spec
+
+
+def read_leaf(block_el, leaf):
+    """Decode one leaf from its block element (None when absent)."""
+    if block_el is None:
+        return None
+    path = leaf.xml
+    if path and isinstance(path[-1], str) and path[-1].startswith('@'):
+        el = resolve(block_el, path[:-1])
+        if el is None:
+            return None
+        return decode_value(leaf, el.get(path[-1][1:]))
+    if leaf.kind in ('enum_list', 'str_list'):
+        parent = resolve(block_el, path[:-1])
+        if parent is None:
+            return None
+        return decode_value(leaf, [c.text for c in children(parent, path[-1])])
+    el = resolve(block_el, path)
+    if el is None:
+        return None
+    return decode_value(leaf, el.text if el.text is not None else '')
+
+
+def write_leaf(block_el, leaf, value, order):
+    """Set one leaf inside a (copied) block element, creating elements in schema order."""
+    path = leaf.xml
+    if path and isinstance(path[-1], str) and path[-1].startswith('@'):
+        parent = block_el
+        for step in path[:-1]:
+            parent = ensure_child(parent, step, order)
+        parent.set(path[-1][1:], encode_value(leaf, value))
+        return
+    if leaf.kind in ('enum_list', 'str_list'):
+        parent = block_el
+        for step in path[:-1]:
+            parent = ensure_child(parent, step, order)
+        existing = children(parent, path[-1])
+        texts = encode_value(leaf, value)
+        if [c.text for c in existing] == texts:
+            return
+        anchor = None
+        if existing:
+            anchor = parent.index(existing[0])
+            for c in existing:
+                parent.remove(c)
+        for i, text in enumerate(texts):
+            new = _xml.element(path[-1], text=text)
+            if anchor is None:
+                insert_ordered(parent, new, order.get(local(parent), ()))
+                anchor = parent.index(new) + 1
+            else:
+                parent.insert(anchor + i, new)
+        return
+    el = block_el
+    for step in path:
+        el = ensure_child(el, step, order)
+    if decode_value(leaf, el.text if el.text is not None else '') == value:
+        return  # keep the server's own spelling of an equal value
+    el.text = encode_value(leaf, value, el.text)

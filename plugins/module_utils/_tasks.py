@@ -1,0 +1,205 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, veeam_em.core contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This file is internal to the veeam_em.core collection. It is not a public API
+# and may change in any release without notice.
+
+"""Waiting for EM tasks (the 202 answer of a PUT/POST/DELETE).
+
+A task belongs to the logon session that created it, so it is polled through
+the same client. ``OperationFinished`` is not done: only ``Finished`` is.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import time
+
+from ansible_collections.veeam_em.core.plugins.module_utils import _xml
+from ansible_collections.veeam_em.core.plugins.module_utils._errors import (
+    ApiError,
+    DecodeError,
+    TaskFailed,
+    TaskLost,
+    TaskPollError,
+    TaskTimeout,
+    TransportError,
+    VeeamEmError,
+)
+
+RUNNING = 'Running'
+OPERATION_FINISHED = 'OperationFinished'
+FINISHED = 'Finished'
+
+
+def task_to_dict(el):
+    """<Task> element -> {'id', 'state', 'operation', 'success', 'message', 'href'}."""
+    result = _xml.find(el, 'Result')
+    success = None
+    message = None
+    if result is not None:
+        try:
+            success = _xml.parse_bool(result.get('Success'))
+        except DecodeError:
+            success = None
+        message = _xml.findtext(result, 'Message')
+    href = el.get('Href')
+    if not href:
+        for link in _xml.findall(el, 'Links/Link'):
+            if (link.get('Rel') or '').lower() == 'delete' and link.get('Href'):
+                href = link.get('Href')
+                break
+    task_id = _xml.findtext(el, 'TaskId')
+    if not href and task_id:
+        href = 'tasks/%s' % task_id
+    return {
+        'id': task_id,
+        'state': _xml.findtext(el, 'State'),
+        'operation': _xml.findtext(el, 'Operation'),
+        'success': success,
+        'message': message,
+        'href': href,
+    }
+
+
+def related_links(el):
+    """The task's Rel="Related" links (e.g. the new job of a CloneJob) as dicts {'href', 'type', 'name'}."""
+    links = []
+    for link in _xml.findall(el, 'Links/Link'):
+        if (link.get('Rel') or '').lower() == 'related':
+            links.append({'href': link.get('Href'), 'type': link.get('Type'), 'name': link.get('Name')})
+    return links
+
+
+def public_task(task):
+    """The task dict without 'href' (the shape returned to playbooks)."""
+    return dict((k, v) for k, v in task.items() if k != 'href')
+
+
+def _label(task):
+    return task.get('id') or task.get('href') or 'unknown'
+
+
+def _failed_message(task):
+    return 'EM task %s (%s) failed: %s' % (_label(task), task.get('operation') or 'unknown operation',
+                                           task.get('message') or 'no message')
+
+
+def _is_poll_error(exc):
+    if isinstance(exc, TransportError):
+        return True
+    if isinstance(exc, ApiError) and exc.status is not None and (exc.status >= 500 or exc.status == 429):
+        return True
+    return False
+
+
+def _delete_task(client, task):
+    href = task.get('href')
+    if not href:
+        return
+    try:
+        client.delete(href)
+    except Exception:  # pylint: disable=broad-except
+        pass
+
+
+def wait_for_task(client, task, timeout=900, sleep=None, clock=None, initial_interval=1.0, factor=1.5,
+                  max_interval=10.0, max_poll_errors=3, settle_seconds=60):
+    """Poll an EM task until it is Finished and return its dict.
+
+    ``task`` is the <Task> element of a 202 answer or a dict from
+    :func:`task_to_dict`. Polls at 1 s, x1.5, at most ``max_interval`` apart,
+    never sleeping past ``timeout``. Raises TaskFailed (Success=false),
+    TaskTimeout (deadline; names the id and last state), TaskLost (404, e.g.
+    under a new session after a re-logon) or TaskPollError (more than
+    ``max_poll_errors`` consecutive transport/5xx errors). After Finished the
+    task is deleted (best effort).
+    """
+    sleep = sleep or time.sleep
+    clock = clock or time.monotonic
+    if isinstance(task, dict):
+        current = dict(task)
+    else:
+        current = task_to_dict(task)
+    if not current.get('href') and current.get('id'):
+        current['href'] = 'tasks/%s' % current['id']
+    if not current.get('href'):
+        raise VeeamEmError('cannot wait for a task without id or Href')
+
+    start = clock()
+    deadline = start + float(timeout)
+    interval = float(initial_interval)
+    errors = 0
+    settle_since = None
+    first = True
+
+    while True:
+        if not first or current.get('state'):
+            outcome = _evaluate(client, current, clock, settle_since, settle_seconds)
+            if outcome == 'done':
+                return current
+            if outcome == 'settling':
+                if settle_since is None:
+                    settle_since = clock()
+            else:
+                settle_since = None
+        first = False
+
+        remaining = deadline - clock()
+        if remaining <= 0:
+            raise TaskTimeout('EM task %s did not finish within %s s (last state: %s)'
+                              % (_label(current), _num(timeout), current.get('state') or 'unknown'), task=current)
+        sleep(min(interval, remaining))
+        interval = min(interval * factor, max_interval)
+        try:
+            el = client.get(current['href'])
+        except ApiError as exc:
+            if exc.status == 404:
+                raise TaskLost('EM task %s is no longer known to EM (HTTP 404); verify the result by reading the object again'
+                               % _label(current), task=current)
+            if not _is_poll_error(exc):
+                raise
+            errors = _count_error(errors, max_poll_errors, exc, current)
+            continue
+        except TransportError as exc:
+            errors = _count_error(errors, max_poll_errors, exc, current)
+            continue
+        errors = 0
+        polled = task_to_dict(el)
+        if not polled.get('href'):
+            polled['href'] = current['href']
+        if not polled.get('id'):
+            polled['id'] = current.get('id')
+        current = polled
+
+
+def _count_error(errors, max_poll_errors, exc, task):
+    errors += 1
+    if errors > max_poll_errors:
+        raise TaskPollError('polling EM task %s failed %d times in a row: %s' % (_label(task), errors, exc.msg), task=task)
+    return errors
+
+
+def _evaluate(client, task, clock, settle_since, settle_seconds):
+    """'done', 'settling' or 'waiting' for the current task dict; raises TaskFailed."""
+    state = task.get('state')
+    success = task.get('success')
+    if state == FINISHED:
+        _delete_task(client, task)
+        if success is False:
+            raise TaskFailed(_failed_message(task), task=task)
+        return 'done'
+    if state == OPERATION_FINISHED:
+        if success is False:
+            raise TaskFailed(_failed_message(task), task=task)
+        if settle_seconds <= 0 or (settle_since is not None and clock() - settle_since >= settle_seconds):
+            return 'done'
+        return 'settling'
+    return 'waiting'
+
+
+def _num(value):
+    value = float(value)
+    return '%d' % value if value == int(value) else '%g' % value

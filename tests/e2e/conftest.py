@@ -1,0 +1,194 @@
+# Copyright (c) 2026, veeam_em.core contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""End-to-end harness: real ansible-playbook runs against a running emulator.
+
+The emulator is started once per session (HTTPS, its own CA). Each test resets
+it, and the ``em_mode`` fixture sets one reading of EM's undocumented PUT
+behaviour (``order_violation`` and ``merge``); E2E_MODES lists the readings to
+run, e.g. ``"reject:replace ignore:deep"``.
+
+Results come back through a last task that writes every registered result to a
+JSON file; the emulator's request log, grouped by logon session, tells which
+requests each module run sent.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+import requests
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+EMULATOR = os.path.join(ROOT, 'tests', 'emulator', 'em-emulator')
+USER = 'e2e-admin'
+PASSWORD = 'pw-CANARY-7f3a9c1e5b-e2e'  # a canary: it must never appear in any output
+
+MODES = os.environ.get('E2E_MODES', 'reject:replace').split()
+
+
+class Emulator:
+    """A running emulator and its control API."""
+
+    def __init__(self, url, ca_file, proc):
+        self.url = url.rstrip('/')
+        self.ca_file = ca_file
+        self.proc = proc
+
+    def control(self, method, path, **kwargs):
+        resp = requests.request(method, self.url + '/_emulator/' + path, verify=self.ca_file, timeout=30, **kwargs)
+        resp.raise_for_status()
+        return resp
+
+    def reset(self, **config):
+        self.control('POST', 'reset')
+        if config:
+            self.control('PATCH', 'config', json=config)
+
+    def log(self):
+        return self.control('GET', 'log').json()
+
+    def jobs(self):
+        return self.control('GET', 'jobs').json()
+
+    def job(self, name, backup_server='vbr01'):
+        for job in self.jobs():
+            if job['name'] == name and job['backup_server'] == backup_server:
+                return job
+        raise KeyError(name)
+
+    def raw_xml(self, job_id):
+        return self.control('GET', 'jobs/%s/xml' % job_id).content
+
+    def sessions(self):
+        return self.control('GET', 'sessions').json()
+
+    def fault(self, **spec):
+        self.control('POST', 'faults', json=spec)
+
+
+def _free_port():
+    import socket
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.fixture(scope='session')
+def emulator():
+    tmp = tempfile.mkdtemp(prefix='veeam_em_e2e_')
+    ca_file = os.path.join(tmp, 'ca.pem')
+    ready = os.path.join(tmp, 'ready')
+    proc = subprocess.Popen(
+        [sys.executable, EMULATOR, '--port', '0', '--ca-file', ca_file, '--ready-file', ready,
+         '--username', USER, '--password', PASSWORD, '--max-lifetime', '3000',
+         '--task-running-seconds', '0.3', '--task-opfinished-polls', '1'],
+        stdout=open(os.path.join(tmp, 'emulator.out'), 'w'), stderr=subprocess.STDOUT)
+    deadline = time.time() + 30
+    while not (os.path.exists(ready) and open(ready).read().strip()):
+        if proc.poll() is not None or time.time() > deadline:
+            raise RuntimeError('emulator did not start: %s' % open(os.path.join(tmp, 'emulator.out')).read())
+        time.sleep(0.1)
+    emu = Emulator(open(ready).read().strip(), ca_file, proc)
+    yield emu
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(params=MODES)
+def em_mode(request, emulator):
+    order, merge = request.param.split(':')
+    emulator.reset(order_violation=order, merge=merge)
+    return request.param
+
+
+@pytest.fixture
+def em(emulator):
+    """The emulator, reset to its defaults (strict order, replace reading)."""
+    emulator.reset(order_violation='reject', merge='replace')
+    return emulator
+
+
+class PlaybookRun:
+    def __init__(self, results, proc, log):
+        self.results = results
+        self.rc = proc.returncode
+        self.output = proc.stdout + proc.stderr
+        self.log = log
+
+    def sessions(self):
+        """The emulator log split into one list of requests per logon session, in order."""
+        order, groups = [], {}
+        for entry in self.log:
+            sid = entry.get('session')
+            if sid is None:
+                continue
+            if sid not in groups:
+                order.append(sid)
+                groups[sid] = []
+            groups[sid].append(entry)
+        return [groups[s] for s in order]
+
+    def writes(self):
+        return [e for e in self.log if e['method'] in ('PUT', 'POST') and '/sessionMngr' not in e['path']
+                and e['path'].startswith('/api/')]
+
+
+def module_defaults(emulator, **extra):
+    defaults = {'server': emulator.url, 'username': USER, 'password': PASSWORD, 'ca_path': emulator.ca_file}
+    defaults.update(extra)
+    return defaults
+
+
+def run_tasks(emulator, tasks, check=False, diff=False, verbosity=0, env=None, defaults=None, extra_vars=None):
+    """Run ``tasks`` (module calls) in one play; return their registered results."""
+    tmp = tempfile.mkdtemp(prefix='veeam_em_play_')
+    out = os.path.join(tmp, 'results.json')
+    body = []
+    for i, task in enumerate(tasks):
+        task = dict(task)
+        task.setdefault('name', 'task %d' % i)
+        task['register'] = 'r%d' % i
+        task['ignore_errors'] = True
+        body.append(task)
+    body.append({'name': 'collect results', 'ansible.builtin.copy': {
+        'content': '{{ {%s} | to_json }}' % ', '.join("'r%d': r%d" % (i, i) for i in range(len(tasks))),
+        'dest': out}, 'check_mode': False, 'diff': False})
+    play = [{'hosts': 'localhost', 'gather_facts': False, 'connection': 'local',
+             'vars': dict({'ansible_python_interpreter': sys.executable}, **(extra_vars or {})),
+             'module_defaults': {'group/veeam_em.core.em': defaults if defaults is not None else module_defaults(emulator)},
+             'tasks': body}]
+    path = os.path.join(tmp, 'play.yml')
+    with open(path, 'w') as f:
+        yaml.safe_dump(play, f, sort_keys=False)
+    cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', path]
+    if check:
+        cmd.append('--check')
+    if diff:
+        cmd.append('--diff')
+    if verbosity:
+        cmd.append('-' + 'v' * verbosity)
+    run_env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_DEPRECATION_WARNINGS='0',
+                   ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
+    run_env.update(env or {})
+    emulator.control('DELETE', 'log')
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=600)
+    results = {}
+    if os.path.exists(out):
+        with open(out) as f:
+            data = json.load(f)
+        results = [data['r%d' % i] for i in range(len(tasks))]
+    return PlaybookRun(results, proc, emulator.log())

@@ -1,0 +1,323 @@
+# Copyright (c) 2026, veeam_em.core contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""veeam_em.core.job against the emulator, through ansible-playbook.
+
+For every setting group: check mode reports the change and writes nothing;
+the real run sends exactly one PUT; the re-run sends none; the diff names only
+what changed; and the stored entity differs from before only under the
+elements that group owns (read from the emulator's raw XML, not through the
+module).
+"""
+
+from __future__ import (absolute_import, division, print_function)
+
+import base64
+
+import pytest
+from lxml import etree
+
+from conftest import PASSWORD, USER, module_defaults, run_tasks
+
+NS = '{http://www.veeam.com/ent/v1.0}'
+
+
+def flatten(xml):
+    """{element path: (text, attributes)} of a Job entity; repeated siblings get an index."""
+    root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
+    out = {}
+
+    def walk(el, path):
+        seen = {}
+        for c in el:
+            if not isinstance(c.tag, str):
+                continue
+            name = c.tag.replace(NS, '')
+            if c.get('Name') and name == 'Day':
+                name = 'Day[%s]' % c.get('Name')
+            seen[name] = seen.get(name, -1) + 1
+            key = '%s/%s' % (path, name) if path else name
+            if seen[name]:
+                key += '[%d]' % seen[name]
+            out[key] = ((c.text or '').strip(), tuple(sorted(c.attrib.items())))
+            walk(c, key)
+    walk(root, '')
+    return out
+
+
+def changed_paths(before, after):
+    a, b = flatten(before), flatten(after)
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+
+
+def opposite(xml, path):
+    """The negation of a boolean element's current value in the raw entity."""
+    value = flatten(xml)[path][0]
+    return value.lower() not in ('true', '1')
+
+
+STD = 'JobScheduleOptions/Standart/'
+BJI = 'JobInfo/BackupJobInfo/'
+
+# (id, job name, settings, element prefixes the change may touch, keys expected in diff.after)
+CASES = [
+    ('description', 'SQL Backup', {'description': 'Managed by Ansible (e2e)'}, ['Description'], ['description']),
+    ('schedule_enabled', 'SQL Backup', {'schedule_enabled': 'OPPOSITE:ScheduleEnabled'}, ['ScheduleEnabled'],
+     ['schedule_enabled']),
+    ('daily_time', 'SQL Backup', {'schedule': {'daily': {'time': '21:17'}}}, [STD + 'OptionsDaily'], ['schedule']),
+    ('daily_selected_days', 'SQL Backup',
+     {'schedule': {'daily': {'kind': 'selected_days', 'days': ['friday', 'monday', 'wednesday']}}},
+     [STD + 'OptionsDaily'], ['schedule']),
+    ('switch_to_monthly', 'SQL Backup',
+     {'schedule': {'monthly': {'time': '03:45', 'day_number_in_month': 'last', 'day_of_week': 'saturday',
+                               'months': ['january', 'july']}}},
+     [STD + 'OptionsDaily', STD + 'OptionsMonthly', STD + 'OptionsPeriodically', STD + 'OptionsContinuous',
+      STD + 'OptionsDaisyChaining', 'ScheduleConfigured', 'NextRun'], ['schedule']),
+    ('monthly_on_day', 'HV Backup',
+     {'schedule': {'monthly': {'day_number_in_month': 'on_day', 'day_of_month': 13}}},
+     [STD + 'OptionsMonthly', 'NextRun'], ['schedule']),
+    ('periodically', 'Exchange Backup',
+     {'schedule': {'periodically': {'kind': 'minutes', 'full_period': 45, 'window': {'sunday': '', 'monday': '6-18'}}}},
+     [STD + 'OptionsPeriodically', 'NextRun'], ['schedule']),
+    ('continuous', 'SQL Backup', {'schedule': {'continuous': {'window': {'saturday': '0-12'}}}},
+     [STD + 'OptionsDaily', STD + 'OptionsMonthly', STD + 'OptionsPeriodically', STD + 'OptionsContinuous',
+      STD + 'OptionsDaisyChaining', 'ScheduleConfigured', 'NextRun'], ['schedule']),
+    ('backup_window', 'SQL Backup', {'schedule': {'backup_window': {'tuesday': '0-5,21-24', 'thursday': '1-2'}}},
+     [STD + 'OptionsBackupWindow'], ['schedule']),
+    ('after_job', 'Chained Backup', {'schedule': {'after_job': 'Exchange Backup'}},
+     [STD + 'OptionsDaisyChaining'], ['schedule']),
+    ('retry', 'SQL Backup', {'schedule': {'retry': {'enabled': True, 'times': 7, 'wait_minutes': 13}}},
+     [STD + 'RetryOptions'], ['schedule']),
+    ('retention', 'SQL Backup', {'retention': {'type': 'days', 'days': 23}}, [BJI + 'SimpleRetentionPolicy'],
+     ['retention']),
+    ('gfs', 'SQL Backup', {'gfs': {'weekly': {'keep': 9, 'day': 'tuesday'}, 'yearly': {'enabled': True, 'keep': 3,
+                                                                                  'month': 'march'}}},
+     [BJI + 'GfsRetentionPolicy'], ['gfs']),
+    ('gfs_all_off', 'SQL Backup', {'gfs': {'weekly': {'enabled': False}, 'monthly': {'enabled': False},
+                                           'yearly': {'enabled': False}}},
+     [BJI + 'GfsRetentionPolicy'], ['gfs']),
+    ('guest_processing', 'SQL Backup',
+     {'guest_processing': {'app_aware': {'mode': 'ignore_failures', 'copy_only': True},
+                           'sql': {'transaction_logs': 'backup', 'backup_logs_frequency_min': 29},
+                           'windows_indexing': {'mode': 'specified_folders', 'include': ['C:\\Data', 'D:\\Shares']}}},
+     [BJI + 'GuestProcessingOptions'], ['guest_processing']),
+    ('replica_guest', 'DC Replication', {'guest_processing': {'app_aware': {'mode': 'disabled'}}},
+     ['JobInfo/ReplicaJobInfo/GuestProcessingOptions'], ['guest_processing']),
+    ('replica_retry', 'DC Replication', {'schedule': {'retry': {'times': 11}}}, [STD + 'RetryOptions'], ['schedule']),
+    ('copy_description', 'Periodic Copy', {'description': 'copy job managed by Ansible'}, ['Description'],
+     ['description']),
+    ('immediate_copy_window', 'Immediate Copy', {'schedule': {'continuous': {'window': {'wednesday': '2-3'}}}},
+     ['JobScheduleOptions/ImmediateCopyMode/OptionsContinuous', 'ScheduleConfigured'], ['schedule']),
+]
+
+
+def _resolve(settings, xml):
+    if isinstance(settings, dict):
+        return dict((k, _resolve(v, xml)) for k, v in settings.items())
+    if isinstance(settings, str) and settings.startswith('OPPOSITE:'):
+        return opposite(xml, settings.split(':', 1)[1])
+    return settings
+
+
+def _writes(requests_of_session):
+    return [e for e in requests_of_session if e['method'] == 'PUT']
+
+
+@pytest.mark.parametrize('case', CASES, ids=[c[0] for c in CASES])
+def test_setting_group(em_mode, emulator, case):
+    _id, name, settings, prefixes, diff_keys = case
+    job = emulator.job(name)
+    before = emulator.raw_xml(job['id'])
+    settings = _resolve(settings, before)
+    task = dict({'veeam_em.core.job': dict({'name': name}, **settings)})
+
+    check = run_tasks(emulator, [task], check=True, diff=True)
+    assert check.results[0].get('changed') is True, check.output
+    assert not check.results[0].get('failed'), check.results[0]
+    assert check.writes() == [], 'check mode must not write'
+    assert emulator.raw_xml(job['id']) == before
+    assert sorted(check.results[0]['diff']['after']) == sorted(diff_keys)
+
+    apply_ = run_tasks(emulator, [task, task], diff=True)
+    first, second = apply_.results
+    assert not first.get('failed'), first.get('msg')
+    assert first['changed'] is True
+    assert first['task']['state'] == 'Finished' and first['task']['success'] is True
+    sessions = apply_.sessions()
+    assert len(sessions) == 2
+    assert len(_writes(sessions[0])) == 1, 'exactly one PUT for the change'
+    assert second['changed'] is False and not second.get('failed'), second
+    assert _writes(sessions[1]) == [], 'no PUT when nothing differs'
+    assert 'diff' not in second or second['diff'] == {'before': {}, 'after': {}}
+    # the diff shows only what changed, and the returned job holds the declared values
+    assert sorted(first['diff']['after']) == sorted(diff_keys)
+    assert first['diff'] == check.results[0]['diff']
+    assert second['job']['settings'] == first['job']['settings']
+
+    after = emulator.raw_xml(job['id'])
+    changed = changed_paths(before, after)
+    assert changed, 'the stored job did not change'
+    stray = [p for p in changed if not any(p.startswith(prefix) for prefix in prefixes)]
+    assert stray == [], 'elements changed outside the intended group: %s' % stray
+    # every session logged off
+    assert all(s[-1]['method'] == 'DELETE' and '/logonSessions/' in s[-1]['path'] for s in sessions)
+
+
+def test_returned_settings_round_trip(em):
+    """Each seeded job's returned settings, fed back, change nothing."""
+    tasks = [{'veeam_em.core.job': {'id': j['id']}} for j in em.jobs()]
+    first = run_tasks(em, tasks)
+    assert all(not r.get('failed') for r in first.results), [r.get('msg') for r in first.results]
+    again = [{'veeam_em.core.job': dict({'id': r['job']['id']}, **r['job']['settings'])} for r in first.results]
+    second = run_tasks(em, again)
+    for r in second.results:
+        assert not r.get('failed'), r.get('msg')
+        assert r['changed'] is False, r
+    assert second.writes() == []
+
+
+def test_task_failure_reports_em_message(em):
+    em.fault(fail_next_task='Simulated failure: repository is unavailable')
+    run = run_tasks(em, [{'veeam_em.core.job': {'name': 'SQL Backup', 'description': 'will fail'}}])
+    r = run.results[0]
+    assert r['failed'] is True and r['changed'] is True
+    assert 'repository is unavailable' in r['msg']
+    assert len(run.writes()) == 1
+    assert r['task']['success'] is False
+
+
+def test_task_timeout_names_task_and_state(em):
+    em.fault(task_never_finishes=True)
+    run = run_tasks(em, [{'veeam_em.core.job': {'name': 'SQL Backup', 'description': 'slow', 'wait_timeout': 3}}])
+    r = run.results[0]
+    assert r['failed'] is True and r['changed'] is True
+    assert 'task-1' in r['msg'] and 'Running' in r['msg']
+    assert len(run.writes()) == 1
+    assert run.sessions()[0][-1]['method'] == 'DELETE'
+
+
+def test_wait_false_returns_running_task(em):
+    run = run_tasks(em, [{'veeam_em.core.job': {'name': 'SQL Backup', 'description': 'no wait', 'wait': False}}])
+    r = run.results[0]
+    assert r['changed'] is True and not r.get('failed')
+    assert r['task']['state'] == 'Running'
+    assert r['job']['settings']['description'] == 'no wait'
+
+
+def test_not_found_lists_close_names(em):
+    run = run_tasks(em, [{'veeam_em.core.job': {'name': 'SQL Backpu', 'description': 'x'}}])
+    r = run.results[0]
+    assert r['failed'] is True and 'SQL Backup' in r['msg'] and 'not found' in r['msg']
+    assert run.writes() == []
+
+
+def test_ambiguous_name_lists_servers_and_backup_server_narrows(em):
+    run = run_tasks(em, [
+        {'veeam_em.core.job': {'name': 'File Server Backup', 'description': 'x'}},
+        {'veeam_em.core.job': {'name': 'File Server Backup', 'backup_server': 'vbr02', 'description': 'on vbr02'}},
+    ])
+    amb, ok = run.results
+    assert amb['failed'] is True and 'vbr01' in amb['msg'] and 'vbr02' in amb['msg']
+    assert not ok.get('failed'), ok.get('msg')
+    assert ok['changed'] is True and ok['job']['backup_server'] == 'vbr02'
+    vbr01 = em.job('File Server Backup', 'vbr01')
+    assert b'on vbr02' not in em.raw_xml(vbr01['id'])
+
+
+def test_id_forms(em):
+    job = em.job('Exchange Backup')
+    run = run_tasks(em, [
+        {'veeam_em.core.job': {'id': job['id'], 'description': 'by uuid'}},
+        {'veeam_em.core.job': {'id': 'urn:veeam:Job:%s' % job['id'].upper(), 'description': 'by uuid'}},
+    ])
+    a, b = run.results
+    assert a['changed'] is True and not a.get('failed'), a.get('msg')
+    assert b['changed'] is False and not b.get('failed'), b.get('msg')
+
+
+@pytest.mark.parametrize('settings,option', [
+    ({'schedule': {'daily': {'time': '25:00'}}}, 'schedule.daily.time'),
+    ({'schedule': {'daily': {'days': ['funday']}}}, 'days'),
+    ({'retention': {'restore_points': 0}}, 'retention.restore_points'),
+    ({'schedule': {'backup_window': {'monday': '9-5'}}}, 'schedule.backup_window.monday'),
+    ({'schedule': {'daily': {'time': '10:00'}, 'monthly': {'time': '10:00'}}}, 'daily'),
+    ({'id': '../../etc/passwd'}, 'id'),
+    ({'schedule': {'monthly': {'day_of_month': 32}}}, 'schedule.monthly.day_of_month'),
+])
+def test_bad_input_fails_before_any_request(em, settings, option):
+    args = dict({'name': 'SQL Backup'}, **settings)
+    if 'id' in settings:
+        args.pop('name')
+    run = run_tasks(em, [{'veeam_em.core.job': args}])
+    r = run.results[0]
+    assert r['failed'] is True
+    assert option in r['msg']
+    assert [e for e in run.log if e['path'].startswith('/api')] == [], 'no request at all'
+
+
+def test_option_the_job_type_lacks(em):
+    run = run_tasks(em, [{'veeam_em.core.job': {'name': 'Immediate Copy', 'retention': {'restore_points': 3}}}])
+    r = run.results[0]
+    assert r['failed'] is True and 'retention' in r['msg'] and 'ImmediateBackupCopy' in r['msg']
+    assert run.writes() == []
+
+
+def test_periodic_range_checked_before_write(em):
+    run = run_tasks(em, [{'veeam_em.core.job': {'name': 'Exchange Backup',
+                                                'schedule': {'periodically': {'kind': 'hours', 'full_period': 30}}}}])
+    r = run.results[0]
+    assert r['failed'] is True and 'full_period' in r['msg'] and '24' in r['msg']
+    assert run.writes() == []
+
+
+def test_wrong_password_fails_clearly_without_leaking(em):
+    bad = 'pw-CANARY-wrong-0d6c2b'
+    run = run_tasks(em, [{'veeam_em.core.job': {'name': 'SQL Backup', 'description': 'x'}}], verbosity=3,
+                    defaults=module_defaults(em, password=bad))
+    r = run.results[0]
+    assert r['failed'] is True and r['changed'] is False
+    assert '401' in r['msg'] or 'logon' in r['msg'].lower()
+    logons = [e for e in run.log if '/sessionMngr' in e['path']]
+    assert len(logons) == 1
+    for secret in (bad, base64.b64encode(('%s:%s' % (USER, bad)).encode()).decode()):
+        assert secret not in run.output
+
+
+def test_secrets_absent_from_vvv_output(em):
+    run = run_tasks(em, [{'veeam_em.core.job': {'name': 'SQL Backup', 'description': 'secret test'}}], verbosity=3)
+    assert not run.results[0].get('failed'), run.results[0].get('msg')
+    tokens = [s['session_id'] for s in em.sessions()]
+    assert tokens
+    for secret in [PASSWORD, base64.b64encode(('%s:%s' % (USER, PASSWORD)).encode()).decode()] + tokens:
+        assert secret not in run.output
+
+
+def test_untrusted_certificate_fails_by_default(em):
+    defaults = module_defaults(em)
+    defaults.pop('ca_path')
+    run = run_tasks(em, [{'veeam_em.core.job': {'name': 'SQL Backup'}}], defaults=defaults)
+    r = run.results[0]
+    assert r['failed'] is True
+    assert 'certificate' in r['msg'].lower() or 'ssl' in r['msg'].lower()
+
+
+def test_environment_fallbacks(em):
+    env = {'VEEAM_EM_SERVER': em.url, 'VEEAM_EM_USERNAME': USER, 'VEEAM_EM_PASSWORD': PASSWORD,
+           'VEEAM_EM_CA_PATH': em.ca_file}
+    run = run_tasks(em, [{'veeam_em.core.job': {'name': 'SQL Backup', 'description': 'from env'}}], env=env,
+                    defaults={})
+    r = run.results[0]
+    assert not r.get('failed'), r.get('msg')
+    assert r['changed'] is True
+
+
+def test_every_session_logged_off(em):
+    run_tasks(em, [
+        {'veeam_em.core.job': {'name': 'SQL Backup', 'description': 'a'}},
+        {'veeam_em.core.job': {'name': 'SQL Backup', 'description': 'a'}},
+        {'veeam_em.core.job': {'name': 'No Such Job', 'description': 'a'}},
+    ])
+    run_tasks(em, [{'veeam_em.core.job': {'name': 'SQL Backup', 'description': 'b'}}], check=True)
+    sessions = em.sessions()
+    assert len(sessions) == 4
+    assert all(s['logged_off'] for s in sessions), sessions
