@@ -83,7 +83,6 @@ READ_CHUNK = 65536
 SESSION_HEADER = 'X-RestSvcSessionId'
 REDACTED = '********'
 
-_IDEMPOTENT = ('GET', 'DELETE', 'HEAD')
 _HOSTNAME_RE = re.compile(r'^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252}[A-Za-z0-9_])?$')
 _TOKEN_RE = re.compile(r'^[\x21-\x7e]{1,4096}$')
 _ABSOLUTE_RE = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*://')
@@ -522,6 +521,16 @@ class EmClient:
 
     # ---- the request loop -----------------------------------------------
 
+    @staticmethod
+    def _idempotent(method, url):
+        """Reads, and the DELETE of a task or logon session, may be resent; every other write may not."""
+        if method in ('GET', 'HEAD'):
+            return True
+        if method == 'DELETE':
+            path = urlsplit(url).path
+            return path.startswith('/api/tasks/') or path.startswith('/api/logonSessions/')
+        return False
+
     def _backoff(self, attempt, retry_after, deadline):
         """Sleep before retry number ``attempt`` (1-based); False if that would pass the deadline."""
         delay = self._rng.uniform(BACKOFF_BASE, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt))
@@ -536,7 +545,7 @@ class EmClient:
         url = self._url(path, params)
         where = '%s %s' % (method, self.redact(self._path_of(url)))
         if idempotent is None:
-            idempotent = method in _IDEMPOTENT
+            idempotent = self._idempotent(method, url)
         data = _xml.to_bytes(body) if body is not None else None
         deadline = self._clock() + self.request_deadline
         attempt = 0
@@ -744,9 +753,13 @@ class EmClient:
         return self._element(resp, 'POST', url, write=True)
 
     def delete(self, path):
-        """DELETE a resource; return the answer's root element (a Task for jobs) or None (204)."""
+        """DELETE a resource; return the answer's root element (a Task for jobs) or None (204).
+
+        Only the DELETE of a task or logon session is retried; deleting anything
+        else is a write and follows the PUT/POST rules.
+        """
         resp, url = self._request('DELETE', path)
-        return self._element(resp, 'DELETE', url)
+        return self._element(resp, 'DELETE', url, write=not self._idempotent('DELETE', url))
 
     def query(self, qtype, filter=None, fmt='Entities', page_size=None):  # pylint: disable=redefined-builtin
         """Run the query service and return the item elements of every page.

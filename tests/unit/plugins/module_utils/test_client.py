@@ -889,3 +889,23 @@ def test_real_socket_refused_is_retried_with_backoff(fake_time):
         client.get('jobs')
     assert client.requests_sent == 3
     assert len(fake_time.sleeps) == 2
+
+
+def test_delete_job_is_a_write(rsps, fake_time):
+    add_logon(rsps)
+    rsps.add(responses.DELETE, JOB, status=502)
+    add_logoff(rsps)
+    with make_client(fake_time) as client:
+        with pytest.raises(AmbiguousWriteError):
+            client.delete(JOB)
+    assert [u for _m, u in sequence(rsps)].count(JOB) == 1
+
+
+def test_delete_task_is_retried(rsps, fake_time):
+    add_logon(rsps)
+    rsps.add(responses.DELETE, BASE + 'tasks/task-1', status=503)
+    rsps.add(responses.DELETE, BASE + 'tasks/task-1', status=204)
+    add_logoff(rsps)
+    with make_client(fake_time) as client:
+        assert client.delete('tasks/task-1') is None
+    assert [u for _m, u in sequence(rsps)].count(BASE + 'tasks/task-1') == 2

@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, veeam_em.core contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Project rules that no single module test would catch."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import glob
+import os
+import subprocess
+import sys
+
+import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
+MODULES = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, 'plugins', 'modules', '*.py')))
+
+
+def test_only_the_client_imports_requests():
+    offenders = []
+    for path in glob.glob(os.path.join(ROOT, 'plugins', '**', '*.py'), recursive=True):
+        if path.endswith('_client.py'):
+            continue
+        with open(path) as f:
+            if any(line.strip().startswith(('import requests', 'from requests')) for line in f):
+                offenders.append(path)
+    assert offenders == []
+
+
+def test_action_group_holds_every_module_sorted():
+    with open(os.path.join(ROOT, 'meta', 'runtime.yml')) as f:
+        runtime = yaml.safe_load(f)
+    assert runtime['action_groups']['em'] == MODULES
+
+
+def test_every_module_has_an_end_to_end_test():
+    tests = ''
+    for path in glob.glob(os.path.join(ROOT, 'tests', 'e2e', 'test_*.py')):
+        with open(path) as f:
+            tests += f.read()
+    for name in MODULES:
+        assert 'veeam_em.core.%s' % name in tests, name
+
+
+def test_job_option_docs_match_the_model():
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, 'hacking', 'render_job_docs.py'), '--check'],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
