@@ -768,7 +768,9 @@ class EmClient:
         ``fmt='Refs'`` every <Ref>. Pages are followed through
         PagingInfo/Links/Link[@Rel="Next"] until there is none.
         """
-        params = [('type', qtype), ('format', fmt)]
+        params = [('type', qtype)]
+        if fmt and fmt.lower() not in ('refs', 'reference'):
+            params.append(('format', fmt))
         if filter:
             params.append(('filter', filter))
         if page_size:

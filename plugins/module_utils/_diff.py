@@ -47,14 +47,14 @@ def prune(before, after):
     """
     b_out, a_out = {}, {}
     for key in list(before) + [k for k in after if k not in before]:
-        b, a = before.get(key), after.get(key)
-        if isinstance(b, dict) and isinstance(a, dict):
-            sub_b, sub_a = prune(b, a)
-            if sub_b or sub_a:
-                b_out[key], a_out[key] = sub_b, sub_a
-        elif not equal(b, a):
+        old, new = before.get(key), after.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            sub_old, sub_new = prune(old, new)
+            if sub_old or sub_new:
+                b_out[key], a_out[key] = sub_old, sub_new
+        elif not equal(old, new):
             if key in before:
-                b_out[key] = b
+                b_out[key] = old
             if key in after:
-                a_out[key] = a
+                a_out[key] = new
     return b_out, a_out

@@ -17,6 +17,7 @@ import difflib
 import re
 
 from ansible_collections.veeam_em.core.plugins.module_utils import _diff, _tasks
+from ansible_collections.veeam_em.core.plugins.module_utils._client import quote_filter_value
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import (
     AmbiguousWriteError, TaskLost, ValidationError, VeeamEmError,
 )
@@ -79,9 +80,9 @@ class JobIndex:
     # -- lookups ------------------------------------------------------------
 
     def _query_name(self, name, backup_server=None):
-        flt = 'Name==%s' % self.client.quote_filter_value(name)
+        flt = 'Name==%s' % quote_filter_value(name)
         if backup_server:
-            flt += ';BackupServerName==%s' % self.client.quote_filter_value(backup_server)
+            flt += ';BackupServerName==%s' % quote_filter_value(backup_server)
         return self.client.query('Job', filter=flt, fmt='Entities')
 
     def find(self, name=None, job_id=None, backup_server=None):
@@ -119,7 +120,7 @@ class JobIndex:
     def all_names(self):
         if self.entities is not None:
             return sorted(set(e.get('Name') for e in self.entities))
-        refs = self.client.query('Job', fmt='Refs')
+        refs = self.client.query('Job', fmt=None)
         return sorted(set(r.get('Name') for r in refs if r.get('Name')))
 
     def resolver(self, entity):

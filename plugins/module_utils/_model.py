@@ -119,14 +119,14 @@ def _enum_decode(leaf, text):
 def hours_to_text(mask):
     """``[0,0,1,1,...]`` (24 items) -> ``'2-4,20-24'``; all hours ``'0-24'``, none ``''``."""
     parts = []
-    start = None
+    start = -1
     for hour in range(25):
         on = hour < 24 and mask[hour]
-        if on and start is None:
+        if on and start < 0:
             start = hour
-        elif not on and start is not None:
+        elif not on and start >= 0:
             parts.append('%d-%d' % (start, hour))
-            start = None
+            start = -1
     return ','.join(parts)
 
 
@@ -452,8 +452,8 @@ class JobModel:
 
     def encode(self, entity, target, blocks):
         """Build the PUT body: root attributes from the GET, bare wrappers, whole blocks."""
-        body = _xml.element('Job', attrib=dict((k, entity.get(k)) for k in ('Href', 'Type', 'Name', 'UID')
-                                                 if entity.get(k) is not None))
+        attrib = dict((k, entity.get(k)) for k in ('Href', 'Type', 'Name', 'UID') if entity.get(k) is not None)
+        body = _xml.element('Job', attrib=attrib)
         for block in sorted(blocks, key=self.blocks.index):
             path = self.block_path(block, entity)
             parent = body
