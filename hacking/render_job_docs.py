@@ -14,9 +14,11 @@ from __future__ import (absolute_import, division, print_function)
 
 import os
 import sys
+import textwrap
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+
 
 def _importable():
     """Make ``ansible_collections.veeam_em.core`` importable from this checkout."""
@@ -52,8 +54,13 @@ def _tree(model):
     return tree
 
 
-def _quote(text):
-    return "'" + text.replace("'", "''") + "'"
+def _describe(lines, pad, text):
+    """A description list item, wrapped to keep lines short (plain YAML continuation lines)."""
+    quoted = "'" + text.replace("'", "''") + "'"
+    wrapped = textwrap.wrap(quoted, width=110, break_long_words=False, break_on_hyphens=False)
+    lines.append('%s    - %s' % (pad, wrapped[0]))
+    for more in wrapped[1:]:
+        lines.append('%s      %s' % (pad, more))
 
 
 def render(model=JOB_MODEL):
@@ -70,13 +77,13 @@ def render(model=JOB_MODEL):
             if isinstance(value, dict):
                 doc = groups[path + (name,)].doc if path + (name,) in groups else name
                 lines.append('%s  description:' % pad)
-                lines.append('%s    - %s' % (pad, _quote(doc)))
+                _describe(lines, pad, doc)
                 lines.append('%s  type: dict' % pad)
                 lines.append('%s  suboptions:' % pad)
                 emit(value, sub['options'], path + (name,), indent + 4)
             else:
                 lines.append('%s  description:' % pad)
-                lines.append('%s    - %s' % (pad, _quote(value.doc or name)))
+                _describe(lines, pad, value.doc or name)
                 lines.append('%s  type: %s' % (pad, sub['type']))
                 if 'elements' in sub:
                     lines.append('%s  elements: %s' % (pad, sub['elements']))

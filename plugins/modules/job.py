@@ -20,7 +20,7 @@ description:
   - Works for every job type EM lists under C(/api/jobs) (Backup, Replica, BackupCopy, ImmediateBackupCopy); a
     setting the job's type does not have fails before anything is sent.
 author:
-  - veeam_em.core contributors
+  - veeam_em.core contributors (@veeam-em-core)
 extends_documentation_fragment:
   - veeam_em.core.connection
   - veeam_em.core.wait
@@ -48,7 +48,8 @@ options:
     type: str
   gfs:
     description:
-      - 'Long-term GFS retention (C(GfsRetentionPolicy)); backup jobs only. Enabling any level enables the policy, disabling every level disables it.'
+      - 'Long-term GFS retention (C(GfsRetentionPolicy)); backup jobs only. Enabling any level enables the policy,
+        disabling every level disables it.'
     type: dict
     suboptions:
       monthly:
@@ -159,7 +160,8 @@ options:
             type: int
           transaction_logs:
             description:
-              - 'SQL Server transaction logs: truncate after a successful job, back them up, or leave them (C(TransactionLogsProcessing)).'
+              - 'SQL Server transaction logs: truncate after a successful job, back them up, or leave them
+                (C(TransactionLogsProcessing)).'
             type: str
             choices: [only_on_success_job, backup, never]
           use_db_backup_retention:
@@ -206,12 +208,15 @@ options:
         choices: [restore_points, days]
   schedule:
     description:
-      - 'When the job runs (C(JobScheduleOptions/Standart), or C(ImmediateCopyMode) for immediate copy jobs). Choosing one of I(daily), I(monthly), I(periodically), I(continuous) or I(after_job) enables it and disables the others, as the console does.'
+      - 'When the job runs (C(JobScheduleOptions/Standart), or C(ImmediateCopyMode) for immediate copy jobs). Choosing
+        one of I(daily), I(monthly), I(periodically), I(continuous) or I(after_job) enables it and disables the
+        others, as the console does.'
     type: dict
     suboptions:
       after_job:
         description:
-          - 'Run after this job (a job name on the same backup server) finishes (C(OptionsDaisyChaining/PreviousJobUid), looked up by name).'
+          - 'Run after this job (a job name on the same backup server) finishes (C(OptionsDaisyChaining/PreviousJobUid),
+            looked up by name).'
         type: str
       backup_window:
         description:
@@ -220,35 +225,43 @@ options:
         suboptions:
           enabled:
             description:
-              - 'Whether the backup window applies (C(OptionsBackupWindow/@Enabled)). Giving any day enables it unless this says C(false).'
+              - 'Whether the backup window applies (C(OptionsBackupWindow/@Enabled)). Giving any day enables it unless this
+                says C(false).'
             type: bool
           friday:
             description:
-              - 'Hours of Friday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty string none. Days left out keep their current hours.'
+              - 'Hours of Friday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty
+                string none. Days left out keep their current hours.'
             type: str
           monday:
             description:
-              - 'Hours of Monday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty string none. Days left out keep their current hours.'
+              - 'Hours of Monday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty
+                string none. Days left out keep their current hours.'
             type: str
           saturday:
             description:
-              - 'Hours of Saturday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty string none. Days left out keep their current hours.'
+              - 'Hours of Saturday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an
+                empty string none. Days left out keep their current hours.'
             type: str
           sunday:
             description:
-              - 'Hours of Sunday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty string none. Days left out keep their current hours.'
+              - 'Hours of Sunday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty
+                string none. Days left out keep their current hours.'
             type: str
           thursday:
             description:
-              - 'Hours of Thursday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty string none. Days left out keep their current hours.'
+              - 'Hours of Thursday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an
+                empty string none. Days left out keep their current hours.'
             type: str
           tuesday:
             description:
-              - 'Hours of Tuesday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty string none. Days left out keep their current hours.'
+              - 'Hours of Tuesday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an
+                empty string none. Days left out keep their current hours.'
             type: str
           wednesday:
             description:
-              - 'Hours of Wednesday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty string none. Days left out keep their current hours.'
+              - 'Hours of Wednesday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an
+                empty string none. Days left out keep their current hours.'
             type: str
       continuous:
         description:
@@ -262,31 +275,38 @@ options:
             suboptions:
               friday:
                 description:
-                  - 'Hours of Friday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty string none. Days left out keep their current hours.'
+                  - 'Hours of Friday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty
+                    string none. Days left out keep their current hours.'
                 type: str
               monday:
                 description:
-                  - 'Hours of Monday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty string none. Days left out keep their current hours.'
+                  - 'Hours of Monday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty
+                    string none. Days left out keep their current hours.'
                 type: str
               saturday:
                 description:
-                  - 'Hours of Saturday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty string none. Days left out keep their current hours.'
+                  - 'Hours of Saturday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an
+                    empty string none. Days left out keep their current hours.'
                 type: str
               sunday:
                 description:
-                  - 'Hours of Sunday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty string none. Days left out keep their current hours.'
+                  - 'Hours of Sunday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty
+                    string none. Days left out keep their current hours.'
                 type: str
               thursday:
                 description:
-                  - 'Hours of Thursday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty string none. Days left out keep their current hours.'
+                  - 'Hours of Thursday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an
+                    empty string none. Days left out keep their current hours.'
                 type: str
               tuesday:
                 description:
-                  - 'Hours of Tuesday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty string none. Days left out keep their current hours.'
+                  - 'Hours of Tuesday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an
+                    empty string none. Days left out keep their current hours.'
                 type: str
               wednesday:
                 description:
-                  - 'Hours of Wednesday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty string none. Days left out keep their current hours.'
+                  - 'Hours of Wednesday when the job may run, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an
+                    empty string none. Days left out keep their current hours.'
                 type: str
       daily:
         description:
@@ -358,31 +378,38 @@ options:
             suboptions:
               friday:
                 description:
-                  - 'Hours of Friday when periodic runs may start, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty string none. Days left out keep their current hours.'
+                  - 'Hours of Friday when periodic runs may start, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day,
+                    an empty string none. Days left out keep their current hours.'
                 type: str
               monday:
                 description:
-                  - 'Hours of Monday when periodic runs may start, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty string none. Days left out keep their current hours.'
+                  - 'Hours of Monday when periodic runs may start, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day,
+                    an empty string none. Days left out keep their current hours.'
                 type: str
               saturday:
                 description:
-                  - 'Hours of Saturday when periodic runs may start, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty string none. Days left out keep their current hours.'
+                  - 'Hours of Saturday when periodic runs may start, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all
+                    day, an empty string none. Days left out keep their current hours.'
                 type: str
               sunday:
                 description:
-                  - 'Hours of Sunday when periodic runs may start, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty string none. Days left out keep their current hours.'
+                  - 'Hours of Sunday when periodic runs may start, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day,
+                    an empty string none. Days left out keep their current hours.'
                 type: str
               thursday:
                 description:
-                  - 'Hours of Thursday when periodic runs may start, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty string none. Days left out keep their current hours.'
+                  - 'Hours of Thursday when periodic runs may start, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all
+                    day, an empty string none. Days left out keep their current hours.'
                 type: str
               tuesday:
                 description:
-                  - 'Hours of Tuesday when periodic runs may start, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty string none. Days left out keep their current hours.'
+                  - 'Hours of Tuesday when periodic runs may start, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day,
+                    an empty string none. Days left out keep their current hours.'
                 type: str
               wednesday:
                 description:
-                  - 'Hours of Wednesday when periodic runs may start, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all day, an empty string none. Days left out keep their current hours.'
+                  - 'Hours of Wednesday when periodic runs may start, as ranges such as C(8-17) or C(0-6,20-24); C(0-24) is all
+                    day, an empty string none. Days left out keep their current hours.'
                 type: str
       retry:
         description:

@@ -185,7 +185,7 @@ def run_tasks(emulator, tasks, check=False, diff=False, verbosity=0, env=None, d
                    ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
     run_env.update(env or {})
     emulator.control('DELETE', 'log')
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=600)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=600, check=False)
     results = {}
     if os.path.exists(out):
         with open(out) as f:

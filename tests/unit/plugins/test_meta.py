@@ -46,5 +46,5 @@ def test_every_module_has_an_end_to_end_test():
 
 def test_job_option_docs_match_the_model():
     proc = subprocess.run([sys.executable, os.path.join(ROOT, 'hacking', 'render_job_docs.py'), '--check'],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
