@@ -70,12 +70,13 @@ def job_summary(entity):
 class JobIndex:
     """Looks jobs up; with ``preload`` it holds every job entity from one paged query."""
 
-    def __init__(self, client, preload=False, page_size=None):
+    def __init__(self, client, preload=False, page_size=None, query_filter=None):
         self.client = client
         self.entities = None
+        self.complete = preload and not query_filter
         self._names = {}
         if preload:
-            self.entities = client.query('Job', fmt='Entities', page_size=page_size)
+            self.entities = client.query('Job', filter=query_filter, fmt='Entities', page_size=page_size)
 
     # -- lookups ------------------------------------------------------------
 
@@ -145,11 +146,10 @@ class _Resolver:
         if uid in self.index._names:
             return self.index._names[uid]
         name = None
-        if self.index.entities is not None:
-            for e in self.index.entities:
-                if (e.get('UID') or '').lower() == uid.lower():
-                    name = e.get('Name')
-        else:
+        for e in self.index.entities or ():
+            if (e.get('UID') or '').lower() == uid.lower():
+                name = e.get('Name')
+        if name is None and not self.index.complete:
             try:
                 name = self.index.client.get('jobs/%s' % parse_job_id(uid)).get('Name')
             except (VeeamEmError, ValidationError):
@@ -261,33 +261,59 @@ def finish(client, plan, task_el, wait=True, wait_timeout=900, sleep=None, clock
     return task, after
 
 
-def converge(client, index, params, wanted, check_mode=False, with_diff=False, wait=True, wait_timeout=900,
-             sleep=None, clock=None):
-    """Make one job match ``wanted``: the loop the ``job`` and ``jobs`` modules share.
+def entry_spec():
+    """Options that identify one job plus every settings option: the ``job`` module and ``jobs`` entries."""
+    spec = dict(
+        name=dict(type='str'),
+        id=dict(type='str'),
+        backup_server=dict(type='str'),
+    )
+    spec.update(JOB_MODEL.argument_spec())
+    return spec
+
+
+def check_entry(params):
+    """Validate one entry offline (before any request); return its wanted values."""
+    if params.get('id'):
+        parse_job_id(params['id'])
+    return JOB_MODEL.check_input(params)
+
+
+def prepare(index, params, wanted):
+    """Find the job and plan what it needs."""
+    entity = index.find(name=params.get('name'), job_id=params.get('id'), backup_server=params.get('backup_server'))
+    return Plan(entity, wanted, index)
+
+
+def apply(client, plan, check_mode=False, with_diff=False, wait=True, wait_timeout=900, sleep=None, clock=None):
+    """Carry a plan out: nothing, a prediction (check mode), or one PUT, a wait and a verification.
 
     Returns the module result. An error raised after a write carries
     ``result`` with ``changed: true`` and the task, so the caller reports it.
     """
-    entity = index.find(name=params.get('name'), job_id=params.get('id'), backup_server=params.get('backup_server'))
-    plan = Plan(entity, wanted, index)
     result = {'changed': plan.changed}
     if with_diff:
         result['diff'] = plan.diff()
     if not plan.changed or check_mode:
         values = plan.target if plan.changed else plan.current
-        result['job'] = job_result(entity, values, plan.resolver)
+        result['job'] = job_result(plan.entity, values, plan.resolver)
         return result
     task_el = submit(client, plan)
     task = _tasks.task_to_dict(task_el) if task_el is not None else None
     try:
         task, after = finish(client, plan, task_el, wait=wait, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
     except VeeamEmError as exc:
-        exc.result = dict(result, task=getattr(exc, 'task', None) or task)
+        exc.result = dict(result, task=_tasks.public_task(getattr(exc, 'task', None) or task or {}))
         raise
     if task is not None:
-        result['task'] = task
+        result['task'] = _tasks.public_task(task)
     if after is None:
-        result['job'] = job_result(entity, plan.target, plan.resolver)
+        result['job'] = job_result(plan.entity, plan.target, plan.resolver)
     else:
         result['job'] = job_result(after, JOB_MODEL.read(after), plan.resolver)
     return result
+
+
+def converge(client, index, params, wanted, **kwargs):
+    """Make one job match ``wanted``: what the ``job`` module does."""
+    return apply(client, prepare(index, params, wanted), **kwargs)

@@ -586,24 +586,15 @@ task:
 '''
 
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError
-from ansible_collections.veeam_em.core.plugins.module_utils._job_models import JOB_MODEL
-from ansible_collections.veeam_em.core.plugins.module_utils._jobs import JobIndex, converge, parse_job_id
+from ansible_collections.veeam_em.core.plugins.module_utils._jobs import JobIndex, check_entry, converge, entry_spec
 from ansible_collections.veeam_em.core.plugins.module_utils._module import VeeamEmModule
 
 
 def main():
-    spec = dict(
-        name=dict(type='str'),
-        id=dict(type='str'),
-        backup_server=dict(type='str'),
-    )
-    spec.update(JOB_MODEL.argument_spec())
-    module = VeeamEmModule(spec, with_wait=True, supports_check_mode=True,
+    module = VeeamEmModule(entry_spec(), with_wait=True, supports_check_mode=True,
                            required_one_of=[('name', 'id')], mutually_exclusive=[('name', 'id')])
     try:
-        wanted = JOB_MODEL.check_input(module.params)
-        if module.params['id']:
-            parse_job_id(module.params['id'])
+        wanted = check_entry(module.params)
     except ValidationError as exc:
         module.fail_from(exc)
 

@@ -1,0 +1,101 @@
+# Copyright (c) 2026, veeam_em.core contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""veeam_em.core.job_info and veeam_em.core.jobs against the emulator."""
+
+from __future__ import (absolute_import, division, print_function)
+
+from conftest import run_tasks
+
+
+def api(run):
+    return [e for e in run.log if e['path'].startswith('/api')]
+
+
+def test_job_info_reads_all_jobs_with_one_query(em):
+    run = run_tasks(em, [{'veeam_em.core.job_info': {}}])
+    r = run.results[0]
+    assert not r.get('failed'), r.get('msg')
+    seeded = sorted((j['name'], j['backup_server']) for j in em.jobs())
+    assert sorted((j['name'], j['backup_server']) for j in r['jobs']) == seeded
+    queries = [e for e in api(run) if e['path'].rstrip('/') == '/api/query']
+    assert len(queries) == 1
+    assert not [e for e in api(run) if e['path'].startswith('/api/jobs')], 'no per-job GET'
+    for job in r['jobs']:
+        assert set(job) == {'id', 'uid', 'name', 'job_type', 'platform', 'backup_server', 'settings'}
+
+
+def test_job_info_filters(em):
+    run = run_tasks(em, [
+        {'veeam_em.core.job_info': {'name': '*Backup', 'job_type': 'backup', 'backup_server': 'vbr01'}},
+        {'veeam_em.core.job_info': {'name': 'File Server Backup'}},
+        {'veeam_em.core.job_info': {'id': em.job('DC Replication')['id']}},
+        {'veeam_em.core.job_info': {'job_type': 'replica'}},
+        {'veeam_em.core.job_info': {'name': 'sql backup'}},
+    ])
+    pattern, exact, by_id, replicas, wrong_case = run.results
+    assert pattern['jobs'] and all(j['name'].endswith('Backup') and j['job_type'] == 'Backup'
+                                   and j['backup_server'] == 'vbr01' for j in pattern['jobs'])
+    assert sorted(j['backup_server'] for j in exact['jobs']) == ['vbr01', 'vbr02']
+    assert [j['name'] for j in by_id['jobs']] == ['DC Replication']
+    assert replicas['jobs'] and all(j['job_type'] == 'Replica' for j in replicas['jobs'])
+    assert wrong_case['jobs'] == []
+
+
+def test_job_info_paging_follows_next_links(em):
+    run = run_tasks(em, [{'veeam_em.core.job_info': {'page_size': 2}}])
+    r = run.results[0]
+    assert len(r['jobs']) == len(em.jobs())
+    pages = [e for e in api(run) if e['path'].rstrip('/') == '/api/query']
+    assert len(pages) == -(-len(em.jobs()) // 2)
+
+
+def test_jobs_converges_in_one_session(em):
+    config = [
+        {'name': 'SQL Backup', 'description': 'bulk one', 'retention': {'type': 'restore_points', 'restore_points': 19}},
+        {'name': 'Exchange Backup', 'schedule': {'retry': {'enabled': True, 'times': 9}}},
+        {'name': 'File Server Backup', 'backup_server': 'vbr02', 'description': 'bulk on vbr02'},
+        {'name': 'DC Replication'},
+    ]
+    check = run_tasks(em, [{'veeam_em.core.jobs': {'config': config}}], check=True, diff=True)
+    c = check.results[0]
+    assert c['changed'] is True and not c.get('failed'), c.get('msg')
+    assert [j['changed'] for j in c['jobs']] == [True, True, True, False]
+    assert check.writes() == []
+
+    run = run_tasks(em, [{'veeam_em.core.jobs': {'config': config}}, {'veeam_em.core.jobs': {'config': config}}],
+                    diff=True)
+    first, second = run.results
+    assert not first.get('failed'), first.get('msg')
+    assert [j['name'] for j in first['jobs']] == ['SQL Backup', 'Exchange Backup', 'File Server Backup (vbr02)',
+                                                  'DC Replication']
+    assert [j['changed'] for j in first['jobs']] == [True, True, True, False]
+    assert all(j['task']['state'] == 'Finished' for j in first['jobs'][:3])
+    s1, s2 = run.sessions()
+    assert len([e for e in s1 if e['method'] == 'PUT']) == 3
+    assert second['changed'] is False and [e for e in s2 if e['method'] == 'PUT'] == []
+    reads = [e for e in s2 if e['method'] == 'GET' and e['path'].startswith('/api/')]
+    assert len([e for e in reads if e['path'].rstrip('/') == '/api/query']) == 1
+    assert first['jobs'][0]['diff']['after'] == {'description': 'bulk one', 'retention': {'restore_points': 19}}
+
+
+def test_jobs_one_failure_does_not_stop_the_others(em):
+    run = run_tasks(em, [{'veeam_em.core.jobs': {'config': [
+        {'name': 'No Such Job', 'description': 'x'},
+        {'name': 'SQL Backup', 'description': 'still done'},
+    ]}}])
+    r = run.results[0]
+    assert r['failed'] is True and 'No Such Job' in r['msg'] and '1 of 2' in r['msg']
+    assert r['jobs'][0]['failed'] is True and r['jobs'][1]['changed'] is True
+    assert b'still done' in em.raw_xml(em.job('SQL Backup')['id'])
+
+
+def test_jobs_bad_entry_fails_before_any_request(em):
+    run = run_tasks(em, [{'veeam_em.core.jobs': {'config': [
+        {'name': 'SQL Backup', 'description': 'fine'},
+        {'name': 'Exchange Backup', 'schedule': {'daily': {'time': '99:00'}}},
+    ]}}])
+    r = run.results[0]
+    assert r['failed'] is True and 'config[1]' in r['msg'] and 'schedule.daily.time' in r['msg']
+    assert api(run) == []
+
