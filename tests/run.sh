@@ -6,13 +6,13 @@
 #
 #   tests/run.sh                       # everything
 #   TEST_MATRIX="2.19:3.11" tests/run.sh   # one ansible-core release : controller Python
-#   TEST_STEPS="units e2e" tests/run.sh    # some steps only (emulator units e2e docs)
+#   TEST_STEPS="units e2e" tests/run.sh    # some steps only (sanity emulator units e2e release)
 set -uo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${VEEAM_EM_TEST_WORK:-${TMPDIR:-/tmp}/veeam_em-tests}"
 MATRIX="${TEST_MATRIX:-2.16:3.11 2.19:3.11 2.20:3.12 2.21:3.13}"
-STEPS="${TEST_STEPS:-emulator units e2e docs}"
+STEPS="${TEST_STEPS:-sanity emulator units e2e release}"
 # The end-to-end suite runs under every reading of EM's undocumented PUT behaviour on
 # the first release of the matrix, and under the strictest reading on the others.
 FULL_MODES="reject:replace reject:deep ignore:replace ignore:deep"
@@ -54,6 +54,40 @@ run_pytest() {  # run_pytest NAME VENV ARGS... (cwd = collection copy)
   if [ $rc -eq 1 ]; then grep -E '^(FAILED|ERROR) ' "$WORK/logs/$name.log" | head -n 20 | sed 's/^/   /' >&2; fi
 }
 
+step() {  # step NAME CMD...: run a non-pytest check and record it as one JUnit test case
+  local name=$1; shift
+  log "== $name"
+  local t0=$SECONDS rc
+  (cd "$COLL" && "$@") >"$WORK/logs/$name.log" 2>&1
+  rc=$?
+  "$PYBIN/python3.11" - "$JUNIT/$name.xml" "$name" "$rc" "$((SECONDS - t0))" "$WORK/logs/$name.log" <<'PY'
+import sys
+from xml.sax.saxutils import escape, quoteattr
+out, name, rc, secs, logf = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+tail = ''.join(open(logf, errors='replace').readlines()[-40:])
+fail = '<failure message=%s>%s</failure>' % (quoteattr('exit %d' % rc), escape(tail)) if rc else ''
+open(out, 'w').write('<testsuite name=%s tests="1" failures="%d" errors="0" skipped="0"><testcase name=%s time=%s>%s'
+                     '</testcase></testsuite>' % (quoteattr(name), 1 if rc else 0, quoteattr(name), quoteattr(secs), fail))
+PY
+  if [ $rc -ne 0 ]; then log "   FAILED (exit $rc), last lines of $WORK/logs/$name.log:"; tail -n 25 "$WORK/logs/$name.log" | sed 's/^/   /' >&2; fi
+  return $rc
+}
+
+prime_get_pip() {  # ansible-test fetches get-pip.py from a host this machine cannot reach: stand in for it
+  local py=$1 at pipv cache="$HOME/.ansible/test/cache"
+  at=$("$py" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))') || return 1
+  pipv=$(sed -n "s/^ *pip='\([0-9.]*\)',.*/\1/p" "$at/_internal/python_requirements.py" | head -n 1)
+  [ -n "$pipv" ] || return 0
+  mkdir -p "$cache"
+  ls "$cache"/pip-"$pipv"-*.whl >/dev/null 2>&1 || "$py" -m pip download -q --no-deps -d "$cache" "pip==$pipv" >&2 || return 1
+  cat >"$cache/get_pip_${pipv//./_}.py" <<PYEOF
+import glob, os, sys
+sys.path.insert(0, glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'pip-$pipv-*.whl'))[0])
+from pip._internal.cli.main import main
+sys.exit(main(['install', '--upgrade', '--force-reinstall'] + [a for a in sys.argv[1:] if a not in ('--no-setuptools', '--no-wheel')]))
+PYEOF
+}
+
 TEST_PKGS=(requests lxml trustme pytest pytest-timeout responses hypothesis)
 first=1
 for entry in $MATRIX; do
@@ -62,6 +96,11 @@ for entry in $MATRIX; do
   V="$WORK/venvs/core$core-py$py"
   log "== install ansible-core $core on Python $py"
   if ! mkvenv "$V" "$py" "ansible-core==$core.*" "${TEST_PKGS[@]}"; then ERRORS+=("install core$core"); continue; fi
+  if [[ " $STEPS " == *" sanity "* ]]; then
+    prime_get_pip "$V/bin/python"
+    step "sanity-core$core-py$py" env PATH="$V/bin:$PATH" ansible-test sanity --python "$py" --local --color no --requirements
+    rm -rf "$COLL/tests/output"
+  fi
   if [ $first -eq 1 ] && [[ " $STEPS " == *" emulator "* ]]; then
     run_pytest "emulator-py$py" "$V" tests/emulator/tests
   fi
@@ -84,6 +123,24 @@ if [[ " $STEPS " == *" units "* ]]; then
     mkvenv "$V" "$py" "ansible-core" "${TEST_PKGS[@]}" || { ERRORS+=("install units py$py"); continue; }
     run_pytest "units-py$py" "$V" tests/unit
   done
+fi
+
+# Release checks: changelog, docs, build and Galaxy import, lint (one tools venv).
+if [[ " $STEPS " == *" release "* ]]; then
+  T="$WORK/venvs/tools"
+  log "== install release tools"
+  if mkvenv "$T" 3.11 'ansible-core==2.19.*' antsibull-changelog antsibull-docs ansible-lint galaxy-importer; then
+    inT() { env PATH="$T/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$WORK" "$@"; }
+    step changelog-lint inT antsibull-changelog lint
+    step docs-lint inT antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
+    step ansible-lint inT ansible-lint --nocolor
+    rm -rf "$WORK/dist"
+    step galaxy-build inT ansible-galaxy collection build --force --output-path "$WORK/dist"
+    step galaxy-importer inT env GALAXY_IMPORTER_CONFIG="$COLL/tests/ci/galaxy-importer.cfg" sh -c \
+      "cd '$WORK/dist' && python -m galaxy_importer.main $WORK/dist/veeam_em-core-*.tar.gz && ! grep -q '\"level\": \"ERROR\"' importer_result.json"
+  else
+    ERRORS+=("install release tools")
+  fi
 fi
 
 "$PYBIN/python3.11" "$REPO/tests/junit_summary.py" "$JUNIT" "${ERRORS[@]}"

@@ -13,7 +13,7 @@ short_description: Keep many Veeam jobs configured as declared, in one task
 version_added: 0.1.0
 description:
   - The bulk form of M(veeam_em.core.job). Each entry of O(config) takes the same options as that module
-    (O(config[].name) or O(config[].id), O(config[].backup_server), and any setting) and is handled by the same code.
+    (C(name) or C(id), C(backup_server), and any setting) and is handled by the same code.
   - One logon, one paged read of every job (C(GET /api/query?type=Job&format=Entities)), one PUT for each job that
     differs and none for the others, the edit tasks waited on together with at most O(max_in_flight) at a time,
     one logoff.
