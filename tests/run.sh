@@ -88,7 +88,7 @@ sys.exit(main(['install', '--upgrade', '--force-reinstall'] + [a for a in sys.ar
 PYEOF
 }
 
-TEST_PKGS=(requests lxml trustme pytest pytest-timeout responses hypothesis)
+TEST_PKGS=(requests lxml trustme pytest pytest-timeout pytest-xdist responses hypothesis)
 first=1
 for entry in $MATRIX; do
   core=${entry%%:*}; py=${entry##*:}
@@ -109,7 +109,7 @@ for entry in $MATRIX; do
   fi
   if [[ " $STEPS " == *" e2e "* ]]; then
     modes=$QUICK_MODES; [ $first -eq 1 ] && modes=$FULL_MODES
-    E2E_MODES="$modes" run_pytest "e2e-core$core-py$py" "$V" tests/e2e
+    E2E_MODES="$modes" run_pytest "e2e-core$core-py$py" "$V" -n 2 tests/e2e
   fi
   first=0
 done

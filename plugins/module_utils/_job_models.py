@@ -184,7 +184,10 @@ BLOCKS = (
              doc='Otherwise keep log backups this many days (C(RetainDays)).'),
     ]),
     Block('gfs', [BJI + ('GfsRetentionPolicy',)], [
-        Leaf(None, ENABLED, 'bool'),
+        Leaf(('gfs', 'enabled'), ENABLED, 'bool',
+             doc='The GFS policy switch (C(GfsRetentionPolicy/@Enabled)). Left out, it follows the levels whose '
+                 'I(enabled) you declare: on if any is on, off if all are off. The levels keep their own settings '
+                 'while the policy is off.'),
         Leaf(('gfs', 'weekly', 'enabled'), ('Weekly', 'Enabled'), 'bool', doc='Keep weekly full backups.'),
         Leaf(('gfs', 'weekly', 'keep'), ('Weekly', 'RetentionPeriod'), 'int', minimum=1, doc='Weeks to keep them.'),
         Leaf(('gfs', 'weekly', 'day'), ('Weekly', 'SelectedDay'), 'enum', choices=DAYS,
@@ -223,7 +226,7 @@ GROUPS = (
     Group(('schedule', 'retry'), 'Automatic retry of failed runs (C(RetryOptions)).'),
     Group(('retention',), 'Short-term retention (C(JobInfo/BackupJobInfo/SimpleRetentionPolicy)); backup jobs only.'),
     Group(('gfs',), 'Long-term GFS retention (C(GfsRetentionPolicy)); backup jobs only. Enabling any level enables '
-                    'the policy, disabling every level disables it.'),
+                    'the policy, disabling every level disables it, unless I(enabled) says otherwise.'),
     Group(('gfs', 'weekly'), 'Weekly full backups kept for archival (C(Weekly)).'),
     Group(('gfs', 'monthly'), 'Monthly full backups kept for archival (C(Monthly)).'),
     Group(('gfs', 'yearly'), 'Yearly full backups kept for archival (C(Yearly)).'),
@@ -256,9 +259,6 @@ class ScheduleKinds:
             raise ValidationError('schedule.daily.days: kind selected_days needs at least one day',
                                   option='schedule.daily.days')
         monthly = _given(params, 'schedule', 'monthly') or {}
-        if monthly.get('day_of_month') is not None and monthly.get('day_number_in_month') not in (None, 'on_day'):
-            raise ValidationError('schedule.monthly.day_of_month: only used with day_number_in_month on_day',
-                                  option='schedule.monthly.day_of_month')
         if monthly.get('months') == []:
             raise ValidationError('schedule.monthly.months: give at least one month', option='schedule.monthly.months')
         after = _given(params, 'schedule', 'after_job')
@@ -319,7 +319,7 @@ class BackupWindow:
 
 
 class GfsSwitch:
-    """``GfsRetentionPolicy/@Enabled`` follows its levels: on if any level is on."""
+    """``GfsRetentionPolicy/@Enabled`` follows the declared levels (on if any is on) unless declared itself."""
 
     LEVELS = (('Weekly', 'Enabled'), ('Monthly', 'Enabled'), ('Yearly', 'Enabled'))
 
@@ -327,7 +327,7 @@ class GfsSwitch:
         return None
 
     def derive(self, model, wanted, target, managed, available, resolver):
-        if any(k[0] == 'gfs' for k in wanted):
+        if ('gfs', ENABLED) not in wanted and any(('gfs', level) in wanted for level in self.LEVELS):
             target[('gfs', ENABLED)] = any(target.get(('gfs', level)) for level in self.LEVELS)
             managed.add(('gfs', ENABLED))
 

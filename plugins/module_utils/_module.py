@@ -9,6 +9,7 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import signal
 import traceback
 from contextlib import contextmanager
 
@@ -64,14 +65,22 @@ class VeeamEmModule(AnsibleModule):
 
     @contextmanager
     def em_session(self):
-        """Log on, yield the client, and log off whatever happens."""
+        """Log on, yield the client, and log off whatever happens (SIGTERM included)."""
         client = self._client()
         self.client = client
+
+        def terminated(signum, frame):
+            raise VeeamEmError('stopped by signal %d; the EM session was logged off' % signum)
+
+        previous = signal.signal(signal.SIGTERM, terminated)
         try:
             client.logon()
             yield client
         finally:
-            client.logoff()
+            try:
+                client.logoff()
+            finally:
+                signal.signal(signal.SIGTERM, previous)
 
     def fail_from(self, exc, **result):
         """The one place where an exception becomes ``fail_json``."""

@@ -49,9 +49,14 @@ options:
   gfs:
     description:
       - 'Long-term GFS retention (C(GfsRetentionPolicy)); backup jobs only. Enabling any level enables the policy,
-        disabling every level disables it.'
+        disabling every level disables it, unless I(enabled) says otherwise.'
     type: dict
     suboptions:
+      enabled:
+        description:
+          - 'The GFS policy switch (C(GfsRetentionPolicy/@Enabled)). Left out, it follows the levels whose I(enabled) you
+            declare: on if any is on, off if all are off. The levels keep their own settings while the policy is off.'
+        type: bool
       monthly:
         description:
           - 'Monthly full backups kept for archival (C(Monthly)).'

@@ -158,15 +158,16 @@ def run_tasks(emulator, tasks, check=False, diff=False, verbosity=0, env=None, d
     tmp = tempfile.mkdtemp(prefix='veeam_em_play_')
     out = os.path.join(tmp, 'results.json')
     body = []
+    names = []
     for i, task in enumerate(tasks):
         task = dict(task)
         task.setdefault('name', 'task %d' % i)
-        task['register'] = 'r%d' % i
+        task.setdefault('register', 'r%d' % i)
+        names.append(task['register'])
         task['ignore_errors'] = True
         body.append(task)
     body.append({'name': 'collect results', 'ansible.builtin.copy': {
-        'content': '{{ {%s} | to_json }}' % ', '.join("'r%d': r%d" % (i, i) for i in range(len(tasks))),
-        'dest': out}, 'check_mode': False, 'diff': False})
+        'content': '{{ [%s] | to_json }}' % ', '.join(names), 'dest': out}, 'check_mode': False, 'diff': False})
     play = [{'hosts': 'localhost', 'gather_facts': False, 'connection': 'local',
              'vars': dict({'ansible_python_interpreter': sys.executable}, **(extra_vars or {})),
              'module_defaults': {'group/veeam_em.core.em': defaults if defaults is not None else module_defaults(emulator)},
@@ -190,5 +191,5 @@ def run_tasks(emulator, tasks, check=False, diff=False, verbosity=0, env=None, d
     if os.path.exists(out):
         with open(out) as f:
             data = json.load(f)
-        results = [data['r%d' % i] for i in range(len(tasks))]
+        results = data
     return PlaybookRun(results, proc, emulator.log())

@@ -30,8 +30,6 @@ def examples(path):
 def test_examples_run(em, path):
     tasks = examples(path)
     assert tasks, 'module has no EXAMPLES'
-    for task in tasks:
-        task.pop('register', None)
     extra = {'sql_job_id': em.job('SQL Backup')['id']}
     first = run_tasks(em, tasks, extra_vars=extra)
     for task, result in zip(tasks, first.results):

@@ -59,15 +59,17 @@ def opposite(xml, path):
 STD = 'JobScheduleOptions/Standart/'
 BJI = 'JobInfo/BackupJobInfo/'
 
-# (id, job name, settings, element prefixes the change may touch, keys expected in diff.after)
+# (id, job name, settings, element prefixes the change may touch, keys expected in diff.after).
+# NextRun is read-only: EM recomputes it when the schedule changes.
 CASES = [
     ('description', 'SQL Backup', {'description': 'Managed by Ansible (e2e)'}, ['Description'], ['description']),
-    ('schedule_enabled', 'SQL Backup', {'schedule_enabled': 'OPPOSITE:ScheduleEnabled'}, ['ScheduleEnabled'],
+    ('schedule_enabled', 'SQL Backup', {'schedule_enabled': 'OPPOSITE:ScheduleEnabled'}, ['ScheduleEnabled', 'NextRun'],
      ['schedule_enabled']),
-    ('daily_time', 'SQL Backup', {'schedule': {'daily': {'time': '21:17'}}}, [STD + 'OptionsDaily'], ['schedule']),
+    ('daily_time', 'SQL Backup', {'schedule': {'daily': {'time': '21:17'}}}, [STD + 'OptionsDaily', 'NextRun'],
+     ['schedule']),
     ('daily_selected_days', 'SQL Backup',
      {'schedule': {'daily': {'kind': 'selected_days', 'days': ['friday', 'monday', 'wednesday']}}},
-     [STD + 'OptionsDaily'], ['schedule']),
+     [STD + 'OptionsDaily', 'NextRun'], ['schedule']),
     ('switch_to_monthly', 'SQL Backup',
      {'schedule': {'monthly': {'time': '03:45', 'day_number_in_month': 'last', 'day_of_week': 'saturday',
                                'months': ['january', 'july']}}},
@@ -85,7 +87,7 @@ CASES = [
     ('backup_window', 'SQL Backup', {'schedule': {'backup_window': {'tuesday': '0-5,21-24', 'thursday': '1-2'}}},
      [STD + 'OptionsBackupWindow'], ['schedule']),
     ('after_job', 'Chained Backup', {'schedule': {'after_job': 'Exchange Backup'}},
-     [STD + 'OptionsDaisyChaining'], ['schedule']),
+     [STD + 'OptionsDaisyChaining', 'NextRun'], ['schedule']),
     ('retry', 'SQL Backup', {'schedule': {'retry': {'enabled': True, 'times': 7, 'wait_minutes': 13}}},
      [STD + 'RetryOptions'], ['schedule']),
     ('retention', 'SQL Backup', {'retention': {'type': 'days', 'days': 23}}, [BJI + 'SimpleRetentionPolicy'],
@@ -107,7 +109,7 @@ CASES = [
     ('copy_description', 'Periodic Copy', {'description': 'copy job managed by Ansible'}, ['Description'],
      ['description']),
     ('immediate_copy_window', 'Immediate Copy', {'schedule': {'continuous': {'window': {'wednesday': '2-3'}}}},
-     ['JobScheduleOptions/ImmediateCopyMode/OptionsContinuous', 'ScheduleConfigured'], ['schedule']),
+     ['JobScheduleOptions/ImmediateCopyMode/OptionsContinuous', 'ScheduleConfigured', 'NextRun'], ['schedule']),
 ]
 
 
@@ -169,10 +171,10 @@ def test_returned_settings_round_trip(em):
     first = run_tasks(em, tasks)
     assert all(not r.get('failed') for r in first.results), [r.get('msg') for r in first.results]
     again = [{'veeam_em.core.job': dict({'id': r['job']['id']}, **r['job']['settings'])} for r in first.results]
-    second = run_tasks(em, again)
+    second = run_tasks(em, again, diff=True)
     for r in second.results:
         assert not r.get('failed'), r.get('msg')
-        assert r['changed'] is False, r
+        assert r['changed'] is False, (r['job']['name'], r.get('diff'))
     assert second.writes() == []
 
 

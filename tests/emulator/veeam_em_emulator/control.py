@@ -1,0 +1,164 @@
+"""Test-only control API under /_emulator/ (JSON in and out, no authentication).
+
+Endpoints: health, log, reset, config, faults, jobs, jobs/{id}/xml, dropped,
+sessions, sessions/expire, tasks.  See README.md for shapes and examples.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+
+from lxml import etree
+
+from .api import GUID_RE, Response
+from .schema import JOB, ordered_copy
+from .xmlutil import XMLBodyError, local, parse_xml, qn, to_bytes
+
+JSON_CT = "application/json; charset=utf-8"
+STARTED = time.time()
+
+
+def _json(status, data):
+    return Response(status, (json.dumps(data, indent=1) + "\n").encode(), content_type=JSON_CT)
+
+
+def _err(status, message):
+    return _json(status, {"error": message, "status": status})
+
+
+def _body_json(body):
+    if not body or not body.strip():
+        return {}
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise ValueError("request body is not valid JSON: %s" % exc) from None
+
+
+def handle(state, method, path, raw_query, headers, body) -> Response:
+    parts = [urllib.parse.unquote(p) for p in path.split("/") if p][1:]   # drop "_emulator"
+    params = dict(urllib.parse.parse_qsl(raw_query))
+    try:
+        return _route(state, method, parts, params, headers, body)
+    except ValueError as exc:
+        return _err(400, str(exc))
+
+
+def _allow(method, *allowed):
+    if method not in allowed:
+        return _err(405, "method %s not allowed here (allowed: %s)" % (method, ", ".join(allowed)))
+    return None
+
+
+def _route(state, method, parts, params, headers, body):
+    key = "/".join(parts[:1])
+    if key == "health" and len(parts) == 1:
+        return _allow(method, "GET") or _json(200, {
+            "status": "ok", "base_url": state.base_url, "jobs": len(state.jobs),
+            "uptime_seconds": round(time.time() - STARTED, 3)})
+    if key == "log" and len(parts) == 1:
+        bad = _allow(method, "GET", "DELETE")
+        if bad:
+            return bad
+        with state.lock:
+            if method == "DELETE":
+                n = len(state.log)
+                state.log = []
+                return _json(200, {"cleared": n})
+            since = int(params.get("since", "0") or 0)
+            return _json(200, [e for e in state.log if e["seq"] > since])
+    if key == "reset" and len(parts) == 1:
+        bad = _allow(method, "POST")
+        if bad:
+            return bad
+        state.reset()
+        return _json(200, {"reset": True, "jobs": len(state.jobs), "config": state.config.to_json()})
+    if key == "config" and len(parts) == 1:
+        bad = _allow(method, "GET", "PATCH")
+        if bad:
+            return bad
+        with state.lock:
+            if method == "PATCH":
+                state.config.update(_body_json(body))
+            out = state.config.to_json()
+            out["advertised_url"] = state.base_url
+            return _json(200, out)
+    if key == "faults" and len(parts) == 1:
+        bad = _allow(method, "GET", "POST", "DELETE")
+        if bad:
+            return bad
+        with state.lock:
+            if method == "POST":
+                state.faults.update(_body_json(body))
+            elif method == "DELETE":
+                state.faults.clear()
+            return _json(200, state.faults.to_json())
+    if key == "jobs":
+        return _jobs(state, method, parts, body)
+    if key == "dropped" and len(parts) == 1:
+        return _allow(method, "GET") or _json(200, state.dropped)
+    if key == "sessions":
+        with state.lock:
+            idle = state.config.idle_timeout
+            if len(parts) == 1:
+                return _allow(method, "GET") or _json(200, [s.summary(idle) for s in state.sessions.by_id.values()])
+            if len(parts) == 2 and parts[1] == "expire":
+                bad = _allow(method, "POST")
+                if bad:
+                    return bad
+                data = _body_json(body)
+                sid = data.get("session_id") if isinstance(data, dict) else None
+                if sid:
+                    s = state.sessions.by_id.get(sid.lower())
+                    if s is None:
+                        return _err(404, "no session %s" % sid)
+                    targets = [s]
+                else:
+                    targets = list(state.sessions.by_id.values())
+                for s in targets:
+                    s.force_expired = True
+                return _json(200, {"expired": [s.session_id for s in targets]})
+    if key == "tasks" and len(parts) == 1:
+        with state.lock:
+            return _allow(method, "GET") or _json(200, [t.to_json() for t in state.all_tasks])
+    return _err(404, "unknown control endpoint /_emulator/%s" % "/".join(parts))
+
+
+def _jobs(state, method, parts, body):
+    with state.lock:
+        if len(parts) == 1:
+            return _allow(method, "GET") or _json(200, [
+                {"id": j.id, "uid": j.uid, "name": j.name, "job_type": j.job_type, "platform": j.platform,
+                 "backup_server": state.server_name(j.server_id), "backup_server_id": j.server_id}
+                for j in state.jobs.values()])
+        if len(parts) == 3 and parts[2] == "xml":
+            jid = parts[1].lower()
+            rec = state.jobs.get(jid) if GUID_RE.match(jid) else None
+            if rec is None:
+                return _err(404, "no job %s" % parts[1])
+            if method == "GET":
+                return Response(200, to_bytes(rec.xml), content_type="text/xml; charset=utf-8")
+            if method == "PUT":
+                try:
+                    root = parse_xml(body)
+                except XMLBodyError as exc:
+                    return _err(400, str(exc))
+                if root.tag != qn("Job"):
+                    return _err(400, "root element must be {http://www.veeam.com/ent/v1.0}Job")
+                new = ordered_copy(root, JOB)
+                for c in list(new):
+                    if local(c) == "Links":
+                        new.remove(c)
+                new.attrib.clear()
+                new.set("Type", "Job")
+                new.set("Name", root.get("Name") or rec.name)
+                new.set("UID", rec.uid)
+                rec.xml = new
+                return Response(200, to_bytes(rec.xml), content_type="text/xml; charset=utf-8")
+            return _err(405, "use GET or PUT")
+    return _err(404, "unknown control endpoint /_emulator/%s" % "/".join(parts))
+
+
+__all__ = ["handle", "etree"]

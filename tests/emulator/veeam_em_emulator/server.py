@@ -1,0 +1,240 @@
+"""HTTP(S) transport: ThreadingHTTPServer on 127.0.0.1, optional TLS with a trustme CA, fault hooks."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import struct
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from . import api, control
+from .api import Request, Response, error_response
+
+MAX_BODY = 16 * 1024 * 1024
+SOCKET_TIMEOUT = 120
+
+
+class _ResetConnection(Exception):
+    pass
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, addr, state, ssl_context=None):
+        self.state = state
+        self.ssl_context = ssl_context
+        super().__init__(addr, Handler)
+
+    def get_request(self):
+        sock, addr = self.socket.accept()
+        if self.ssl_context is not None:
+            sock = self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
+
+    def handle_error(self, request, client_address):
+        pass  # client aborts, TLS failures: not interesting
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "Microsoft-HTTPAPI/2.0"
+    sys_version = ""
+
+    def setup(self):
+        self.request.settimeout(SOCKET_TIMEOUT)
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.do_handshake()
+        super().setup()
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def version_string(self):
+        return self.server_version
+
+    def do_GET(self):
+        self._handle()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+
+    # ------------------------------------------------------------------
+    def _handle(self):
+        state = self.server.state
+        method = self.command
+        split = urllib.parse.urlsplit(self.path)
+        path, raw_query = split.path or "/", split.query
+        if self.headers.get("Transfer-Encoding"):
+            self._send(Response(411, b'{"error": "chunked bodies are not supported; send Content-Length"}',
+                                content_type="application/json"))
+            self.close_connection = True
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY:
+            self._send(error_response(state, None, 413 if length > 0 else 400, "Bad or too large Content-Length"))
+            self.close_connection = True
+            return
+        body = self.rfile.read(length) if length else b""
+        if path == "/_emulator" or path.startswith("/_emulator/"):
+            self._send(control.handle(state, method, path, raw_query, self.headers, body))
+            return
+        if not (path == "/api" or path.startswith("/api/")):
+            self._send(error_response(state, None, 404, "The resource '%s' was not found" % path))
+            return
+        self._handle_api(state, method, path, raw_query, body)
+
+    def _handle_api(self, state, method, path, raw_query, body):
+        req = Request(method, path, raw_query, self.headers, body)
+        with state.lock:
+            fault = state.faults.match(method, path)
+            latency = state.config.latency_ms
+        entry = {"method": method, "path": path, "query": raw_query, "status": None, "session": None,
+                 "body": body.decode("utf-8", "replace") if method in ("PUT", "POST", "DELETE", "PATCH") else None,
+                 "fault": fault["action"] if fault else None}
+        try:
+            if fault and fault["action"] == "stall":
+                time.sleep(float(fault.get("seconds", 5)))
+            if latency:
+                time.sleep(latency / 1000.0)
+            before = fault is not None and fault["when"] == "before"
+            resp = None
+            if before and fault["action"] == "reset":
+                raise _ResetConnection()
+            if before and fault["action"] in ("status", "override", "oversize"):
+                resp = self._fault_response(state, req, fault)
+            if resp is None:
+                resp = api.handle(state, req)
+                if fault and fault["when"] == "after":
+                    if fault["action"] == "reset":
+                        raise _ResetConnection()
+                    if fault["action"] in ("status", "override", "oversize"):
+                        resp = self._fault_response(state, req, fault)
+            entry["status"] = resp.status
+            entry["session"] = req.session.session_id if req.session else None
+            state.add_log(entry)
+            if fault and fault["action"] == "drip":
+                self._send(resp, drip=float(fault.get("seconds_per_byte", 0.5)))
+            elif fault and fault["action"] == "oversize" and resp.status == 200 and fault.get("_huge"):
+                self._send_huge(int(fault.get("mebibytes", 50)))
+            else:
+                self._send(resp)
+        except _ResetConnection:
+            entry["session"] = req.session.session_id if req.session else None
+            entry["status"] = None
+            state.add_log(entry)
+            self._reset()
+
+    def _fault_response(self, state, req, fault):
+        action = fault["action"]
+        if action == "status":
+            headers = []
+            if fault.get("retry_after") is not None:
+                headers.append(("Retry-After", str(fault["retry_after"])))
+            for k, v in (fault.get("headers") or {}).items():
+                headers.append((k, str(v)))
+            return error_response(state, req, int(fault.get("status", 503)),
+                                  fault.get("message") or "Injected fault", headers)
+        if action == "override":
+            body = fault.get("body", "")
+            return Response(int(fault.get("status", 200)), body.encode("utf-8") if isinstance(body, str) else body,
+                            [(k, str(v)) for k, v in (fault.get("headers") or {}).items()],
+                            fault.get("content_type", api.XML_CT))
+        if action == "oversize":
+            fault["_huge"] = True
+            return Response(200, b"")
+        return None
+
+    # ------------------------------------------------------------------
+    def _send(self, resp: Response, drip=None):
+        try:
+            self.send_response(resp.status)
+            for k, v in resp.headers:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(resp.body)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command == "HEAD":
+                return
+            if drip:
+                self.wfile.flush()
+                for i in range(len(resp.body)):
+                    self.wfile.write(resp.body[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(drip)
+            else:
+                self.wfile.write(resp.body)
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, socket.timeout, OSError):
+            self.close_connection = True
+
+    def _send_huge(self, mib):
+        head = b'<?xml version="1.0" encoding="utf-8"?><Jobs xmlns="http://www.veeam.com/ent/v1.0">'
+        tail = b"</Jobs>"
+        chunk = b"<Job/>" * (1024 * 1024 // 6)
+        n = max(1, mib)
+        total = len(head) + len(tail) + len(chunk) * n
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", api.XML_CT)
+            self.send_header("Content-Length", str(total))
+            self.end_headers()
+            self.wfile.write(head)
+            for _ in range(n):
+                self.wfile.write(chunk)
+            self.wfile.write(tail)
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, socket.timeout, OSError):
+            self.close_connection = True
+
+    def _reset(self):
+        self.close_connection = True
+        try:
+            raw = self.connection
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            if isinstance(raw, ssl.SSLSocket):
+                sock = socket.socket(fileno=raw.detach())
+                sock.close()
+            else:
+                raw.close()
+        except OSError:
+            pass
+
+    def finish(self):
+        try:
+            super().finish()
+        except (OSError, ValueError):
+            pass
+
+
+def make_ssl_context(ca_file):
+    import trustme
+
+    ca = trustme.CA(organization_name="EM emulator test CA")
+    cert = ca.issue_cert("127.0.0.1", "localhost", "::1")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    cert.configure_cert(ctx)
+    ca.cert_pem.write_to_path(ca_file)
+    return ctx
+
+
+def start_background(server, state, interval=0.1):
+    """Thread completing orphaned tasks."""
+    stop = threading.Event()
+
+    def loop():
+        while not stop.wait(interval):
+            try:
+                state.tick()
+            except Exception:  # pragma: no cover - never kill the ticker
+                pass
+    th = threading.Thread(target=loop, name="em-emulator-ticker", daemon=True)
+    th.start()
+    return stop

@@ -1,0 +1,225 @@
+"""In-memory state of the emulator: configuration, servers, repositories, jobs, sessions, tasks, log."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import threading
+import time
+from collections import OrderedDict
+from datetime import datetime, timezone
+
+from . import seed
+from .faults import Faults
+from .merge import check_patch, merge
+from .schema import JOB, ordered_copy
+from .sessions import SessionManager
+from .tasks import Task
+from .xmlutil import E, fmt_dt, local
+
+ORPHAN_GRACE_SECONDS = 0.0
+
+
+@dataclasses.dataclass
+class Config:
+    order_violation: str = "ignore"     # ignore | reject
+    merge: str = "deep"                 # deep | replace
+    absent_bool: str = "keep"           # keep | false
+    latency_ms: int = 0
+    task_running_seconds: float = 2.0
+    task_running_polls: int = 0
+    task_opfinished_polls: int = 1
+    idle_timeout: float = 900.0
+    error_status_attr: bool = False     # add Status="NotFound" etc. to Error bodies
+
+    CHOICES = {"order_violation": ("ignore", "reject"), "merge": ("deep", "replace"), "absent_bool": ("keep", "false")}
+
+    def update(self, data):
+        """Validate and apply a partial update (dict).  Raises ValueError."""
+        if not isinstance(data, dict):
+            raise ValueError("expected a JSON object")
+        fields = {f.name: f for f in dataclasses.fields(self)}
+        new = {}
+        for k, v in data.items():
+            if k not in fields:
+                raise ValueError("unknown config key '%s' (known: %s)" % (k, ", ".join(sorted(fields))))
+            if k in self.CHOICES:
+                if v not in self.CHOICES[k]:
+                    raise ValueError("%s must be one of %s" % (k, ", ".join(self.CHOICES[k])))
+            elif k == "error_status_attr":
+                if not isinstance(v, bool):
+                    raise ValueError("%s must be a boolean" % k)
+            elif k in ("latency_ms", "task_running_polls", "task_opfinished_polls"):
+                if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                    raise ValueError("%s must be a non-negative integer" % k)
+            else:
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+                    raise ValueError("%s must be a non-negative number" % k)
+                v = float(v)
+            new[k] = v
+        for k, v in new.items():
+            setattr(self, k, v)
+
+    def to_json(self):
+        return dataclasses.asdict(self)
+
+
+class JobRecord:
+    def __init__(self, job_id, server_id, xml):
+        self.id = job_id
+        self.server_id = server_id
+        self.xml = xml
+
+    def text(self, *names):
+        el = self.xml
+        for n in names:
+            el = next((c for c in el if local(c) == n), None)
+            if el is None:
+                return None
+        return el.text or ""
+
+    @property
+    def name(self):
+        return self.xml.get("Name", "")
+
+    @property
+    def uid(self):
+        return "urn:veeam:Job:" + self.id
+
+    @property
+    def job_type(self):
+        return self.text("JobType") or "Backup"
+
+    @property
+    def platform(self):
+        return self.text("Platform") or ""
+
+
+class State:
+    def __init__(self, config: Config, users: dict, extra_jobs=0, log_file=None):
+        self.lock = threading.RLock()
+        self.initial_config = copy.deepcopy(config)
+        self.config = config
+        self.users = users                # name -> (password, role)
+        self.extra_jobs = extra_jobs
+        self.log_file = log_file
+        self.base_url = ""                # advertised base, set by the server
+        self.faults = Faults()
+        self.sessions = SessionManager()
+        self.reset(keep_config=True)
+
+    # ------------------------------------------------------------------ seed
+    def reset(self, keep_config=False):
+        with self.lock:
+            if not keep_config:
+                self.config = copy.deepcopy(self.initial_config)
+            self.clock = seed.clock_base()
+            self.servers = OrderedDict()
+            for name, desc, version, dns in seed.SERVERS:
+                sid = seed.server_id(name)
+                self.servers[sid] = {"id": sid, "name": name, "description": desc, "port": 9392,
+                                     "version": version, "wcf_port": 9405, "dns": dns,
+                                     "thumbprint": seed.guid("thumb", name).replace("-", "").upper()[:40]}
+            by_name = {s["name"]: s["id"] for s in self.servers.values()}
+            self.repos = OrderedDict()
+            for srv, name, kind, cap, free in seed.REPOSITORIES:
+                rid = seed.repo_id(srv, name)
+                self.repos[rid] = {"id": rid, "server_id": by_name[srv], "name": name, "kind": kind,
+                                   "capacity": cap, "free": free}
+            self.jobs = OrderedDict()
+            for jid, srv, xml in seed.seed_jobs(self.extra_jobs):
+                self._set_next_run(xml)
+                self.jobs[jid] = JobRecord(jid, by_name[srv], xml)
+            self.sessions.clear()
+            self.all_tasks = []
+            self.log = []
+            self.seq = 0
+            self.dropped = {"job_id": None, "time": None, "items": []}
+            self.faults.clear()
+            self.edits_applied = 0
+
+    def _set_next_run(self, xml):
+        for c in list(xml):
+            if local(c) == "NextRun":
+                xml.remove(c)
+        nr = seed.compute_next_run(xml, self.clock)
+        if nr is not None:
+            xml.append(E("NextRun", text=fmt_dt(nr)))
+        new = ordered_copy(xml, JOB)
+        xml[:] = list(new)
+
+    # ------------------------------------------------------------------ lookup helpers
+    def server_name(self, sid):
+        s = self.servers.get(sid)
+        return s["name"] if s else ""
+
+    def known_job_uids(self):
+        return {j.uid.lower(): j.server_id for j in self.jobs.values()}
+
+    def job(self, jid):
+        return self.jobs.get((jid or "").lower())
+
+    # ------------------------------------------------------------------ tasks
+    def new_task(self, session, operation, job_id=None, precheck=None, commit=None, ok_message="Ok"):
+        with self.lock:
+            session.task_counter += 1
+            tid = "task-%d" % session.task_counter
+            t = Task(tid, session, operation, job_id=job_id, precheck=precheck, commit=commit,
+                     ok_message=ok_message, never=self.faults.task_never_finishes,
+                     fail_message=self.faults.take_task_failure(job_id))
+            session.tasks[tid] = t
+            self.all_tasks.append(t)
+            return t
+
+    def edit_task(self, session, rec, patch):
+        cfg = self.config
+        merge_mode, absent_bool = cfg.merge, cfg.absent_bool
+        jid = rec.id
+
+        def precheck():
+            cur = self.jobs.get(jid)
+            if cur is None:
+                return "Job %s was deleted" % jid
+            merged = merge(cur.xml, patch, merge_mode, absent_bool)
+            return check_patch(cur.xml, patch, merged, cur.uid, cur.server_id, self.known_job_uids())
+
+        def commit():
+            cur = self.jobs.get(jid)
+            if cur is None:
+                return "Job %s was deleted" % jid
+            merged = merge(cur.xml, patch, merge_mode, absent_bool)
+            self._set_next_run(merged)
+            cur.xml = merged
+            self.edits_applied += 1
+            return None
+
+        return self.new_task(session, "EditJob", jid, precheck, commit)
+
+    def tick(self):
+        """Background completion of orphaned tasks (deleted or session ended)."""
+        with self.lock:
+            idle = self.config.idle_timeout
+            for t in self.all_tasks:
+                if t.state != "Finished" and (t.deleted or not t.session.alive(idle)):
+                    t.complete_in_background(self.config, ORPHAN_GRACE_SECONDS)
+
+    # ------------------------------------------------------------------ request log
+    def add_log(self, entry):
+        with self.lock:
+            self.seq += 1
+            entry = dict(entry, seq=self.seq, time=datetime.now(timezone.utc).isoformat())
+            self.log.append(entry)
+            if len(self.log) > 100000:
+                del self.log[:50000]
+            if self.log_file:
+                try:
+                    with open(self.log_file, "a", encoding="utf-8") as fh:
+                        fh.write(json.dumps(entry) + "\n")
+                except OSError:
+                    pass
+            return entry
+
+
+def now_mono():
+    return time.monotonic()
