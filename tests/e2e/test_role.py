@@ -22,9 +22,11 @@ JOBS = [{'name': 'SQL Backup', 'schedule': {'daily': {'time': '23:05'}}, 'retent
 def test_role_drift_report_then_apply_then_quiet(em):
     check = run_tasks(em, [role_task(em, JOBS)], check=True)
     assert check.rc == 0, check.output
-    assert 'Drift (check mode, nothing changed):' in check.output
-    assert 'schedule.daily.time: "22:00" -> "23:05"' in check.output or 'schedule.daily.time:' in check.output
-    assert 'HV Backup' in check.output and 'description:' in check.output
+    assert '"Drift (check mode, nothing changed):",' in check.output
+    assert '"SQL Backup",' in check.output
+    assert '"  schedule.daily.time: \\"22:00\\" -> \\"23:05\\"",' in check.output
+    assert '"  retention.restore_points: 14 -> 12"' in check.output
+    assert '"  description: \\"\\" -> \\"role managed\\""' in check.output
     assert check.writes() == []
 
     apply_ = run_tasks(em, [role_task(em, JOBS)])
