@@ -98,4 +98,3 @@ def test_jobs_bad_entry_fails_before_any_request(em):
     r = run.results[0]
     assert r['failed'] is True and 'config[1]' in r['msg'] and 'schedule.daily.time' in r['msg']
     assert api(run) == []
-

@@ -130,8 +130,8 @@ def test_one_change_one_put_then_poll_verify_logoff(em, entity):
     assert put.headers['Content-Type'].startswith('application/xml')
     body = _xml.parse(put.body)
     retry = resolve(body, ('JobScheduleOptions', 'Standart', 'RetryOptions'))
-    assert [(c.tag.split('}')[1], c.text) for c in retry] == [('RetryTimes', '6'), ('RetryTimeout', '10'),
-                                                            ('RetrySpecified', 'true')]
+    expected = [('RetryTimes', '6'), ('RetryTimeout', '10'), ('RetrySpecified', 'true')]
+    assert [(c.tag.split('}')[1], c.text) for c in retry] == expected
     assert [c.tag.split('}')[1] for c in body] == ['JobScheduleOptions']
     assert result['diff'] == {'before': {'schedule': {'retry': {'times': 3}}}, 'after': {'schedule': {'retry': {'times': 6}}}}
     assert result['task'] == {'id': 'task-1', 'state': 'Finished', 'operation': 'EditJob', 'success': True,
