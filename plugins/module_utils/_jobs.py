@@ -227,22 +227,26 @@ def finish(client, plan, task_el, wait=True, wait_timeout=900, sleep=None, clock
     """Wait for the edit task and verify the job; return ``(task dict or None, after entity)``.
 
     Raises TaskFailed/TaskTimeout from the waiter and VerifyFailed when the job
-    read back does not hold the values that were sent.
+    read back does not hold the values that were sent. When the task cannot be
+    followed (the PUT got no clear answer, or a new logon session cannot see
+    the task), the job itself is watched on the same schedule instead.
     """
     job_id = job_summary(plan.entity)['id']
     task = _tasks.task_to_dict(task_el) if task_el is not None else None
     if task is not None and not wait:
         return task, None
-    if task is not None:
+    watch = task is None
+    if not watch:
         try:
             task = _tasks.wait_for_task(client, task_el, timeout=wait_timeout, sleep=sleep, clock=clock)
         except TaskLost:
-            task = dict(task, state='Unknown', message='task not visible in the new logon session; verified by reading the job')
+            watch = True
+            task = dict(task, state='Unknown',
+                        message='task not visible in the new logon session; the job was read to verify')
     after = client.get('jobs/%s' % job_id, params={'format': 'Entity'})
     bad = plan.mismatches(after)
-    if task_el is None:
-        # The PUT may or may not have reached EM. Never resend it: watch the job
-        # instead, on the task poll schedule, until it shows the change or time is up.
+    if watch:
+        # Never resend the PUT: watch the job until it shows the change or time is up.
         sleep = sleep or _tasks.time.sleep
         clock = clock or _tasks.time.monotonic
         deadline = clock() + wait_timeout
@@ -254,9 +258,9 @@ def finish(client, plan, task_el, wait=True, wait_timeout=900, sleep=None, clock
             bad = plan.mismatches(after)
     if bad:
         detail = '; '.join('%s: expected %r, found %r' % (plan.describe(k), want, got) for k, want, got in bad)
-        if task_el is None:
-            raise VerifyFailed('the edit request for job %r got no clear answer and the job does not show the change: %s'
-                               % (plan.entity.get('Name'), detail))
+        if watch:
+            raise VerifyFailed('the edit of job %r could not be followed to its end and the job does not show the '
+                               'change after %s s: %s' % (plan.entity.get('Name'), wait_timeout, detail))
         raise VerifyFailed('EM did not take the change to job %r: %s' % (plan.entity.get('Name'), detail))
     return task, after
 
