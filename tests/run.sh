@@ -129,13 +129,16 @@ fi
 if [[ " $STEPS " == *" release "* ]]; then
   T="$WORK/venvs/tools"
   log "== install release tools"
-  if mkvenv "$T" 3.11 'ansible-core==2.19.*' antsibull-changelog antsibull-docs ansible-lint galaxy-importer; then
+  if mkvenv "$T" 3.11 'ansible-core==2.19.*' antsibull-changelog antsibull-docs ansible-lint galaxy-importer ansible-builder; then
     inT() { env PATH="$T/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$WORK" "$@"; }
     step changelog-lint inT antsibull-changelog lint
     step docs-lint inT antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
     step ansible-lint inT ansible-lint --nocolor
     rm -rf "$WORK/dist"
     step galaxy-build inT ansible-galaxy collection build --force --output-path "$WORK/dist"
+    step ee-create inT sh -c "cp $WORK/dist/veeam_em-core-*.tar.gz tests/ci/veeam_em-core.tar.gz && \
+      ansible-builder create -f tests/ci/execution-environment.yml --context '$WORK/ee' --output-filename Containerfile && \
+      grep -q 'veeam_em-core.tar.gz' '$WORK/ee/Containerfile' && rm tests/ci/veeam_em-core.tar.gz"
     step galaxy-importer inT env GALAXY_IMPORTER_CONFIG="$COLL/tests/ci/galaxy-importer.cfg" sh -c \
       "cd '$WORK/dist' && python -m galaxy_importer.main $WORK/dist/veeam_em-core-*.tar.gz && ! grep -q '\"level\": \"ERROR\"' importer_result.json"
   else

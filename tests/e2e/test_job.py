@@ -13,11 +13,12 @@ module).
 from __future__ import (absolute_import, division, print_function)
 
 import base64
+import os
 
 import pytest
 from lxml import etree
 
-from conftest import PASSWORD, USER, module_defaults, run_tasks
+from conftest import PASSWORD, ROOT, USER, module_defaults, run_tasks
 
 NS = '{http://www.veeam.com/ent/v1.0}'
 
@@ -303,9 +304,30 @@ def test_untrusted_certificate_fails_by_default(em):
     assert 'certificate' in r['msg'].lower() or 'ssl' in r['msg'].lower()
 
 
-def test_environment_fallbacks(em):
-    env = {'VEEAM_EM_SERVER': em.url, 'VEEAM_EM_USERNAME': USER, 'VEEAM_EM_PASSWORD': PASSWORD,
-           'VEEAM_EM_CA_PATH': em.ca_file}
+def awx_injected_env(em, tmp_path):
+    """The environment AWX builds from our credential type, for a credential holding the emulator."""
+    import jinja2
+    import yaml
+    with open(os.path.join(ROOT, 'extensions', 'awx', 'credential_type.yml')) as f:
+        ctype = yaml.safe_load(f)
+    with open(em.ca_file) as f:
+        inputs = {'server': em.url, 'username': USER, 'password': PASSWORD, 'ca_bundle': f.read(),
+                  'validate_certs': True}
+    files = {}
+    for key, template in ctype['injectors'].get('file', {}).items():
+        path = tmp_path / key.split('.', 1)[1]
+        path.write_text(jinja2.Template(template).render(**inputs))
+        files[key.split('.', 1)[1]] = str(path)
+    context = dict(inputs, tower={'filename': files})
+    env = dict((k, jinja2.Template(v).render(**context)) for k, v in ctype['injectors']['env'].items())
+    assert set(f['id'] for f in ctype['inputs']['fields']) >= set(ctype['inputs']['required'])
+    return env
+
+
+def test_awx_credential_type_environment_is_enough(em, tmp_path):
+    """A playbook with no connection options runs on exactly what the AWX injector provides."""
+    env = awx_injected_env(em, tmp_path)
+    assert env['VEEAM_EM_CA_PATH'] and env['VEEAM_EM_SERVER'] == em.url
     run = run_tasks(em, [{'veeam_em.core.job': {'name': 'SQL Backup', 'description': 'from env'}}], env=env,
                     defaults={})
     r = run.results[0]

@@ -66,8 +66,8 @@ def test_no_or_bad_token_401_without_challenge(em):
 
 
 def test_cookie_beats_header(em):
-    good, _ = em.login()
-    other, _ = em.login()
+    good, session_xml = em.login()
+    other, session_xml = em.login()
     # valid cookie + garbage header -> allowed
     r = em.req("GET", "/api/jobs", headers={"Cookie": "X-RestSvcSessionId=" + good,
                                             "X-RestSvcSessionId": "garbage"})
@@ -80,8 +80,8 @@ def test_cookie_beats_header(em):
 
 def test_idle_expiry_is_sliding(em):
     em.config(idle_timeout=1.0)
-    token, _ = em.login()
-    for _ in range(3):
+    token, session_xml = em.login()
+    for attempt in range(3):
         time.sleep(0.5)
         assert em.req("GET", "/api/jobs", token).status_code == 200
     time.sleep(1.3)
@@ -113,7 +113,7 @@ def test_logoff_then_401(em):
 
 
 def test_restore_user_forbidden_on_jobs(em):
-    token, _ = em.login(*RESTORE)
+    token, session_xml = em.login(*RESTORE)
     for path in ("/api/jobs", "/api/jobs?format=Entity", "/api/query?type=Job"):
         r = em.req("GET", path, token)
         assert r.status_code == 403, path
@@ -125,7 +125,7 @@ def test_json_accept_gets_json_errors(em):
     r = requests.get(em.url + "/api/jobs", headers={"Accept": "application/json"}, verify=em.ca, timeout=5)
     assert r.status_code == 401
     assert r.json()["StatusCode"] == 401 and r.json()["Message"]
-    token, _ = em.login()
+    token, session_xml = em.login()
     r = requests.get(em.url + "/api/jobs", verify=em.ca, timeout=5,
                      headers={"Accept": "application/json", "X-RestSvcSessionId": token})
     assert r.status_code == 406 and r.json()["StatusCode"] == 406

@@ -79,7 +79,7 @@ def test_job_reference_list(em, token):
     root = xml(r)
     assert root.tag == "{%s}EntityReferences" % NS
     refs = root.findall("e:Ref", N)
-    assert sorted((r_.get("Name")) for r_ in refs) == sorted(n for _, n, _, _ in SEED)
+    assert sorted((r_.get("Name")) for r_ in refs) == sorted(seed[1] for seed in SEED)
     for ref in refs:
         assert ref.get("Type") == "JobReference"
         jid = ref.get("Href").rsplit("/", 1)[1]
@@ -88,14 +88,14 @@ def test_job_reference_list(em, token):
         rels = [(ln.get("Rel"), ln.get("Type")) for ln in ref.findall("e:Links/e:Link", N)]
         assert rels[0] == ("Up", "BackupServerReference")
         assert rels[1] == ("Alternate", "Job")
-        assert rels[2][0] == "Down" and rels[2][1] in ("BackupJobSessionReferenceList",
-                                                        "ReplicaJobSessionReferenceList")
+        assert rels[2][0] == "Down"
+        assert rels[2][1] in ("BackupJobSessionReferenceList", "ReplicaJobSessionReferenceList")
         if ref.get("Name") == "DC Replication":
             assert rels[2][1] == "ReplicaJobSessionReferenceList"
 
 
 def test_every_seed_entity_follows_schema_order(entities):
-    assert set(entities) == {(s, n) for s, n, _, _ in SEED}
+    assert set(entities) == {(seed[0], seed[1]) for seed in SEED}
     for key, job in entities.items():
         assert_schema_order(job, JOB)
 
@@ -249,7 +249,7 @@ def test_generated_jobs_option(tmp_path):
         e = Emu(url, ca, proc)
         names = [j["name"] for j in e.ctl("GET", "jobs").json()]
         assert ["Generated Job %04d" % i for i in range(1, 6)] == [n for n in names if n.startswith("Generated")]
-        token, _ = e.login()
+        token, session_xml = e.login()
         r = e.req("GET", "/api/jobs?format=Entity", token)
         for job in xml(r):
             assert_schema_order(job, JOB)

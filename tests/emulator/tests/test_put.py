@@ -51,7 +51,7 @@ def test_partial_put_changes_only_what_was_sent(em, token, mode):
     for name in ("SQL Backup", "DC Replication", "Periodic Copy"):
         jid = em.job_id(name)
         before = em.raw(jid)
-        task, _ = run(em, token, jid, "<Description>changed</Description>")
+        task, states = run(em, token, jid, "<Description>changed</Description>")
         assert task.find("e:Result", N).get("Success") == "true"
         assert task.findtext("e:Result/e:Message", namespaces=N) == "Ok"
         after = em.raw(jid)
@@ -66,8 +66,7 @@ def test_deep_leaf_partial_keeps_siblings(em, token):
     after = em.raw(jid)
     ro = "e:JobScheduleOptions/e:Standart/e:RetryOptions"
     assert after.findtext(ro + "/e:RetryTimes", namespaces=N) == "5"
-    assert after.findtext(ro + "/e:RetryTimeout", namespaces=N) == before.findtext(ro + "/e:RetryTimeout",
-                                                                                    namespaces=N)
+    assert after.findtext(ro + "/e:RetryTimeout", namespaces=N) == before.findtext(ro + "/e:RetryTimeout", namespaces=N)
     assert c14n(strip(before, ro + "/e:RetryTimes")) == c14n(strip(after, ro + "/e:RetryTimes"))
 
 
@@ -89,7 +88,7 @@ def test_lists_replace_and_empty_wrapper(em, token):
              "<FileSystemIndexingMode>EveryFolders</FileSystemIndexingMode><IncludedIndexingFolders/>"
              "<ExcludedIndexingFolders/></WindowsGuestFSIndexingOptions></GuestProcessingOptions>"
              "</BackupJobInfo></JobInfo>")
-    task, _ = run(em, token, jid, inner)
+    task, states = run(em, token, jid, inner)
     assert task.find("e:Result", N).get("Success") == "true"
     raw = em.raw(jid)
     assert [d.text for d in raw.findall(".//e:Standart/e:OptionsDaily/e:Days", N)] == ["Monday", "Friday"]
@@ -115,7 +114,7 @@ MISORDERED = ("<JobScheduleOptions><Standart><OptionsDaily Enabled=\"true\"><Tim
 
 def test_misordered_dropped_in_ignore_mode(em, token):
     jid = em.job_id("SQL Backup")
-    task, _ = run(em, token, jid, "<ScheduleEnabled>false</ScheduleEnabled><Description>late</Description>"
+    task, states = run(em, token, jid, "<ScheduleEnabled>false</ScheduleEnabled><Description>late</Description>"
                   + MISORDERED + "<Bogus>1</Bogus>")
     assert task.find("e:Result", N).get("Success") == "true"
     raw = em.raw(jid)
@@ -194,7 +193,7 @@ def test_task_progression_and_commit_at_finished(em, token):
     jid = em.job_id("SQL Backup")
     href = edit(em, token, jid, "<Description>after</Description>")
     states = []
-    for _ in range(6):
+    for attempt in range(6):
         t = xml(em.req("GET", href, token))
         st = t.findtext("e:State", namespaces=N)
         states.append(st)
@@ -221,7 +220,7 @@ def test_tasks_are_per_session(em, token):
     jid = em.job_id("SQL Backup")
     href = edit(em, token, jid, "<Description>a</Description>")
     assert href.endswith("/api/tasks/task-1")
-    other, _ = em.login()
+    other, session_xml = em.login()
     assert em.req("GET", href, other).status_code == 404
     assert len(xml(em.req("GET", "/api/tasks", other))) == 0
     assert len(xml(em.req("GET", "/api/tasks", token))) == 1
@@ -269,24 +268,24 @@ def test_fail_next_task_fault(em, token):
     em.ctl("POST", "faults", json={"fail_next_task": "Injected failure"})
     jid = em.job_id("SQL Backup")
     before = em.raw(jid)
-    task, _ = run(em, token, jid, "<Description>nope</Description>")
+    task, states = run(em, token, jid, "<Description>nope</Description>")
     assert task.find("e:Result", N).get("Success") == "false"
     assert task.findtext("e:Result/e:Message", namespaces=N) == "Injected failure"
     assert c14n(before) == c14n(em.raw(jid))
-    task, _ = run(em, token, jid, "<Description>yes</Description>")    # one-off
+    task, states = run(em, token, jid, "<Description>yes</Description>")    # one-off
     assert task.find("e:Result", N).get("Success") == "true"
 
 
 def test_fail_job_tasks_and_never_finishes(em, token):
     jid = em.job_id("SQL Backup")
     em.ctl("POST", "faults", json={"fail_job_tasks": {jid: "job is locked"}})
-    task, _ = run(em, token, jid, "<Description>x</Description>")
+    task, states = run(em, token, jid, "<Description>x</Description>")
     assert task.findtext("e:Result/e:Message", namespaces=N) == "job is locked"
     em.ctl("DELETE", "faults")
     em.ctl("POST", "faults", json={"task_never_finishes": True})
     href = edit(em, token, jid, "<Description>x</Description>")
     time.sleep(0.4)
-    for _ in range(3):
+    for attempt in range(3):
         assert xml(em.req("GET", href, token)).findtext("e:State", namespaces=N) == "Running"
 
 
@@ -304,7 +303,7 @@ def test_guest_processing_and_retention_edit(em, token):
              "<VssSnapshotMode>IgnoreFailures</VssSnapshotMode><IsCopyOnly>true</IsCopyOnly></VssSnapshotOptions>"
              "</GuestProcessingOptions><GfsRetentionPolicy Enabled=\"false\"/><SimpleRetentionPolicy>"
              "<RetainCycles>30</RetainCycles></SimpleRetentionPolicy></BackupJobInfo></JobInfo>")
-    task, _ = run(em, token, jid, inner)
+    task, states = run(em, token, jid, inner)
     assert task.find("e:Result", N).get("Success") == "true"
     bji = em.raw(jid).find("e:JobInfo/e:BackupJobInfo", N)
     assert bji.findtext("e:GuestProcessingOptions/e:VssSnapshotOptions/e:VssSnapshotMode",
@@ -317,12 +316,12 @@ def test_guest_processing_and_retention_edit(em, token):
 
 def test_immediate_copy_edit(em, token):
     jid = em.job_id("Immediate Copy")
-    task, _ = run(em, token, jid, "<JobScheduleOptions><ImmediateCopyMode><OptionsContinuous Enabled=\"false\"/>"
+    task, states = run(em, token, jid, "<JobScheduleOptions><ImmediateCopyMode><OptionsContinuous Enabled=\"false\"/>"
                                   "</ImmediateCopyMode></JobScheduleOptions>")
     assert task.find("e:Result", N).get("Success") == "true"
     oc = em.raw(jid).find(".//e:ImmediateCopyMode/e:OptionsContinuous", N)
     assert oc.get("Enabled") == "false" and len(oc.findall("e:Schedule/e:Day", N)) == 7
-    task, _ = run(em, token, jid, RETRY5)
+    task, states = run(em, token, jid, RETRY5)
     assert task.find("e:Result", N).get("Success") == "false"
 
 

@@ -193,7 +193,7 @@ def _logon(state, req):
     user = password = None
     if auth[:6].lower() == "basic ":
         try:
-            user, _, password = base64.b64decode(auth[6:].strip(), validate=True).decode("utf-8").partition(":")
+            user, dummy, password = base64.b64decode(auth[6:].strip(), validate=True).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             user = None
     if user is None:
@@ -494,18 +494,16 @@ def _query(state, req):
         if t == "job":
             _require_admin(req)
             items, fields = list(state.jobs.values()), _job_fields(state)
-            ref, ent, plural = (lambda x: views.job_ref(state, x)), (lambda x: views.job_entity(state, x)), "Jobs"
+            ref, ent, plural = partial(views.job_ref, state), partial(views.job_entity, state), "Jobs"
         elif t == "backupserver":
             items, fields = list(state.servers.values()), _server_fields()
-            ref, ent, plural = ((lambda x: views.server_ref(state, x)), (lambda x: views.server_entity(state, x)),
-                                "BackupServers")
+            ref, ent, plural = partial(views.server_ref, state), partial(views.server_entity, state), "BackupServers"
         elif t == "repository":
             items, fields = list(state.repos.values()), _repo_fields(state)
-            ref, ent, plural = ((lambda x: views.repo_ref(state, x)), (lambda x: views.repo_entity(state, x)),
-                                "Repositories")
+            ref, ent, plural = partial(views.repo_ref, state), partial(views.repo_entity, state), "Repositories"
         elif t == "task":
             items, fields = list(req.session.tasks.values()), _task_fields()
-            ref, ent, plural = None, (lambda x: views.task_el(state, x)), "Tasks"
+            ref, ent, plural = None, partial(views.task_el, state), "Tasks"
         elif t in [x.lower() for x in UNIMPLEMENTED_QUERY_TYPES]:
             raise ApiError(501, "Query type '%s' is not implemented by the emulator" % qtype)
         else:

@@ -187,7 +187,7 @@ def evaluate(node, item) -> bool:
         return all(evaluate(n, item) for n in node[1])
     if kind == "or":
         return any(evaluate(n, item) for n in node[1])
-    _, field, op, want = node
+    field, op, want = node[1:]
     have = field.value(item)
     if op == "==":
         return have is not None and want is not None and have == want

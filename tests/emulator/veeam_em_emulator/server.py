@@ -187,7 +187,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(total))
             self.end_headers()
             self.wfile.write(head)
-            for _ in range(n):
+            for dummy in range(n):
                 self.wfile.write(chunk)
             self.wfile.write(tail)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, socket.timeout, OSError):
