@@ -107,26 +107,19 @@ jobs:
           daily: {kind: everyday, days: [], time: "22:30"}
 '''
 
-import fnmatch
-
 from ansible_collections.veeam_em.core.plugins.module_utils._client import quote_filter_value
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError
 from ansible_collections.veeam_em.core.plugins.module_utils._job_models import JOB_MODEL
 from ansible_collections.veeam_em.core.plugins.module_utils._jobs import (
     JOB_TYPES, JobIndex, job_result, job_summary, parse_job_id,
 )
+from ansible_collections.veeam_em.core.plugins.module_utils._infra import name_filter, name_matches
 from ansible_collections.veeam_em.core.plugins.module_utils._module import VeeamEmModule
-
-_GLOB = set('*?[')
 
 
 def query_filter(params):
     """The query service filter for what EM can select itself; patterns are matched here."""
-    parts = []
-    if params['name'] and not _GLOB & set(params['name']):
-        parts.append('Name==%s' % quote_filter_value(params['name']))
-    if params['backup_server']:
-        parts.append('BackupServerName==%s' % quote_filter_value(params['backup_server']))
+    parts = [p for p in (name_filter(params['name']), name_filter(params['backup_server'], 'BackupServerName')) if p]
     if params['job_type']:
         parts.append('JobType==%s' % JOB_TYPES[params['job_type']])
     if params['id']:
@@ -137,7 +130,7 @@ def query_filter(params):
 def selected(entity, params):
     """Re-check every filter exactly: EM's string comparisons may ignore case."""
     summary = job_summary(entity)
-    if params['name'] and not fnmatch.fnmatchcase(summary['name'] or '', params['name']):
+    if not name_matches(summary['name'], params['name']):
         return False
     if params['backup_server'] and (summary['backup_server'] or '').lower() != params['backup_server'].lower():
         return False

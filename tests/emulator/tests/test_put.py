@@ -115,7 +115,7 @@ MISORDERED = ("<JobScheduleOptions><Standart><OptionsDaily Enabled=\"true\"><Tim
 def test_misordered_dropped_in_ignore_mode(em, token):
     jid = em.job_id("SQL Backup")
     task, states = run(em, token, jid, "<ScheduleEnabled>false</ScheduleEnabled><Description>late</Description>"
-                  + MISORDERED + "<Bogus>1</Bogus>")
+                       + MISORDERED + "<Bogus>1</Bogus>")
     assert task.find("e:Result", N).get("Success") == "true"
     raw = em.raw(jid)
     assert raw.findtext("e:Description", namespaces=N) == "Nightly backup of the SQL servers"

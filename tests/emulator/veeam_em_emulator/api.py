@@ -8,6 +8,7 @@ import json
 import math
 import re
 import urllib.parse
+from functools import partial
 
 from . import views
 from .merge import PutError, analyse_put
