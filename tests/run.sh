@@ -139,6 +139,7 @@ if [[ " $STEPS " == *" release "* ]]; then
     step ee-create inT sh -c "cp $WORK/dist/veeam_em-core-*.tar.gz tests/ci/veeam_em-core.tar.gz && \
       ansible-builder create -f tests/ci/execution-environment.yml --context '$WORK/ee' --output-filename Containerfile && \
       grep -q 'veeam_em-core.tar.gz' '$WORK/ee/Containerfile' && rm tests/ci/veeam_em-core.tar.gz"
+    step docs-site inT tests/ci/docs.sh "$T" "$WORK"
     step galaxy-importer inT env GALAXY_IMPORTER_CONFIG="$COLL/tests/ci/galaxy-importer.cfg" sh -c \
       "cd '$WORK/dist' && python -m galaxy_importer.main $WORK/dist/veeam_em-core-*.tar.gz && ! grep -q '\"level\": \"ERROR\"' importer_result.json"
   else

@@ -65,8 +65,8 @@ class Emu:
             headers["X-RestSvcSessionId"] = token
         headers.setdefault("Accept", "application/xml")
         url = path if path.startswith("http") else self.url + path
-        return requests.request(method, url, headers=headers, verify=self.ca, timeout=15,
-                                allow_redirects=False, **kw)
+        kw.setdefault("timeout", 15)
+        return requests.request(method, url, headers=headers, verify=self.ca, allow_redirects=False, **kw)
 
     def login(self, user=USER, password=PASSWORD, version="v1_7"):
         r = self.req("POST", "/api/sessionMngr/?v=" + version, auth=(user, password))

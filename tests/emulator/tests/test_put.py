@@ -317,7 +317,7 @@ def test_guest_processing_and_retention_edit(em, token):
 def test_immediate_copy_edit(em, token):
     jid = em.job_id("Immediate Copy")
     task, states = run(em, token, jid, "<JobScheduleOptions><ImmediateCopyMode><OptionsContinuous Enabled=\"false\"/>"
-                                  "</ImmediateCopyMode></JobScheduleOptions>")
+                                       "</ImmediateCopyMode></JobScheduleOptions>")
     assert task.find("e:Result", N).get("Success") == "true"
     oc = em.raw(jid).find(".//e:ImmediateCopyMode/e:OptionsContinuous", N)
     assert oc.get("Enabled") == "false" and len(oc.findall("e:Schedule/e:Day", N)) == 7

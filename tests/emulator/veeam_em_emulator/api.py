@@ -49,6 +49,7 @@ class Request:
         accept = (headers.get("Accept") or "").lower()
         self.wants_json = "application/json" in accept
         self.session = None
+        self.tasks = []                  # tasks this request created (see server: faulted requests)
 
     def param(self, name, default=None):
         return self.params.get(name.lower(), default)
@@ -87,6 +88,11 @@ def _token(req):
             if k.strip() == "X-RestSvcSessionId" and v.strip():
                 return v.strip()
     return (req.headers.get("X-RestSvcSessionId") or "").strip() or None
+
+
+def session_token(req):
+    """The session token a request carries (cookie first, as EM does), or None."""
+    return _token(req)
 
 
 def _authenticate(state, req):
@@ -305,6 +311,11 @@ def _put_job(state, req, rec):
         raise ApiError(exc.status, exc.message) from None
     state.dropped = {"job_id": rec.id, "items": dropped, "rejected": None}
     task = state.edit_task(req.session, rec, patch)
+    return _accepted(state, req, task)
+
+
+def _accepted(state, req, task):
+    req.tasks.append(task)
     return xml(202, views.task_el(state, task, root=True))
 
 
@@ -315,7 +326,7 @@ def _delete_job(state, req, rec):
         state.jobs.pop(jid, None)
         return None
     task = state.new_task(req.session, "DeleteJob", jid, commit=commit)
-    return xml(202, views.task_el(state, task, root=True))
+    return _accepted(state, req, task)
 
 
 def _job_action(state, req, rec):
@@ -354,7 +365,7 @@ def _job_action(state, req, rec):
         raise ApiError(501, "action=clone is not implemented by the emulator")
     else:
         raise ApiError(400, "Unknown action '%s'" % (req.param("action") or ""))
-    return xml(202, views.task_el(state, task, root=True))
+    return _accepted(state, req, task)
 
 
 # ---------------------------------------------------------------------------- servers / repositories

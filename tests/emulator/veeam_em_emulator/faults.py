@@ -7,17 +7,25 @@ Task faults:
 
 HTTP faults (``http``: list of rules, each consumed ``count`` times, default 1;
 ``count: null`` = until cleared), matched on ``method`` (or "*") and ``path``
-(a regular expression searched in the request path, default any /api/ path):
+(a regular expression searched in the request path, default any /api/ path).
+``skip: N`` lets the first N matching requests through untouched (so the fault
+hits the (N+1)th).  The first rule that matches a request is the one used.
+Tasks created by a faulted request also complete in the background.
   ``{"action": "status", "status": 503, "retry_after": "2", "when": "before"}``
       answer with an Error body instead of handling the request (``when:
       "after"`` handles it first, so side effects happen, then answers the error);
   ``{"action": "reset", "when": "before"|"after"}`` close the TCP connection
       without a response (after applying the request when ``after``);
-  ``{"action": "stall", "seconds": 5}`` sleep before handling normally;
+  ``{"action": "stall", "seconds": 5}`` sleep before handling normally (``when:
+      "after"``: handle first, then sleep before answering);
   ``{"action": "drip", "seconds_per_byte": 0.5}`` send the normal response one byte at a time;
-  ``{"action": "oversize", "mebibytes": 50}`` send a 200 with a huge XML body instead;
+  ``{"action": "oversize", "mebibytes": 50}`` send a 200 with an XML body of exactly
+      that size (fractions allowed) instead;
   ``{"action": "override", "status": 200, "body": "...", "content_type": "..."}``
-      replace the response entirely (e.g. a DOCTYPE payload for XXE tests).
+      replace the response entirely (e.g. a DOCTYPE payload for XXE tests);
+  ``{"action": "expire_session", "when": "after"}`` expire the caller's logon
+      session after answering this request normally (``when: "before"``: before
+      handling it, so this request already gets 401).
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from __future__ import annotations
 import itertools
 import re
 
-ACTIONS = ("status", "reset", "stall", "drip", "oversize", "override")
+ACTIONS = ("status", "reset", "stall", "drip", "oversize", "override", "expire_session")
 _ids = itertools.count(1)
 
 
@@ -89,11 +97,18 @@ class Faults:
         if not isinstance(r, dict):
             raise FaultError("an http rule must be an object")
         rule = {"id": next(_ids), "action": r.get("action", "status"), "method": str(r.get("method", "*")).upper(),
-                "path": r.get("path", ""), "count": r.get("count", 1), "when": r.get("when", "before")}
+                "path": r.get("path", ""), "count": r.get("count", 1), "when": r.get("when", "before"),
+                "skip": r.get("skip", 0)}
         if rule["action"] not in ACTIONS:
             raise FaultError("action must be one of %s" % ", ".join(ACTIONS))
         if rule["when"] not in ("before", "after"):
             raise FaultError("when must be before or after")
+        if rule["count"] is not None and (isinstance(rule["count"], bool) or not isinstance(rule["count"], int)):
+            raise FaultError("count must be an integer or null")
+        if isinstance(rule["skip"], bool) or not isinstance(rule["skip"], int) or rule["skip"] < 0:
+            raise FaultError("skip must be a non-negative integer")
+        if not isinstance(rule["path"], str):
+            raise FaultError("path must be a regular expression string")
         try:
             re.compile(rule["path"])
         except re.error as exc:
@@ -102,6 +117,18 @@ class Faults:
                   "message", "headers"):
             if k in r:
                 rule[k] = r[k]
+        for k in ("seconds", "seconds_per_byte", "mebibytes"):
+            if k in rule:
+                try:
+                    rule[k] = float(rule[k])
+                except (TypeError, ValueError):
+                    rule[k] = -1.0
+                if isinstance(r[k], bool) or not 0 <= rule[k] < float("inf"):
+                    raise FaultError("%s must be a non-negative number" % k)
+        if rule.get("headers") is not None and not isinstance(rule["headers"], dict):
+            raise FaultError("headers must be an object of header names to values")
+        if rule.get("body") is not None and not isinstance(rule["body"], str):
+            raise FaultError("body must be a string")
         if rule["action"] in ("status",) and not isinstance(rule.get("status", 503), int):
             raise FaultError("status must be an integer")
         rule.setdefault("status", 503 if rule["action"] == "status" else 200)
@@ -113,6 +140,9 @@ class Faults:
             if r["method"] not in ("*", method):
                 continue
             if r["path"] and not re.search(r["path"], path):
+                continue
+            if r.get("skip"):
+                r["skip"] -= 1
                 continue
             if r["count"] is not None:
                 r["count"] -= 1

@@ -100,22 +100,34 @@ class Handler(BaseHTTPRequestHandler):
                  "body": body.decode("utf-8", "replace") if method in ("PUT", "POST", "DELETE", "PATCH") else None,
                  "fault": fault["action"] if fault else None}
         try:
-            if fault and fault["action"] == "stall":
+            before = fault is not None and fault["when"] == "before"
+            after = fault is not None and fault["when"] == "after"
+            action = fault["action"] if fault else None
+            if before and action == "stall":
                 time.sleep(float(fault.get("seconds", 5)))
             if latency:
                 time.sleep(latency / 1000.0)
-            before = fault is not None and fault["when"] == "before"
             resp = None
-            if before and fault["action"] == "reset":
+            if before and action == "reset":
                 raise _ResetConnection()
-            if before and fault["action"] in ("status", "override", "oversize"):
+            if before and action == "expire_session":
+                self._expire_session(state, api.session_token(req))
+            if before and action in ("status", "override", "oversize"):
                 resp = self._fault_response(state, req, fault)
             if resp is None:
                 resp = api.handle(state, req)
-                if fault and fault["when"] == "after":
-                    if fault["action"] == "reset":
+                if fault:
+                    with state.lock:
+                        for task in req.tasks:      # the client may never see the 202: EM carries on
+                            task.background = True
+                if after:
+                    if action == "reset":
                         raise _ResetConnection()
-                    if fault["action"] in ("status", "override", "oversize"):
+                    if action == "stall":
+                        time.sleep(float(fault.get("seconds", 5)))
+                    if action == "expire_session" and req.session is not None:
+                        self._expire_session(state, req.session.token)
+                    if action in ("status", "override", "oversize"):
                         resp = self._fault_response(state, req, fault)
             entry["status"] = resp.status
             entry["session"] = req.session.session_id if req.session else None
@@ -123,7 +135,7 @@ class Handler(BaseHTTPRequestHandler):
             if fault and fault["action"] == "drip":
                 self._send(resp, drip=float(fault.get("seconds_per_byte", 0.5)))
             elif fault and fault["action"] == "oversize" and resp.status == 200 and fault.get("_huge"):
-                self._send_huge(int(fault.get("mebibytes", 50)))
+                self._send_huge(float(fault.get("mebibytes", 50)))
             else:
                 self._send(resp)
         except _ResetConnection:
@@ -131,6 +143,13 @@ class Handler(BaseHTTPRequestHandler):
             entry["status"] = None
             state.add_log(entry)
             self._reset()
+
+    @staticmethod
+    def _expire_session(state, token):
+        with state.lock:
+            session = state.sessions.by_token.get(token) if token else None
+            if session is not None:
+                session.force_expired = True
 
     def _fault_response(self, state, req, fault):
         action = fault["action"]
@@ -176,19 +195,22 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _send_huge(self, mib):
+        """A well-formed XML 200 body of exactly ``mib`` MiB (at least the bare document)."""
         head = b'<?xml version="1.0" encoding="utf-8"?><Jobs xmlns="http://www.veeam.com/ent/v1.0">'
         tail = b"</Jobs>"
-        chunk = b"<Job/>" * (1024 * 1024 // 6)
-        n = max(1, mib)
-        total = len(head) + len(tail) + len(chunk) * n
+        total = max(int(mib * 1024 * 1024), len(head) + len(tail))
+        fill = total - len(head) - len(tail)
+        chunk = b"<Job/>" * (64 * 1024 // 6)
         try:
             self.send_response(200)
             self.send_header("Content-Type", api.XML_CT)
             self.send_header("Content-Length", str(total))
             self.end_headers()
             self.wfile.write(head)
-            for dummy in range(n):
+            while fill >= len(chunk):
                 self.wfile.write(chunk)
+                fill -= len(chunk)
+            self.wfile.write(b"<Job/>" * (fill // 6) + b" " * (fill % 6))
             self.wfile.write(tail)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, socket.timeout, OSError):
             self.close_connection = True

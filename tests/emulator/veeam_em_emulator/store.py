@@ -197,11 +197,11 @@ class State:
         return self.new_task(session, "EditJob", jid, precheck, commit)
 
     def tick(self):
-        """Background completion of orphaned tasks (deleted or session ended)."""
+        """Background completion of orphaned tasks (deleted, session ended, or request faulted)."""
         with self.lock:
             idle = self.config.idle_timeout
             for t in self.all_tasks:
-                if t.state != "Finished" and (t.deleted or not t.session.alive(idle)):
+                if t.state != "Finished" and (t.deleted or t.background or not t.session.alive(idle)):
                     t.complete_in_background(self.config, ORPHAN_GRACE_SECONDS)
 
     # ------------------------------------------------------------------ request log

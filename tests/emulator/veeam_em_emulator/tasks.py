@@ -6,8 +6,10 @@ shown Running.  Then it shows ``OperationFinished`` for
 ``task_opfinished_polls`` polls (0 = skip), then ``Finished``.  Only a poll
 (``GET /api/tasks/{id}``) advances a task; list views show the current state.
 The job change is committed when the task enters ``Finished``.  A task whose
-record was DELETEd or whose session ended is completed in the background once
-its running time has elapsed ("a change already in progress still completes").
+record was DELETEd, whose session ended, or whose request was hit by an HTTP
+fault (the client may never have seen its 202) is completed in the background
+once its running time has elapsed ("a change already in progress still
+completes"); polling it still works.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Task:
         self.success = None
         self.message = None
         self.deleted = False
+        self.background = False           # also completed by the ticker (its request was faulted)
         self.related = None               # (rel, type, path, name)
         self.history = ["Running"]
 
@@ -96,4 +99,5 @@ class Task:
     def to_json(self):
         return {"task_id": self.task_id, "session_id": self.session.session_id, "operation": self.operation,
                 "job_id": self.job_id, "state": self.state, "success": self.success, "message": self.message,
-                "deleted": self.deleted, "history": list(self.history), "never_finishes": self.never}
+                "deleted": self.deleted,
+                "background": self.background, "history": list(self.history), "never_finishes": self.never}
