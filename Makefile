@@ -14,7 +14,7 @@ e2e:
 	TEST_STEPS=e2e TEST_MATRIX=2.19:3.11 tests/run.sh
 
 emulator:        ## run the emulator in the foreground (HTTPS on 127.0.0.1:9398)
-	tests/emulator/em-emulator
+	python3 tests/emulator/em-emulator
 
 docs-check:
 	python3 hacking/render_job_docs.py --check

@@ -271,6 +271,7 @@ def entry_spec():
         name=dict(type='str'),
         id=dict(type='str'),
         backup_server=dict(type='str'),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
     )
     spec.update(JOB_MODEL.argument_spec())
     return spec
@@ -280,7 +281,59 @@ def check_entry(params):
     """Validate one entry offline (before any request); return its wanted values."""
     if params.get('id'):
         parse_job_id(params['id'])
-    return JOB_MODEL.check_input(params)
+    wanted = JOB_MODEL.check_input(params)
+    if params.get('state') == 'absent' and wanted:
+        names = sorted(set(k for k in JOB_MODEL.argument_spec() if params.get(k) is not None))
+        raise ValidationError('state: absent deletes the job; remove the settings given with it (%s)'
+                              % ', '.join(names), option='state')
+    return wanted
+
+
+def remove(client, index, params, check_mode=False, with_diff=False, wait=True, wait_timeout=900, sleep=None,
+           clock=None):
+    """``state: absent``: delete the job if it exists; a missing job is already as declared."""
+    try:
+        entity = index.find(name=params.get('name'), job_id=params.get('id'), backup_server=params.get('backup_server'))
+    except JobNotFound as exc:
+        if 'ambiguous' in exc.msg:
+            raise
+        return {'changed': False, 'job': {}}
+    resolver = index.resolver(entity)
+    result = {'changed': True, 'job': {}}
+    if with_diff:
+        result['diff'] = {'before': job_result(entity, JOB_MODEL.read(entity), resolver), 'after': {}}
+    if check_mode:
+        return result
+    job_id = job_summary(entity)['id']
+    try:
+        task_el = client.delete('jobs/%s' % job_id)
+    except AmbiguousWriteError:
+        task_el = None
+    task = _tasks.task_to_dict(task_el) if task_el is not None else None
+    if task is not None and not wait:
+        result['task'] = _tasks.public_task(task)
+        return result
+    try:
+        if task is not None:
+            task = _tasks.wait_for_task(client, task_el, timeout=wait_timeout, sleep=sleep, clock=clock)
+        if _job_exists(client, job_id):
+            raise VerifyFailed('job %r still exists after its deletion was accepted' % entity.get('Name'))
+    except VeeamEmError as exc:
+        exc.result = dict(result, task=_tasks.public_task(getattr(exc, 'task', None) or task or {}))
+        raise
+    if task is not None:
+        result['task'] = _tasks.public_task(task)
+    return result
+
+
+def _job_exists(client, job_id):
+    try:
+        client.get('jobs/%s' % job_id)
+    except VeeamEmError as exc:
+        if getattr(exc, 'status', None) == 404:
+            return False
+        raise
+    return True
 
 
 def prepare(index, params, wanted):
@@ -319,5 +372,7 @@ def apply(client, plan, check_mode=False, with_diff=False, wait=True, wait_timeo
 
 
 def converge(client, index, params, wanted, **kwargs):
-    """Make one job match ``wanted``: what the ``job`` module does."""
+    """Make one job match ``wanted`` (or be gone): what the ``job`` module does."""
+    if params.get('state') == 'absent':
+        return remove(client, index, params, **kwargs)
     return apply(client, prepare(index, params, wanted), **kwargs)

@@ -98,3 +98,16 @@ def test_jobs_bad_entry_fails_before_any_request(em):
     r = run.results[0]
     assert r['failed'] is True and 'config[1]' in r['msg'] and 'schedule.daily.time' in r['msg']
     assert api(run) == []
+
+
+def test_jobs_deletes_entries_with_state_absent(em):
+    doomed = em.job('Chained Backup')
+    run = run_tasks(em, [{'veeam_em.core.jobs': {'config': [
+        {'name': 'Chained Backup', 'state': 'absent'},
+        {'name': 'No Such Job Either', 'state': 'absent'},
+        {'name': 'SQL Backup', 'description': 'kept'},
+    ]}}])
+    r = run.results[0]
+    assert not r.get('failed'), r.get('msg')
+    assert [j['changed'] for j in r['jobs']] == [True, False, True]
+    assert doomed['id'] not in [j['id'] for j in em.jobs()]

@@ -345,3 +345,30 @@ def test_every_session_logged_off(em):
     sessions = em.sessions()
     assert len(sessions) == 4
     assert all(s['logged_off'] for s in sessions), sessions
+
+
+def test_state_absent_deletes_then_is_idempotent(em):
+    job = em.job('Exchange Backup')
+    check = run_tasks(em, [{'veeam_em.core.job': {'name': 'Exchange Backup', 'state': 'absent'}}], check=True,
+                      diff=True)
+    c = check.results[0]
+    deletes = [e for e in check.log if e['method'] == 'DELETE' and '/api/jobs/' in e['path']]
+    assert c['changed'] is True and check.writes() == [] and deletes == []
+    assert c['diff']['before']['name'] == 'Exchange Backup' and c['diff']['after'] == {}
+    run = run_tasks(em, [{'veeam_em.core.job': {'name': 'Exchange Backup', 'state': 'absent'}},
+                         {'veeam_em.core.job': {'name': 'Exchange Backup', 'state': 'absent'}}])
+    first, second = run.results
+    assert first['changed'] is True and not first.get('failed'), first.get('msg')
+    assert first['task']['operation'] == 'DeleteJob' and first['task']['state'] == 'Finished'
+    assert job['id'] not in [j['id'] for j in em.jobs()]
+    assert second['changed'] is False and not second.get('failed')
+    s1, s2 = run.sessions()
+    assert len([e for e in s1 if e['method'] == 'DELETE' and '/api/jobs/' in e['path']]) == 1
+    assert not [e for e in s2 if e['method'] in ('DELETE', 'PUT', 'POST') and '/api/jobs' in e['path']]
+
+
+def test_state_absent_refuses_settings(em):
+    run = run_tasks(em, [{'veeam_em.core.job': {'name': 'SQL Backup', 'state': 'absent', 'description': 'x'}}])
+    r = run.results[0]
+    assert r['failed'] is True and 'state' in r['msg'] and 'description' in r['msg']
+    assert [e for e in run.log if e['path'].startswith('/api')] == []

@@ -138,15 +138,12 @@ def test_reset_after_the_request_is_applied(em, token):
 
 def test_stall_past_a_client_read_timeout(em, token):
     fault(em, {"method": "GET", "path": JOBS, "action": "stall", "seconds": 0.8})
-    started = time.monotonic()
     with pytest.raises(requests.exceptions.ReadTimeout):
         em.req("GET", "/api/jobs", token, timeout=(5, 0.3))
-    assert time.monotonic() - started < 0.75
+    assert log_entries(em, "/api/jobs") == []          # still stalled when the client gave up
     # the stalled request is still handled afterwards (and logged then)
     wait_for(lambda: [e["status"] for e in log_entries(em, "/api/jobs")] == [200])
-    started = time.monotonic()
-    assert em.req("GET", "/api/jobs", token, timeout=(5, 0.3)).status_code == 200
-    assert time.monotonic() - started < 0.3
+    assert em.req("GET", "/api/jobs", token, timeout=(5, 0.3)).status_code == 200     # one-off
 
 
 def test_stall_after_applies_before_the_client_gives_up(em, token):
