@@ -289,7 +289,7 @@ def test_wrong_password_fails_clearly_without_leaking(em):
 def test_secrets_absent_from_vvv_output(em):
     run = run_tasks(em, [{'veeam_em.core.job': {'name': 'SQL Backup', 'description': 'secret test'}}], verbosity=3)
     assert not run.results[0].get('failed'), run.results[0].get('msg')
-    tokens = [s['session_id'] for s in em.sessions()]
+    tokens = [s['session_id'] for s in em.sessions()] + [s['token'] for s in em.sessions()]
     assert tokens
     for secret in [PASSWORD, base64.b64encode(('%s:%s' % (USER, PASSWORD)).encode()).decode()] + tokens:
         assert secret not in run.output

@@ -35,7 +35,9 @@ class Session:
         self.requests += 1
 
     def summary(self, idle_timeout):
-        return {"session_id": self.session_id, "user": self.user, "role": self.role,
+        # The token is a secret for a real EM; the control API shows it so that tests
+        # can prove a client never leaks it.
+        return {"session_id": self.session_id, "token": self.token, "user": self.user, "role": self.role,
                 "created": self.created_iso, "logged_off": self.logged_off,
                 "expired": (not self.logged_off) and self.expired(idle_timeout),
                 "requests": self.requests, "tasks": list(self.tasks)}
