@@ -37,7 +37,7 @@ for run in first second; do
 import sys, requests
 requests.delete(sys.argv[1] + '/_emulator/log', verify=sys.argv[2], timeout=10)
 PY
-  ansible-playbook -i localhost, --diff "$REPO/examples/demo.yml"
+  ansible-playbook -i localhost, --diff -e ansible_python_interpreter="$WORK/venv/bin/python" "$REPO/examples/demo.yml"
   "$WORK/venv/bin/python" - "$URL" "$WORK/ca.pem" <<'PY'
 import sys, requests
 log = requests.get(sys.argv[1] + '/_emulator/log', verify=sys.argv[2], timeout=10).json()
