@@ -661,16 +661,37 @@ class EmClient:
     # ---- sessions -------------------------------------------------------
 
     def logon(self):
-        """Check the API version (GET /api/) and create a logon session (POST sessionMngr)."""
-        resp, url = self._request('GET', '', logon=True, idempotent=True)
-        root = self._element(resp, 'GET', url)
-        versions = [sv.get('Name') for sv in _xml.findall(root, 'SupportedVersions/SupportedVersion')] if root is not None else []
-        versions = [v for v in versions if v]
-        if API_VERSION not in versions:
-            raise VeeamEmError('unsupported EM API version (found %s); this collection needs %s'
-                               % (', '.join(versions) or 'none', API_VERSION))
-        self._create_session()
+        """Create a logon session: one POST sessionMngr/?v=v1_7, no version discovery first.
+
+        Only when EM answers that POST with HTTP 400 (an API version it does not
+        know) or 404 is GET /api/ read, without authentication, to name the
+        versions EM supports in the error. If v1_7 is among them after all, the
+        original ApiError of the POST is raised. A refused logon (401/403) is an
+        AuthenticationError after exactly one attempt and never reads GET /api/.
+        """
+        try:
+            self._create_session()
+        except AuthenticationError:
+            raise
+        except ApiError as exc:
+            if exc.status not in (400, 404):
+                raise
+            versions = self._supported_versions()
+            if versions is not None and API_VERSION not in versions:
+                raise VeeamEmError('unsupported EM API version (found %s); this collection needs %s'
+                                   % (', '.join(versions) or 'none', API_VERSION))
+            raise exc
         return self
+
+    def _supported_versions(self):
+        """The SupportedVersion names of GET /api/ (unauthenticated), or None when it cannot be read."""
+        try:
+            resp, url = self._request('GET', '', logon=True, idempotent=True)
+            root = self._element(resp, 'GET', url)
+        except VeeamEmError:
+            return None
+        versions = [sv.get('Name') for sv in _xml.findall(root, 'SupportedVersions/SupportedVersion')] if root is not None else []
+        return [v for v in versions if v]
 
     def _create_session(self):
         resp, url = self._request('POST', 'sessionMngr/', params=[('v', API_VERSION)], logon=True, basic=True, idempotent=True)

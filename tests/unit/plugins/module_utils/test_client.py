@@ -91,7 +91,6 @@ def make_client(fake_time, **kwargs):
 
 
 def add_logon(rsps, token=TOKEN, cookie=False):
-    rsps.add(responses.GET, BASE, body=load('em_root.xml'), status=200, content_type='application/xml')
     headers = {'X-RestSvcSessionId': token}
     if cookie:
         headers['Set-Cookie'] = 'X-RestSvcSessionId=%s; Path=/api;' % token
@@ -135,12 +134,11 @@ def test_full_sequence_headers_and_secrets(rsps, fake_time):
         assert client.logged_on
     assert not client.logged_on
     assert sequence(rsps) == [
-        ('GET', BASE),
         ('POST', LOGON),
         ('GET', JOB + '?format=Entity'),
         ('DELETE', LOGOFF),
     ]
-    assert client.requests_sent == 4
+    assert client.requests_sent == 3
     for i, call in enumerate(rsps.calls):
         headers = call.request.headers
         assert headers['Accept'] == 'application/xml'
@@ -149,38 +147,82 @@ def test_full_sequence_headers_and_secrets(rsps, fake_time):
         assert 'Cookie' not in headers
         assert call.request.req_kwargs['verify'] is True
         assert call.request.req_kwargs['timeout'] == (10.0, 30.0)
-        if i == 1:
+        if i == 0:
             assert headers['Authorization'] == 'Basic ' + B64
             assert 'X-RestSvcSessionId' not in headers
         else:
             assert 'Authorization' not in headers
-        if i in (2, 3):
             assert headers['X-RestSvcSessionId'] == TOKEN
-        if i == 0:
-            assert 'X-RestSvcSessionId' not in headers
     assert TOKEN in no_log and SESSION_ID in no_log and PASSWORD in no_log
     assert client.session_id == SESSION_ID
     assert TOKEN not in repr(client)
 
 
-def test_unsupported_version(rsps, fake_time):
-    rsps.add(responses.GET, BASE, body=load('em_root_old.xml'), status=200)
+def test_logon_is_one_post_before_the_first_request(rsps, fake_time):
+    add_logon(rsps)
+    rsps.add(responses.GET, JOB, body=load('job_entity.xml'), status=200)
+    client = make_client(fake_time)
+    client.logon()
+    assert sequence(rsps) == [('POST', LOGON)]
+    assert client.requests_sent == 1
+    client.get(JOB)
+    assert sequence(rsps) == [('POST', LOGON), ('GET', JOB)]
+    assert client.requests_sent == 2
+
+
+def version_refused(rsps, status=400):
+    rsps.add(responses.POST, LOGON, status=status, content_type='application/xml',
+             body=b'<Error xmlns="http://www.veeam.com/ent/v1.0" StatusCode="%d" '
+                  b'Message="Unsupported API version v1_7"/>' % status)
+
+
+@pytest.mark.parametrize('status', [400, 404])
+def test_unsupported_version(rsps, fake_time, status):
+    version_refused(rsps, status)
+    rsps.add(responses.GET, BASE, body=load('em_root_old.xml'), status=200, content_type='application/xml')
     with pytest.raises(VeeamEmError) as exc:
         with make_client(fake_time):
             pass
-    assert str(exc.value).startswith('unsupported EM API version (found v1_5, v1_6)')
-    assert sequence(rsps) == [('GET', BASE)]
+    assert not isinstance(exc.value, ApiError)
+    assert str(exc.value) == 'unsupported EM API version (found v1_5, v1_6); this collection needs v1_7'
+    assert sequence(rsps) == [('POST', LOGON), ('GET', BASE)]
+    discovery = rsps.calls[1].request.headers
+    assert 'Authorization' not in discovery and 'X-RestSvcSessionId' not in discovery
+
+
+def test_400_on_logon_with_v1_7_listed_is_the_original_error(rsps, fake_time):
+    version_refused(rsps)
+    rsps.add(responses.GET, BASE, body=load('em_root.xml'), status=200, content_type='application/xml')
+    with pytest.raises(ApiError) as exc:
+        with make_client(fake_time):
+            pass
+    assert not isinstance(exc.value, AuthenticationError)
+    assert exc.value.status == 400
+    assert exc.value.message == 'Unsupported API version v1_7'
+    assert exc.value.method == 'POST'
+    assert 'HTTP 400: Unsupported API version v1_7' in str(exc.value)
+    assert 'unsupported EM API version' not in str(exc.value)
+    assert sequence(rsps) == [('POST', LOGON), ('GET', BASE)]
+
+
+def test_400_on_logon_with_unreadable_discovery_is_the_original_error(rsps, fake_time):
+    version_refused(rsps)
+    rsps.add(responses.GET, BASE, body=load('error_404.xml'), status=404, content_type='application/xml')
+    with pytest.raises(ApiError) as exc:
+        make_client(fake_time).logon()
+    assert exc.value.status == 400 and exc.value.message == 'Unsupported API version v1_7'
+    assert sequence(rsps) == [('POST', LOGON), ('GET', BASE)]
 
 
 @pytest.mark.parametrize('status', [401, 403])
 def test_bad_credentials_one_attempt_no_secret(rsps, fake_time, status):
-    rsps.add(responses.GET, BASE, body=load('em_root.xml'), status=200)
+    rsps.add(responses.GET, BASE, body=load('em_root.xml'), status=200)  # must not be read
     rsps.add(responses.POST, LOGON, body=load('error_401.xml'), status=status,
              headers={'WWW-Authenticate': 'Basic Realm=RestSvc'})
     with pytest.raises(AuthenticationError) as exc:
         with make_client(fake_time):
             pass
-    assert sequence(rsps) == [('GET', BASE), ('POST', LOGON)]
+    assert sequence(rsps) == [('POST', LOGON)]
     text = str(exc.value) + repr(exc.value.to_fail_kwargs())
     assert 'logon failed for user %s: HTTP %d' % (USER, status) in text
     assert 'wrong user name or password' in text
@@ -189,7 +231,6 @@ def test_bad_credentials_one_attempt_no_secret(rsps, fake_time, status):
 
 
 def test_logon_requires_token_header(rsps, fake_time):
-    rsps.add(responses.GET, BASE, body=load('em_root.xml'), status=200)
     rsps.add(responses.POST, LOGON, body=load('logon.xml'), status=201)
     with pytest.raises(VeeamEmError, match='X-RestSvcSessionId'):
         make_client(fake_time).logon()
@@ -197,7 +238,6 @@ def test_logon_requires_token_header(rsps, fake_time):
 
 def test_token_with_crlf_refused(rsps, fake_time):
     client = make_client(fake_time)
-    rsps.add(responses.GET, BASE, body=load('em_root.xml'), status=200)
     rsps.add(responses.POST, LOGON, body=load('logon.xml'), status=201,
              headers={'X-RestSvcSessionId': 'abc def'})
     with pytest.raises(VeeamEmError, match='no usable'):
@@ -236,7 +276,6 @@ def test_logoff_never_raises(rsps, fake_time, failure):
 
 def test_hrefs_from_foreign_host_are_rebased(rsps, fake_time):
     base = 'https://10.0.0.5:9443/api/'
-    rsps.add(responses.GET, base, body=load('em_root.xml'), status=200)
     rsps.add(responses.POST, base + 'sessionMngr/?v=v1_7', body=load('logon.xml'), status=201,
              headers={'X-RestSvcSessionId': TOKEN})
     rsps.add(responses.DELETE, base + 'logonSessions/' + SESSION_ID, status=204)
@@ -368,7 +407,7 @@ def test_quote_filter_value_and_encoding(rsps, fake_time):
     add_logoff(rsps)
     with make_client(fake_time) as client:
         assert client.query('Job', filter=flt) == []
-    assert sequence(rsps)[2] == ('GET', url)
+    assert sequence(rsps)[1] == ('GET', url)
 
 
 # ---- query paging ---------------------------------------------------------------
@@ -384,8 +423,8 @@ def test_query_follows_next_links(rsps, fake_time):
         jobs = client.query('Job', page_size=2)
     assert [j.get('Name') for j in jobs] == ['SQL Backup', 'Exchange Backup', 'File Copy']
     assert all(j.tag == _xml.qname('Job') for j in jobs)
-    assert sequence(rsps)[2:4] == [('GET', first), ('GET', second)]
-    assert client.requests_sent == 5
+    assert sequence(rsps)[1:3] == [('GET', first), ('GET', second)]
+    assert client.requests_sent == 4
 
 
 def test_query_paging_loop_detected(rsps, fake_time):
@@ -539,13 +578,14 @@ def test_connect_refused_twice_then_ok(rsps, fake_time):
 
 
 def test_logon_retried_on_refused_connection(rsps, fake_time):
-    rsps.add(responses.GET, BASE, body=refused())
-    rsps.add(responses.GET, BASE, body=refused())
+    rsps.add(responses.POST, LOGON, body=refused())
+    rsps.add(responses.POST, LOGON, body=refused())
     add_logon(rsps)
     add_logoff(rsps)
     with make_client(fake_time):
         pass
-    assert [m for m, _u in sequence(rsps)] == ['GET', 'GET', 'GET', 'POST', 'DELETE']
+    assert [m for m, _u in sequence(rsps)] == ['POST', 'POST', 'POST', 'DELETE']
+    assert len(fake_time.sleeps) == 2
 
 
 def test_retries_exhausted_attempts_bounded(rsps, fake_time):
@@ -729,7 +769,6 @@ def test_post_without_body_and_delete_task(rsps, fake_time):
 
 def test_401_relogon_once(rsps, fake_time):
     token2 = 'sid-CANARY-second-token=='
-    rsps.add(responses.GET, BASE, body=load('em_root.xml'), status=200)
     rsps.add(responses.POST, LOGON, body=load('logon.xml'), status=201, headers={'X-RestSvcSessionId': TOKEN})
     rsps.add(responses.POST, LOGON, body=load('logon.xml'), status=201, headers={'X-RestSvcSessionId': token2})
     rsps.add(responses.GET, JOB, body=load('error_401.xml'), status=401)
@@ -742,7 +781,7 @@ def test_401_relogon_once(rsps, fake_time):
         with pytest.raises(ApiError) as exc:
             client.get(JOB + '?format=Entity')
         assert exc.value.status == 401
-    assert [m for m, _u in sequence(rsps)] == ['GET', 'POST', 'GET', 'POST', 'GET', 'GET', 'DELETE']
+    assert [m for m, _u in sequence(rsps)] == ['POST', 'GET', 'POST', 'GET', 'GET', 'DELETE']
     gets = [c for c in rsps.calls if c.request.url == JOB]
     assert gets[0].request.headers['X-RestSvcSessionId'] == TOKEN
     assert gets[1].request.headers['X-RestSvcSessionId'] == token2
@@ -757,11 +796,10 @@ def test_401_on_put_relogon_and_single_resend(rsps, fake_time):
     add_logoff(rsps)
     with make_client(fake_time) as client:
         client.put(JOB, body_el(), params={'action': 'edit'})
-    assert [m for m, _u in sequence(rsps)] == ['GET', 'POST', 'PUT', 'POST', 'PUT', 'DELETE']
+    assert [m for m, _u in sequence(rsps)] == ['POST', 'PUT', 'POST', 'PUT', 'DELETE']
 
 
 def test_relogon_failure_is_authentication_error(rsps, fake_time):
-    rsps.add(responses.GET, BASE, body=load('em_root.xml'), status=200)
     rsps.add(responses.POST, LOGON, body=load('logon.xml'), status=201, headers={'X-RestSvcSessionId': TOKEN})
     rsps.add(responses.POST, LOGON, body=load('error_401.xml'), status=401)
     rsps.add(responses.GET, JOB, body=load('error_401.xml'), status=401)
@@ -770,6 +808,7 @@ def test_relogon_failure_is_authentication_error(rsps, fake_time):
         with pytest.raises(AuthenticationError):
             client.get(JOB)
     assert [m for m, _u in sequence(rsps)].count('POST') == 2
+    assert ('GET', BASE) not in sequence(rsps)
 
 
 # ---- real sockets: slow drip, hang, big body, redirect --------------------------------

@@ -255,7 +255,6 @@ def test_with_real_client_same_session():
     base = 'https://em.test:9398/api/'
     token = 'sid-CANARY-task-session'
     with responses.RequestsMock() as rsps:
-        rsps.add(responses.GET, base, body=load('em_root.xml'))
         rsps.add(responses.POST, base + 'sessionMngr/?v=v1_7', body=load('logon.xml'), status=201,
                  headers={'X-RestSvcSessionId': token})
         rsps.add(responses.PUT, base + 'jobs/abc?action=edit', body=load('task_running.xml'), status=202)
@@ -272,19 +271,18 @@ def test_with_real_client_same_session():
         assert result['success'] is True
         calls = [(c.request.method, c.request.url.replace(base, '/')) for c in rsps.calls]
         assert calls == [
-            ('GET', '/'), ('POST', '/sessionMngr/?v=v1_7'), ('PUT', '/jobs/abc?action=edit'),
+            ('POST', '/sessionMngr/?v=v1_7'), ('PUT', '/jobs/abc?action=edit'),
             ('GET', '/tasks/task-1'), ('GET', '/tasks/task-1'), ('GET', '/tasks/task-1'),
             ('DELETE', '/tasks/task-1'), ('DELETE', '/logonSessions/7686d89e-26fd-48e6-963c-c9dbce802981'),
         ]
-        assert all(c.request.headers['X-RestSvcSessionId'] == token for c in rsps.calls[2:])
-        assert client.requests_sent == 8
+        assert all(c.request.headers['X-RestSvcSessionId'] == token for c in rsps.calls[1:])
+        assert client.requests_sent == 7
 
 
 def test_task_lost_after_relogon_with_real_client():
     fake = FakeTime()
     base = 'https://em.test:9398/api/'
     with responses.RequestsMock() as rsps:
-        rsps.add(responses.GET, base, body=load('em_root.xml'))
         rsps.add(responses.POST, base + 'sessionMngr/?v=v1_7', body=load('logon.xml'), status=201,
                  headers={'X-RestSvcSessionId': 'sid-one'})
         rsps.add(responses.POST, base + 'sessionMngr/?v=v1_7', body=load('logon.xml'), status=201,
