@@ -148,6 +148,9 @@ def main(argv=None):
     ap.add_argument('--changed', type=int, default=10, help='k, jobs changed in scenario (c) (default 10)')
     ap.add_argument('--rss-jobs', type=int, default=2000, help='jobs for the RSS measurement (0 skips it)')
     ap.add_argument('--skip-loop', action='store_true', help='skip scenario (b), the slow one')
+    ap.add_argument('--check', action='store_true',
+                    help='exit 1 unless the request counts meet the model (never checks time): (a) and (b) send no '
+                         'PUT, (a) sends at most 2 + pages requests, (c) sends exactly k PUTs')
     opts = ap.parse_args(argv)
 
     tmp = tempfile.mkdtemp(prefix='veeam_em_bench_')
@@ -157,6 +160,7 @@ def main(argv=None):
     rows = {}
     try:
         entries = current_entries(emu, tmp)
+        run_playbook(playbook(tmp, 'warm_up', [{'veeam_em.core.job': entries[0]}], emu), emu)  # not measured
         rows['d'] = run_playbook(playbook(tmp, 'floor', [{'veeam_em.core.job': entries[0]}], emu), emu)
         rows['a'] = run_playbook(playbook(tmp, 'bulk_noop', [{'veeam_em.core.jobs': {'config': entries}}], emu), emu)
         if not opts.skip_loop:
@@ -192,6 +196,18 @@ def main(argv=None):
         print('jobs module, no-op over %d jobs run directly: peak RSS %.1f MiB, %.2f s, %d requests'
               % (opts.rss_jobs, rss, wall, count))
     shutil.rmtree(tmp, ignore_errors=True)
+    if opts.check:
+        pages = -(-opts.jobs // 500)
+        problems = []
+        if rows['a']['requests'] > 2 + pages:
+            problems.append('(a) sent %d requests, more than 2 + %d' % (rows['a']['requests'], pages))
+        if rows['a']['puts'] or rows.get('b', {}).get('puts'):
+            problems.append('a no-op scenario sent a PUT')
+        if rows['c']['puts'] != opts.changed:
+            problems.append('(c) sent %d PUTs for k=%d' % (rows['c']['puts'], opts.changed))
+        for problem in problems:
+            print('CHECK FAILED: ' + problem)
+        return 1 if problems else 0
     return 0
 
 

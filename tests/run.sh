@@ -110,6 +110,10 @@ for entry in $MATRIX; do
   if [[ " $STEPS " == *" e2e "* ]]; then
     modes=$QUICK_MODES; [ $first -eq 1 ] && modes=$FULL_MODES
     E2E_MODES="$modes" run_pytest "e2e-core$core-py$py" "$V" -n 2 tests/e2e
+    if [ $first -eq 1 ]; then  # the benchmark itself is slow; a small run proves it still works
+      step "benchmark-smoke" env PATH="$V/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$WORK" "$V/bin/python" benchmarks/bulk.py \
+        --jobs 12 --latency-ms 5 --task-seconds 0.2 --changed 3 --rss-jobs 50 --check
+    fi
   fi
   first=0
 done

@@ -35,7 +35,7 @@ FINISHED = 'Finished'
 
 
 def task_to_dict(el):
-    """<Task> element -> {'id', 'state', 'operation', 'success', 'message', 'href'}."""
+    """<Task> element -> {'id', 'state', 'operation', 'success', 'message', 'href', 'related'}."""
     result = _xml.find(el, 'Result')
     success = None
     message = None
@@ -61,6 +61,7 @@ def task_to_dict(el):
         'success': success,
         'message': message,
         'href': href,
+        'related': related_links(el),
     }
 
 
@@ -74,8 +75,8 @@ def related_links(el):
 
 
 def public_task(task):
-    """The task dict without 'href' (the shape returned to playbooks)."""
-    return dict((k, v) for k, v in task.items() if k != 'href')
+    """The task dict without 'href' and empty 'related' (the shape returned to playbooks)."""
+    return dict((k, v) for k, v in task.items() if k != 'href' and not (k == 'related' and not v))
 
 
 def _label(task):

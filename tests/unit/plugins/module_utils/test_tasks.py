@@ -79,7 +79,8 @@ def wait(client, task, fake, **kwargs):
 def test_task_to_dict_and_related_links():
     task = _tasks.task_to_dict(el('task_finished_ok.xml'))
     assert task == {'id': 'task-1', 'state': 'Finished', 'operation': 'EditJob', 'success': True,
-                    'message': 'Ok', 'href': TASK_HREF}
+                    'message': 'Ok', 'href': TASK_HREF, 'related': _tasks.related_links(el('task_finished_ok.xml'))}
+    assert task['related'] and task['related'][0]['type'] == 'Job'
     running = _tasks.task_to_dict(el('task_running.xml'))
     assert running['success'] is None and running['message'] is None and running['state'] == 'Running'
     assert _tasks.related_links(el('task_finished_ok.xml')) == [{
