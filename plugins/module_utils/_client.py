@@ -789,6 +789,13 @@ class EmClient:
         ``fmt='Refs'`` every <Ref>. Pages are followed through
         PagingInfo/Links/Link[@Rel="Next"] until there is none.
         """
+        items = []
+        for page in self.query_pages(qtype, filter=filter, fmt=fmt, page_size=page_size):
+            items.extend(page)
+        return items
+
+    def query_pages(self, qtype, filter=None, fmt='Entities', page_size=None):  # pylint: disable=redefined-builtin
+        """Like query(), one page at a time: a caller that keeps only some items lets each page go."""
         params = [('type', qtype)]
         if fmt and fmt.lower() not in ('refs', 'reference'):
             params.append(('format', fmt))
@@ -798,17 +805,16 @@ class EmClient:
             params.append(('pageSize', int(page_size)))
             params.append(('page', 1))
         root = self.get('query', params=params)
-        items = []
         seen = set()
         while True:
-            items.extend(_query_items(root))
+            yield _query_items(root)
             next_href = None
             for link in _xml.findall(root, 'PagingInfo/Links/Link'):
                 if (link.get('Rel') or '').lower() == 'next' and link.get('Href'):
                     next_href = link.get('Href')
                     break
             if not next_href:
-                return items
+                return
             url = self.rebase(next_href)
             if url in seen or len(seen) >= MAX_PAGES:
                 raise VeeamEmError('query %s: the server\'s paging links loop (page %s seen twice)' % (qtype, self.redact(self._path_of(url))))

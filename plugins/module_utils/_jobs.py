@@ -13,10 +13,11 @@ queries; ``converge()`` reads, diffs, writes at most once, waits and verifies.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import copy
 import difflib
 import re
 
-from ansible_collections.veeam_em.core.plugins.module_utils import _diff, _tasks
+from ansible_collections.veeam_em.core.plugins.module_utils import _diff, _tasks, _xml
 from ansible_collections.veeam_em.core.plugins.module_utils._client import quote_filter_value
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import (
     AmbiguousWriteError, TaskLost, ValidationError, VeeamEmError,
@@ -67,16 +68,44 @@ def job_summary(entity):
     }
 
 
-class JobIndex:
-    """Looks jobs up; with ``preload`` it holds every job entity from one paged query."""
+def _server_of(item):
+    """Backup server name of a job summary dict or a Job entity."""
+    return item['backup_server'] if isinstance(item, dict) else job_summary(item)['backup_server']
 
-    def __init__(self, client, preload=False, page_size=None, query_filter=None):
+
+class JobIndex:
+    """Looks jobs up; with ``preload`` it reads every job with one paged query.
+
+    A preloaded index keeps the identity of every job (for name lookups and
+    ``after_job``) but the full entity only of the jobs ``keep(summary)``
+    selects, copied out of their page so that each page can be freed.
+    """
+
+    def __init__(self, client, preload=False, page_size=None, query_filter=None, keep=None):
         self.client = client
         self.entities = None
+        self.summaries = None
         self.complete = preload and not query_filter
         self._names = {}
         if preload:
-            self.entities = client.query('Job', filter=query_filter, fmt='Entities', page_size=page_size)
+            self.entities, self.summaries = {}, {}
+            for page in client.query_pages('Job', filter=query_filter, fmt='Entities', page_size=page_size):
+                for entity in page:
+                    summary = job_summary(entity)
+                    self.summaries[summary['id']] = summary
+                    self._names[(entity.get('UID') or '').lower()] = summary['name']
+                    if keep is None or keep(summary):
+                        self.entities[summary['id']] = copy.deepcopy(entity)
+            self._by_name = {}
+            for summary in self.summaries.values():
+                self._by_name.setdefault(summary['name'], []).append(summary)
+
+    def _entity(self, summary):
+        entity = self.entities.get(summary['id'])
+        if entity is None:
+            entity = self.client.get('jobs/%s' % summary['id'], params={'format': 'Entity'})
+            self.entities[summary['id']] = entity
+        return entity
 
     # -- lookups ------------------------------------------------------------
 
@@ -90,25 +119,26 @@ class JobIndex:
         """The Job entity for a name or an id; raise JobNotFound with candidates otherwise."""
         if job_id:
             uuid = parse_job_id(job_id)
-            if self.entities is not None:
-                found = [e for e in self.entities if job_summary(e)['id'] == uuid]
-                if not found:
+            if self.summaries is not None:
+                if uuid not in self.summaries:
                     raise JobNotFound('job with id %s not found' % uuid)
-                return found[0]
+                return self._entity(self.summaries[uuid])
             try:
                 return self.client.get('jobs/%s' % uuid, params={'format': 'Entity'})
             except VeeamEmError as exc:
                 if getattr(exc, 'status', None) == 404:
                     raise JobNotFound('job with id %s not found' % uuid)
                 raise
-        pool = self.entities if self.entities is not None else self._query_name(name, backup_server)
-        exact = [e for e in pool if e.get('Name') == name]
+        if self.summaries is not None:
+            exact = list(self._by_name.get(name, ()))
+        else:
+            exact = [e for e in self._query_name(name, backup_server) if e.get('Name') == name]
         if backup_server:
-            exact = [e for e in exact if (job_summary(e)['backup_server'] or '').lower() == backup_server.lower()]
+            exact = [e for e in exact if (_server_of(e) or '').lower() == backup_server.lower()]
         if len(exact) == 1:
-            return exact[0]
+            return self._entity(exact[0]) if self.summaries is not None else exact[0]
         if len(exact) > 1:
-            servers = sorted(job_summary(e)['backup_server'] or '?' for e in exact)
+            servers = sorted(_server_of(e) or '?' for e in exact)
             raise JobNotFound('job name %r is ambiguous: it exists on backup servers %s; set backup_server'
                               % (name, ', '.join(servers)))
         names = self.all_names()
@@ -119,8 +149,8 @@ class JobIndex:
         raise JobNotFound('job %r not found%s%s' % (name, where, hint))
 
     def all_names(self):
-        if self.entities is not None:
-            return sorted(set(e.get('Name') for e in self.entities))
+        if self.summaries is not None:
+            return sorted(self._by_name)
         refs = self.client.query('Job', fmt=None)
         return sorted(set(r.get('Name') for r in refs if r.get('Name')))
 
@@ -143,19 +173,17 @@ class _Resolver:
         return entity.get('UID')
 
     def job_name(self, uid):
-        if uid in self.index._names:
-            return self.index._names[uid]
+        key = (uid or '').lower()
+        if key in self.index._names:
+            return self.index._names[key]
         name = None
-        for e in self.index.entities or ():
-            if (e.get('UID') or '').lower() == uid.lower():
-                name = e.get('Name')
-        if name is None and not self.index.complete:
+        if not self.index.complete:
             try:
                 name = self.index.client.get('jobs/%s' % parse_job_id(uid)).get('Name')
             except (VeeamEmError, ValidationError):
                 name = None
-        self.index._names[uid] = name or uid
-        return self.index._names[uid]
+        self.index._names[key] = name or uid
+        return self.index._names[key]
 
 
 def job_result(entity, values, resolver, model=JOB_MODEL):
@@ -272,6 +300,7 @@ def entry_spec():
         id=dict(type='str'),
         backup_server=dict(type='str'),
         state=dict(type='str', default='present', choices=['present', 'absent']),
+        clone_from=dict(type='raw'),
     )
     spec.update(JOB_MODEL.argument_spec())
     return spec
@@ -282,6 +311,8 @@ def check_entry(params):
     if params.get('id'):
         parse_job_id(params['id'])
     wanted = JOB_MODEL.check_input(params)
+    if params.get('clone_from') is not None:
+        clone_spec(params)
     if params.get('state') == 'absent' and wanted:
         names = sorted(set(k for k in JOB_MODEL.argument_spec() if params.get(k) is not None))
         raise ValidationError('state: absent deletes the job; remove the settings given with it (%s)'
@@ -371,8 +402,107 @@ def apply(client, plan, check_mode=False, with_diff=False, wait=True, wait_timeo
     return result
 
 
+CLONE_INFO = {
+    # source job type: (clone info element, its children in schema order)
+    'Backup': ('BackupJobCloneInfo', ('JobName', 'FolderName', 'RepositoryUid')),
+    'Replica': ('ReplicaJobCloneInfo', ('JobName', 'VmSuffix')),
+    'BackupCopy': ('BackupCopyJobCloneInfo', ('JobName', 'JobFileName', 'RepositoryUid')),
+    'ImmediateBackupCopy': ('ImmediateBackupCopyJobCloneInfo', ('JobName', 'JobFileName', 'RepositoryUid')),
+}
+CLONE_KEYS = ('job', 'repository', 'folder_name', 'vm_suffix')
+
+
+def clone_spec(params):
+    """Validate ``clone_from`` offline; return it as a dict."""
+    spec = params['clone_from']
+    if isinstance(spec, str):
+        spec = {'job': spec}
+    if not isinstance(spec, dict) or not isinstance(spec.get('job'), str) or not spec['job'].strip():
+        raise ValidationError('clone_from: give a job name or id, or a dict with job and optionally %s'
+                              % ', '.join(CLONE_KEYS[1:]), option='clone_from')
+    unknown = sorted(set(spec) - set(CLONE_KEYS))
+    if unknown:
+        raise ValidationError('clone_from: unknown keys %s; accepted: %s' % (', '.join(unknown), ', '.join(CLONE_KEYS)),
+                              option='clone_from')
+    if not params.get('name'):
+        raise ValidationError('clone_from: the new job needs a name', option='name')
+    if len(params['name']) > 50:
+        raise ValidationError('name: EM allows job names of at most 50 characters for a clone (%d given)'
+                              % len(params['name']), option='name')
+    return spec
+
+
+def clone(client, index, params, wanted, check_mode=False, with_diff=False, wait=True, wait_timeout=900, sleep=None,
+          clock=None):
+    """Create the missing job by cloning ``clone_from``, then apply the declared settings."""
+    from ansible_collections.veeam_em.core.plugins.module_utils._infra import list_repositories
+    spec = clone_spec(params)
+    src_id = spec['job'] if _ID_RE.match(spec['job'].strip()) else None
+    source = index.find(name=None if src_id else spec['job'], job_id=src_id, backup_server=params.get('backup_server'))
+    src = job_summary(source)
+    element, children = CLONE_INFO.get(src['job_type'], (None, ()))
+    if element is None:
+        raise ValidationError('clone_from: EM cannot clone %s job %r' % (src['job_type'], src['name']), option='clone_from')
+    values = {'JobName': params['name'], 'FolderName': spec.get('folder_name') or params['name'],
+              'JobFileName': spec.get('folder_name') or params['name'], 'VmSuffix': spec.get('vm_suffix') or '_replica'}
+    if 'RepositoryUid' in children:
+        if not spec.get('repository'):
+            raise ValidationError('clone_from.repository: required to clone %s job %r (EM does not show the source '
+                                  'job\'s repository)' % (src['job_type'], src['name']), option='clone_from.repository')
+        repos = [r for r in list_repositories(client, spec['repository'], src['backup_server'])
+                 if r['name'] == spec['repository']]
+        if len(repos) != 1:
+            names = sorted(r['name'] for r in list_repositories(client, None, src['backup_server']))
+            raise ValidationError('clone_from.repository: no single repository %r on backup server %s; there: %s'
+                                  % (spec['repository'], src['backup_server'], ', '.join(names)),
+                                  option='clone_from.repository')
+        values['RepositoryUid'] = repos[0]['uid']
+    predicted = Plan(source, wanted, index)
+    result = {'changed': True}
+    settings = dict(job_result(source, predicted.target, predicted.resolver), name=params['name'], id=None, uid=None)
+    if with_diff:
+        result['diff'] = {'before': {}, 'after': settings['settings']}
+    if check_mode:
+        result['job'] = settings
+        return result
+    body = _xml.element('JobCloneSpec')
+    info = _xml.sub(body, element)
+    for name in children:
+        _xml.sub(info, name, values[name])
+    task_el = client.post('jobs/%s' % src['id'], body, params={'action': 'clone'})
+    if task_el is None:
+        raise VeeamEmError('clone of job %r: EM gave no task to follow' % src['name'])
+    try:
+        task = _tasks.wait_for_task(client, task_el, timeout=wait_timeout, sleep=sleep, clock=clock)
+    except VeeamEmError as exc:
+        exc.result = dict(result, task=_tasks.public_task(getattr(exc, 'task', None) or _tasks.task_to_dict(task_el)))
+        raise
+    result['task'] = _tasks.public_task(task)
+    new = None
+    for link in task.get('related') or []:
+        if (link.get('type') or '').startswith('Job') and link.get('href'):
+            new = client.get(link['href'].split('?')[0], params={'format': 'Entity'})
+    if new is None:
+        new = JobIndex(client).find(name=params['name'], backup_server=src['backup_server'])
+    plan = Plan(new, wanted, index)
+    if plan.changed:
+        edit = apply(client, plan, wait=wait, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
+        result['job'] = edit['job']
+        if 'task' in edit:
+            result['edit_task'] = edit['task']
+    else:
+        result['job'] = job_result(new, plan.current, plan.resolver)
+    return result
+
+
 def converge(client, index, params, wanted, **kwargs):
-    """Make one job match ``wanted`` (or be gone): what the ``job`` module does."""
+    """Make one job match ``wanted`` (or be gone, or be created by cloning): what the ``job`` module does."""
     if params.get('state') == 'absent':
         return remove(client, index, params, **kwargs)
-    return apply(client, prepare(index, params, wanted), **kwargs)
+    try:
+        plan = prepare(index, params, wanted)
+    except JobNotFound as exc:
+        if params.get('clone_from') is None or 'ambiguous' in exc.msg:
+            raise
+        return clone(client, index, params, wanted, **kwargs)
+    return apply(client, plan, **kwargs)

@@ -111,7 +111,7 @@ from ansible_collections.veeam_em.core.plugins.module_utils._client import quote
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError
 from ansible_collections.veeam_em.core.plugins.module_utils._job_models import JOB_MODEL
 from ansible_collections.veeam_em.core.plugins.module_utils._jobs import (
-    JOB_TYPES, JobIndex, job_result, job_summary, parse_job_id,
+    JOB_TYPES, JobIndex, job_result, parse_job_id,
 )
 from ansible_collections.veeam_em.core.plugins.module_utils._infra import name_filter, name_matches
 from ansible_collections.veeam_em.core.plugins.module_utils._module import VeeamEmModule
@@ -127,9 +127,8 @@ def query_filter(params):
     return ';'.join(parts) or None
 
 
-def selected(entity, params):
-    """Re-check every filter exactly: EM's string comparisons may ignore case."""
-    summary = job_summary(entity)
+def selected(summary, params):
+    """Re-check every filter exactly on a job summary: EM's string comparisons may ignore case."""
     if not name_matches(summary['name'], params['name']):
         return False
     if params['backup_server'] and (summary['backup_server'] or '').lower() != params['backup_server'].lower():
@@ -155,11 +154,9 @@ def main():
         module.fail_from(exc)
 
     def run(client):
-        index = JobIndex(client, preload=True, page_size=module.params['page_size'], query_filter=flt)
-        jobs = []
-        for entity in index.entities:
-            if selected(entity, module.params):
-                jobs.append(job_result(entity, JOB_MODEL.read(entity), index.resolver(entity)))
+        index = JobIndex(client, preload=True, page_size=module.params['page_size'], query_filter=flt,
+                         keep=lambda summary: selected(summary, module.params))
+        jobs = [job_result(entity, JOB_MODEL.read(entity), index.resolver(entity)) for entity in index.entities.values()]
         jobs.sort(key=lambda j: (j['name'] or '', j['backup_server'] or ''))
         return {'changed': False, 'jobs': jobs}
 

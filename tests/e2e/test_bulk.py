@@ -111,3 +111,14 @@ def test_jobs_deletes_entries_with_state_absent(em):
     assert not r.get('failed'), r.get('msg')
     assert [j['changed'] for j in r['jobs']] == [True, False, True]
     assert doomed['id'] not in [j['id'] for j in em.jobs()]
+
+
+def test_jobs_creates_a_missing_job_by_cloning(em):
+    config = [{'name': 'Bulk Clone', 'clone_from': {'job': 'SQL Backup', 'repository': 'Default Backup Repository'},
+               'description': 'made by jobs'}]
+    run = run_tasks(em, [{'veeam_em.core.jobs': {'config': config}}, {'veeam_em.core.jobs': {'config': config}}])
+    first, second = run.results
+    assert not first.get('failed'), first.get('msg')
+    assert first['jobs'][0]['changed'] is True and first['jobs'][0]['task']['operation'] == 'CloneJob'
+    assert second['changed'] is False
+    assert [j['name'] for j in em.jobs()].count('Bulk Clone') == 1

@@ -34,7 +34,10 @@ def test_examples_run(em, path):
     first = run_tasks(em, tasks, extra_vars=extra)
     for task, result in zip(tasks, first.results):
         assert not result.get('failed'), (task.get('name'), result.get('msg'))
-    second = run_tasks(em, [t for t in tasks if not t.get('check_mode')], extra_vars=extra)
-    for task, result in zip(tasks, second.results):
+    if 'job_run' in path:
+        return  # running a job is an action, not a state: every run starts one
+    again = [t for t in tasks if not t.get('check_mode')]
+    second = run_tasks(em, again, extra_vars=extra)
+    for task, result in zip(again, second.results):
         assert not result.get('failed'), (task.get('name'), result.get('msg'))
         assert result.get('changed') is False, (task.get('name'), result.get('diff'))

@@ -1,7 +1,7 @@
 """Test-only control API under /_emulator/ (JSON in and out, no authentication).
 
 Endpoints: health, log, reset, config, faults, jobs, jobs/{id}/xml, dropped,
-sessions, sessions/expire, tasks.  See README.md for shapes and examples.
+sessions, sessions/expire, tasks, backup_sessions.  See README.md for shapes and examples.
 """
 
 from __future__ import annotations
@@ -120,6 +120,9 @@ def _route(state, method, parts, params, headers, body):
                 for s in targets:
                     s.force_expired = True
                 return _json(200, {"expired": [s.session_id for s in targets]})
+    if key == "backup_sessions" and len(parts) == 1:
+        with state.lock:
+            return _allow(method, "GET") or _json(200, [js.to_json() for js in state.job_sessions.values()])
     if key == "tasks" and len(parts) == 1:
         with state.lock:
             return _allow(method, "GET") or _json(200, [t.to_json() for t in state.all_tasks])
@@ -130,8 +133,9 @@ def _jobs(state, method, parts, body):
     with state.lock:
         if len(parts) == 1:
             return _allow(method, "GET") or _json(200, [
-                {"id": j.id, "uid": j.uid, "name": j.name, "job_type": j.job_type, "platform": j.platform,
-                 "backup_server": state.server_name(j.server_id), "backup_server_id": j.server_id}
+                dict({"id": j.id, "uid": j.uid, "name": j.name, "job_type": j.job_type, "platform": j.platform,
+                      "backup_server": state.server_name(j.server_id), "backup_server_id": j.server_id},
+                     **({"meta": j.meta} if j.meta else {}))
                 for j in state.jobs.values()])
         if len(parts) == 3 and parts[2] == "xml":
             jid = parts[1].lower()

@@ -5,6 +5,10 @@ Task faults:
   ``fail_job_tasks``: {job id: message} -> every task on that job fails (until cleared).
   ``task_never_finishes``: true -> tasks created while set stay Running forever.
 
+Session faults:
+  ``next_session_result``: "Success"|"Warning"|"Failed" -> the next job session
+      created (start/retry/sync) ends with that result (one-off; null clears).
+
 HTTP faults (``http``: list of rules, each consumed ``count`` times, default 1;
 ``count: null`` = until cleared), matched on ``method`` (or "*") and ``path``
 (a regular expression searched in the request path, default any /api/ path).
@@ -49,16 +53,18 @@ class Faults:
         self.fail_next_task = None
         self.fail_job_tasks = {}
         self.task_never_finishes = False
+        self.next_session_result = None
         self.http = []
 
     def to_json(self):
         return {"fail_next_task": self.fail_next_task, "fail_job_tasks": dict(self.fail_job_tasks),
-                "task_never_finishes": self.task_never_finishes, "http": [dict(r) for r in self.http]}
+                "task_never_finishes": self.task_never_finishes,
+                "next_session_result": self.next_session_result, "http": [dict(r) for r in self.http]}
 
     def update(self, data):
         if not isinstance(data, dict):
             raise FaultError("expected a JSON object")
-        known = {"fail_next_task", "fail_job_tasks", "task_never_finishes", "http"}
+        known = {"fail_next_task", "fail_job_tasks", "task_never_finishes", "next_session_result", "http"}
         unknown = set(data) - known
         if unknown:
             raise FaultError("unknown fault keys: %s (known: %s)" % (", ".join(sorted(unknown)), ", ".join(sorted(known))))
@@ -83,6 +89,11 @@ class Faults:
             if not isinstance(data["task_never_finishes"], bool):
                 raise FaultError("task_never_finishes must be a boolean")
             self.task_never_finishes = data["task_never_finishes"]
+        if "next_session_result" in data:
+            v = data["next_session_result"]
+            if v is not None and v not in ("Success", "Warning", "Failed"):
+                raise FaultError("next_session_result must be Success, Warning, Failed or null")
+            self.next_session_result = v
         if "http" in data:
             rules = data["http"]
             if isinstance(rules, dict):
@@ -150,6 +161,12 @@ class Faults:
                     self.http.remove(r)
             return dict(r)
         return None
+
+    def take_session_result(self, default):
+        if self.next_session_result is not None:
+            res, self.next_session_result = self.next_session_result, None
+            return res
+        return default
 
     def take_task_failure(self, job_id):
         if self.fail_next_task is not None:

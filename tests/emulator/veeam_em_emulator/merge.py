@@ -260,3 +260,14 @@ def _iter_named(el, names):
         if isinstance(x.tag, str) and local(x) in names:
             # skip include-level copies (read-only, not edited here)
             yield x
+
+
+def walk_spec(el, node: Node, path, order_violation="ignore"):
+    """Strictly parse a request body element against ``node`` (as the PUT does).
+
+    Returns (parsed element, dropped list); raises PutError (400) on a value
+    that does not parse, or on an unknown/misordered element under
+    ``order_violation=reject``.
+    """
+    dropped = []
+    return _walk(el, node, path, dropped, order_violation), dropped

@@ -10,7 +10,7 @@ import time
 from collections import OrderedDict
 from datetime import datetime, timezone
 
-from . import seed
+from . import inventory, seed
 from .faults import Faults
 from .merge import check_patch, merge
 from .schema import JOB, ordered_copy
@@ -19,6 +19,7 @@ from .tasks import Task
 from .xmlutil import E, fmt_dt, local
 
 ORPHAN_GRACE_SECONDS = 0.0
+TRIGGER_RUNNING_SECONDS = 0.5
 
 
 @dataclasses.dataclass
@@ -32,8 +33,11 @@ class Config:
     task_opfinished_polls: int = 1
     idle_timeout: float = 900.0
     error_status_attr: bool = False     # add Status="NotFound" etc. to Error bodies
+    session_seconds: float = 3.0        # how long a job session (start/retry/sync) runs
+    session_result: str = "Success"     # Success | Warning | Failed: result of a session that is not stopped
 
-    CHOICES = {"order_violation": ("ignore", "reject"), "merge": ("deep", "replace"), "absent_bool": ("keep", "false")}
+    CHOICES = {"order_violation": ("ignore", "reject"), "merge": ("deep", "replace"), "absent_bool": ("keep", "false"),
+               "session_result": ("Success", "Warning", "Failed")}
 
     def update(self, data):
         """Validate and apply a partial update (dict).  Raises ValueError."""
@@ -70,6 +74,7 @@ class JobRecord:
         self.id = job_id
         self.server_id = server_id
         self.xml = xml
+        self.meta = {}                    # e.g. clone details (cloned_from, repository_uid, ...)
 
     def text(self, *names):
         el = self.xml
@@ -131,6 +136,10 @@ class State:
             for jid, srv, xml in seed.seed_jobs(self.extra_jobs):
                 self._set_next_run(xml)
                 self.jobs[jid] = JobRecord(jid, by_name[srv], xml)
+            roots, items = inventory.build(self.extra_jobs)
+            self.roots = OrderedDict((r["id"], r) for r in roots)
+            self.inventory = items
+            self.job_sessions = OrderedDict()
             self.sessions.clear()
             self.all_tasks = []
             self.log = []
@@ -161,13 +170,17 @@ class State:
         return self.jobs.get((jid or "").lower())
 
     # ------------------------------------------------------------------ tasks
-    def new_task(self, session, operation, job_id=None, precheck=None, commit=None, ok_message="Ok"):
+    def new_task(self, session, operation, job_id=None, precheck=None, commit=None, ok_message="Ok", quick=False):
+        """Create a task; ``quick`` (run triggers): Running at most 0.5 s, completed even when not polled."""
         with self.lock:
             session.task_counter += 1
             tid = "task-%d" % session.task_counter
             t = Task(tid, session, operation, job_id=job_id, precheck=precheck, commit=commit,
                      ok_message=ok_message, never=self.faults.task_never_finishes,
                      fail_message=self.faults.take_task_failure(job_id))
+            if quick:
+                t.running_seconds = min(self.config.task_running_seconds, TRIGGER_RUNNING_SECONDS)
+                t.auto_complete = True
             session.tasks[tid] = t
             self.all_tasks.append(t)
             return t
@@ -201,7 +214,8 @@ class State:
         with self.lock:
             idle = self.config.idle_timeout
             for t in self.all_tasks:
-                if t.state != "Finished" and (t.deleted or t.background or not t.session.alive(idle)):
+                if t.state != "Finished" and (t.deleted or t.background or t.auto_complete
+                                              or not t.session.alive(idle)):
                     t.complete_in_background(self.config, ORPHAN_GRACE_SECONDS)
 
     # ------------------------------------------------------------------ request log

@@ -38,11 +38,16 @@ class Task:
         self.deleted = False
         self.background = False           # also completed by the ticker (its request was faulted)
         self.related = None               # (rel, type, path, name)
+        self.running_seconds = None       # overrides task_running_seconds (run triggers)
+        self.auto_complete = False        # completed by the ticker even while nobody polls
         self.history = ["Running"]
 
     def _set(self, state):
         self.state = state
         self.history.append(state)
+
+    def _running_seconds(self, cfg):
+        return cfg.task_running_seconds if self.running_seconds is None else self.running_seconds
 
     def _precheck(self):
         if self.fail_message is not None:
@@ -54,7 +59,7 @@ class Task:
         if self.state == "Finished" or self.never:
             return
         if self.state == "Running":
-            ready = (time.monotonic() - self.created >= cfg.task_running_seconds
+            ready = (time.monotonic() - self.created >= self._running_seconds(cfg)
                      and self.running_polls >= (cfg.task_running_polls or 0))
             if not ready:
                 self.running_polls += 1
@@ -87,7 +92,7 @@ class Task:
         """Finish an orphaned task once its running time (plus grace) elapsed."""
         if self.state == "Finished" or self.never:
             return False
-        if time.monotonic() - self.created < cfg.task_running_seconds + grace:
+        if time.monotonic() - self.created < self._running_seconds(cfg) + grace:
             return False
         if self.state == "Running":
             msg = self._precheck()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from .schema import JOB, ordered_copy
-from .xmlutil import E, local
+from .xmlutil import E, fmt_dt, local
 
 
 def link(base, rel, path, type_=None, name=None):
@@ -211,6 +211,10 @@ def logon_session(state, s, root=False):
         link(base, "Down", "/api/repositories?format=Entity", "RepositoryList"),
         link(base, "Down", "/api/tasks", "TaskList"),
         link(base, "Down", "/api/querySvc", "QueryService"),
+        link(base, "Down", "/api/hierarchyRoots", "HierarchyRootReferenceList"),
+        link(base, "Down", "/api/lookupSvc", "LookupService"),
+        link(base, "Down", "/api/backupSessions", "BackupJobSessionReferenceList"),
+        link(base, "Down", "/api/replicaSessions", "ReplicaJobSessionReferenceList"),
         link(base, "Down", "/api/logonSessions", "LogonSessionList"),
         link(base, "Delete", p, "LogonSession")))
     el.append(E("UserName", text=s.user))
@@ -235,7 +239,8 @@ def query_svc(state):
     base = state.base_url
     el = E("QuerySvc", attrs=[("Type", "QueryService"), ("Href", base + "/api/querySvc")], root=True)
     ls = [link(base, "Up", "/api/", "EnterpriseManager")]
-    for t in ("Job", "BackupServer", "Repository", "Task"):
+    for t in ("Job", "BackupServer", "Repository", "HierarchyRoot", "ObjectInJob", "BackupJobSession",
+              "ReplicaJobSession", "Task"):
         ls.append(link(base, "Down", "/api/query?type=%s" % t, "QueryResult", t))
     el.append(links(*ls))
     return el
@@ -243,3 +248,120 @@ def query_svc(state):
 
 def collection(tag, items):
     return E(tag, list(items), root=True)
+
+
+# ---------------------------------------------------------------- objects in jobs (query service)
+
+def object_in_job_ref(state, pair, root=False):
+    rec, oij = pair
+    base = state.base_url
+    oid = next((x.text for x in oij if local(x) == "ObjectInJobId"), "")
+    name = next((x.text for x in oij if local(x) == "Name"), "")
+    el = E("Ref", attrs=[("Type", "ObjectInJobReference"),
+                         ("Href", "%s/api/jobs/%s/includes/%s" % (base, rec.id, oid)),
+                         ("Name", name), ("UID", oid)], root=root)
+    el.append(links(link(base, "Up", "/api/jobs/" + rec.id, "JobReference", rec.name),
+                    link(base, "Alternate", "/api/jobs/%s/includes/%s" % (rec.id, oid), "ObjectInJob", name)))
+    return el
+
+
+def object_in_job_pair(state, pair, root=False):
+    return object_in_job(state, pair[0], pair[1], root=root)
+
+
+# ---------------------------------------------------------------- hierarchy roots / lookup
+
+def _root_links(state, r, alt_type, alt_path):
+    base = state.base_url
+    return links(link(base, "Up", "/api/backupServers/" + r["server_id"], "BackupServerReference",
+                      state.server_name(r["server_id"])),
+                 link(base, "Alternate", alt_path, alt_type, r["name"]))
+
+
+def root_ref(state, r, tag="Ref", root=False):
+    base = state.base_url
+    p = "/api/hierarchyRoots/" + r["id"]
+    el = E(tag, attrs=[("Type", "HierarchyRootReference"), ("Href", base + p), ("Name", r["name"]),
+                       ("UID", "urn:veeam:HierarchyRoot:" + r["id"])], root=root)
+    el.append(_root_links(state, r, "HierarchyRoot", p + "?format=Entity"))
+    return el
+
+
+def root_entity(state, r, root=False):
+    base = state.base_url
+    p = "/api/hierarchyRoots/" + r["id"]
+    el = E("HierarchyRoot", attrs=[("Type", "HierarchyRoot"), ("Href", base + p + "?format=Entity"),
+                                   ("Name", r["name"]), ("UID", "urn:veeam:HierarchyRoot:" + r["id"])], root=root)
+    el.append(_root_links(state, r, "HierarchyRootReference", p))
+    el.append(E("HierarchyRootId", text=r["id"]))
+    el.append(E("UniqueId", text=r["unique_id"]))
+    el.append(E("HostType", text=r["host_type"]))
+    return el
+
+
+def lookup_svc(state):
+    base = state.base_url
+    el = E("LookupSvc", attrs=[("Type", "LookupService"), ("Href", base + "/api/lookupSvc")], root=True)
+    ls = [link(base, "Up", "/api/", "EnterpriseManager")]
+    for r in state.roots.values():
+        ls.append(link(base, "Down", "/api/lookup?host=urn:veeam:HierarchyRoot:" + r["id"], "HierarchyItemList",
+                       r["name"]))
+    el.append(links(*ls))
+    return el
+
+
+def hierarchy_items(items):
+    out = E("HierarchyItems", root=True)
+    for it in items:
+        out.append(E("HierarchyItem", E("ObjectRef", text=it["ref"]), E("ObjectType", text=it["type"]),
+                     E("ObjectName", text=it["name"]), attrs=[("Type", "HierarchyItem")]))
+    return out
+
+
+# ---------------------------------------------------------------- job sessions
+
+def _session_links(state, js, alt_type, alt_path, full):
+    base = state.base_url
+    p = "/api/%s/%s" % (js.collection, js.id)
+    out = [link(base, "Up", "/api/backupServers/" + js.server_id, "BackupServerReference",
+                state.server_name(js.server_id)),
+           link(base, "Up", "/api/jobs/" + js.job_id, "JobReference", js.job_name),
+           link(base, "Alternate", alt_path, alt_type, js.name)]
+    if full:
+        task_type = "ReplicaTaskSessionReferenceList" if js.kind == "ReplicaJobSession" else \
+            "BackupTaskSessionReferenceList"
+        sub = "replicaTaskSessions" if js.kind == "ReplicaJobSession" else "taskSessions"
+        out.append(link(base, "Down", p + "/" + sub, task_type))
+        out.append(link(base, "Stop", p + "?action=stop"))
+    return links(*out)
+
+
+def session_ref(state, js, tag="Ref", root=False):
+    base = state.base_url
+    p = "/api/%s/%s" % (js.collection, js.id)
+    el = E(tag, attrs=[("Type", js.kind + "Reference"), ("Href", base + p), ("Name", js.name), ("UID", js.uid)],
+           root=root)
+    el.append(_session_links(state, js, js.kind, p + "?format=Entity", False))
+    return el
+
+
+def session_entity(state, js, root=False):
+    base = state.base_url
+    p = "/api/%s/%s" % (js.collection, js.id)
+    snap = js.snapshot()
+    el = E(js.kind, attrs=[("Type", js.kind), ("Href", base + p + "?format=Entity"), ("Name", js.name),
+                           ("UID", js.uid)], root=root)
+    el.append(_session_links(state, js, js.kind + "Reference", p, True))
+    el.append(E("JobUid", text="urn:veeam:Job:" + js.job_id))
+    el.append(E("JobName", text=js.job_name))
+    el.append(E("JobType", text=js.job_type))
+    el.append(E("CreationTimeUTC", text=fmt_dt(js.created)))
+    if snap["end"] is not None:
+        el.append(E("EndTimeUTC", text=fmt_dt(snap["end"])))
+    el.append(E("State", text=snap["state"]))
+    el.append(E("Result", text=snap["result"]))
+    el.append(E("Progress", text=snap["progress"]))
+    if snap["failure"]:
+        el.append(E("FailureMessage", text=snap["failure"]))
+    el.append(E("IsRetry", text="true" if js.is_retry else "false"))
+    return el

@@ -55,6 +55,10 @@ def build_parser():
     g.add_argument("--task-opfinished-polls", type=int, default=1,
                    help="polls a task shows OperationFinished before Finished (default 1; 0 = skip)")
     g.add_argument("--latency-ms", type=int, default=0, help="delay added to every /api/ request (default 0)")
+    g.add_argument("--session-seconds", type=float, default=3.0,
+                   help="seconds a job session (start/retry/sync) runs before it ends (default 3)")
+    g.add_argument("--session-result", choices=("Success", "Warning", "Failed"), default="Success",
+                   help="Result of a job session that is not stopped (default Success)")
     return p
 
 
@@ -66,7 +70,8 @@ def main(argv=None):
     cfg = Config(order_violation=args.order_violation, merge=args.merge, absent_bool=args.absent_bool,
                  latency_ms=args.latency_ms, task_running_seconds=running_seconds,
                  task_running_polls=args.task_running_polls, task_opfinished_polls=args.task_opfinished_polls,
-                 idle_timeout=args.idle_timeout)
+                 idle_timeout=args.idle_timeout, session_seconds=max(0.0, args.session_seconds),
+                 session_result=args.session_result)
     users = {args.username: (args.password, "admin")}
     if args.restore_user:
         if ":" not in args.restore_user:
