@@ -22,25 +22,11 @@ description:
 author:
   - veeam_em.core contributors (@veeam-em-core)
 extends_documentation_fragment:
+  - veeam_em.core.job_identity
   - veeam_em.core.connection
   - veeam_em.core.wait
   - veeam_em.core.attributes
 options:
-  name:
-    description:
-      - The exact job name, as the Veeam console shows it.
-      - Job names are unique per backup server only; when several backup servers have a job of that name, set
-        O(backup_server).
-      - Exactly one of O(name) and O(id) is required.
-    type: str
-  id:
-    description:
-      - The job's id, a bare UUID or C(urn:veeam:Job:<UUID>).
-    type: str
-  backup_server:
-    description:
-      - Name of the backup server the job belongs to, to tell apart jobs that share a name.
-    type: str
   state:
     description:
       - C(present) keeps the job's settings as declared; the job must exist.

@@ -23,21 +23,10 @@ description:
 author:
   - veeam_em.core contributors (@veeam-em-core)
 extends_documentation_fragment:
+  - veeam_em.core.job_identity
   - veeam_em.core.connection
   - veeam_em.core.attributes
 options:
-  name:
-    description:
-      - The exact job name. Exactly one of O(name) and O(id) is required.
-    type: str
-  id:
-    description:
-      - The job's id, a bare UUID or C(urn:veeam:Job:<UUID>).
-    type: str
-  backup_server:
-    description:
-      - Name of the backup server the job belongs to, when several have a job of that name.
-    type: str
   action:
     description:
       - What to do. C(retry) re-runs the job for what failed in its last session, and is refused unless that
