@@ -13,7 +13,6 @@ queries; ``converge()`` reads, diffs, writes at most once, waits and verifies.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import copy
 import difflib
 import re
 
@@ -95,17 +94,24 @@ class JobIndex:
                     self.summaries[summary['id']] = summary
                     self._names[(entity.get('UID') or '').lower()] = summary['name']
                     if keep is None or keep(summary):
-                        self.entities[summary['id']] = copy.deepcopy(entity)
+                        # Kept as bytes (a tenth of a parsed tree), parsed again when used.
+                        self.entities[summary['id']] = _xml.to_bytes(entity)
             self._by_name = {}
             for summary in self.summaries.values():
                 self._by_name.setdefault(summary['name'], []).append(summary)
 
     def _entity(self, summary):
-        entity = self.entities.get(summary['id'])
-        if entity is None:
+        stored = self.entities.get(summary['id'])
+        if stored is None:
             entity = self.client.get('jobs/%s' % summary['id'], params={'format': 'Entity'})
-            self.entities[summary['id']] = entity
-        return entity
+            self.entities[summary['id']] = _xml.to_bytes(entity)
+            return entity
+        return _xml.reparse(stored)
+
+    def kept(self):
+        """The kept Job entities, parsed one at a time."""
+        for stored in self.entities.values():
+            yield _xml.reparse(stored)
 
     # -- lookups ------------------------------------------------------------
 
@@ -203,8 +209,14 @@ class Plan:
         self.target, self.managed = model.desired(wanted, self.current, entity, self.resolver)
         order = [(b.key, leaf.xml) for b, leaf in model.leaves]
         self.changes = _diff.changed_keys(self.current, self.target, self.managed, order)
-        self.before = model.settings(self.current, entity, self.resolver)
-        self.after = model.settings(self.target, entity, self.resolver)
+
+    @property
+    def before(self):
+        return self.model.settings(self.current, self.entity, self.resolver)
+
+    @property
+    def after(self):
+        return self.model.settings(self.target, self.entity, self.resolver)
 
     @property
     def changed(self):
@@ -373,7 +385,8 @@ def prepare(index, params, wanted):
     return Plan(entity, wanted, index)
 
 
-def apply(client, plan, check_mode=False, with_diff=False, wait=True, wait_timeout=900, sleep=None, clock=None):
+def apply(client, plan, check_mode=False, with_diff=False, wait=True, wait_timeout=900, sleep=None, clock=None,
+          with_job=True):
     """Carry a plan out: nothing, a prediction (check mode), or one PUT, a wait and a verification.
 
     Returns the module result. An error raised after a write carries
@@ -383,8 +396,8 @@ def apply(client, plan, check_mode=False, with_diff=False, wait=True, wait_timeo
     if with_diff:
         result['diff'] = plan.diff()
     if not plan.changed or check_mode:
-        values = plan.target if plan.changed else plan.current
-        result['job'] = job_result(plan.entity, values, plan.resolver)
+        if with_job:
+            result['job'] = job_result(plan.entity, plan.target if plan.changed else plan.current, plan.resolver)
         return result
     task_el = submit(client, plan)
     task = _tasks.task_to_dict(task_el) if task_el is not None else None

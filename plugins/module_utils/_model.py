@@ -274,11 +274,15 @@ def _match(el, step):
     return el.tag == _xml.qname(step)
 
 
+def _find_path(step):
+    if isinstance(step, tuple):
+        return '%s[@Name="%s"]' % (_xml.qname(step[0]), step[1])
+    return _xml.qname(step)
+
+
 def child(el, step):
-    for c in el:
-        if isinstance(c.tag, str) and _match(c, step):
-            return c
-    return None
+    """The first child element matching ``step`` (lxml's own search, done in C)."""
+    return el.find(_find_path(step))
 
 
 def children(el, step):
@@ -342,6 +346,7 @@ class JobModel:
         self.order = schema_order
         self.rules = tuple(rules)
         self.by_key = dict((b.key, b) for b in self.blocks)
+        self._layout = None
         self.leaves = []
         for b in self.blocks:
             for leaf in b.leaves:
@@ -371,16 +376,29 @@ class JobModel:
 
     # -- reading -------------------------------------------------------------
 
+    def layout(self, entity):
+        """``{block key: its path in entity, or None}``, computed once per entity (the last one is cached)."""
+        cached = self._layout
+        if cached is not None and cached[0] is entity:
+            return cached[1]
+        paths = {}
+        for block in self.blocks:
+            paths[block.key] = None
+            for path in block.paths:
+                anchor = path[:min(2, len(path) - 1)]
+                if resolve(entity, anchor) is not None:
+                    paths[block.key] = path
+                    break
+        self._layout = (entity, paths)
+        return paths
+
     def block_path(self, block, entity):
         """The path of ``block`` in ``entity``, or None when the job has no place for it."""
-        for path in block.paths:
-            anchor = path[:min(2, len(path) - 1)]
-            if resolve(entity, anchor) is not None:
-                return path
-        return None
+        return self.layout(entity)[block.key]
 
     def available(self, entity):
-        return [b for b in self.blocks if self.block_path(b, entity) is not None]
+        paths = self.layout(entity)
+        return [b for b in self.blocks if paths[b.key] is not None]
 
     def read(self, entity):
         """All leaves of the blocks this job has: ``{(block key, leaf xml): value}``."""

@@ -143,6 +143,15 @@ def parse(data, max_bytes=MAX_BYTES, max_depth=MAX_DEPTH):
     return root
 
 
+def reparse(data):
+    """Parse bytes this collection serialised itself from a document that parse() accepted.
+
+    Still the hardened parser, without the checks parse() already made on the original.
+    """
+    _require_lxml()
+    return etree.fromstring(data, parser=_parser())
+
+
 def _check_tree(root, max_depth):
     stack = [(root, 1)]
     while stack:

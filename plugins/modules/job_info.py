@@ -156,7 +156,7 @@ def main():
     def run(client):
         index = JobIndex(client, preload=True, page_size=module.params['page_size'], query_filter=flt,
                          keep=lambda summary: selected(summary, module.params))
-        jobs = [job_result(entity, JOB_MODEL.read(entity), index.resolver(entity)) for entity in index.entities.values()]
+        jobs = [job_result(entity, JOB_MODEL.read(entity), index.resolver(entity)) for entity in index.kept()]
         jobs.sort(key=lambda j: (j['name'] or '', j['backup_server'] or ''))
         return {'changed': False, 'jobs': jobs}
 

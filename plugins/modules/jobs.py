@@ -523,10 +523,6 @@ jobs:
       description: The EM task of the edit, when one was sent (as in M(veeam_em.core.job)).
       type: dict
       sample: {id: task-3, state: Finished, operation: EditJob, success: true, message: Ok}
-    job:
-      description: The job after the run, as M(veeam_em.core.job) returns it.
-      type: dict
-      sample: {id: 9d0f5c41-2a55-5a2b-b0bc-1c4e52a1d2f7, name: SQL Backup, job_type: Backup, settings: {}}
 '''
 
 from concurrent.futures import ThreadPoolExecutor
@@ -572,13 +568,20 @@ def main():
                 sources.add(src)
         index = JobIndex(client, preload=True, page_size=module.params['page_size'],
                          keep=lambda s: s['id'] in ids or s['name'] in names or s['name'] in sources or s['id'] in sources)
+        options = dict(check_mode=module.check_mode, with_diff=module._diff, wait=module.params['wait'],
+                       wait_timeout=module.params['wait_timeout'])
         results = []
         plans = []
         for entry, want in zip(config, wanted):
             result = {'name': entry_label(entry), 'changed': False, 'failed': False, 'msg': ''}
             results.append(result)
             try:
-                plans.append('absent' if entry['state'] == 'absent' else prepare(index, entry, want))
+                plan = 'absent' if entry['state'] == 'absent' else prepare(index, entry, want)
+                if plan != 'absent' and (module.check_mode or not plan.changed):
+                    # Nothing to send: settle the entry now and let its entity go.
+                    result.update(apply(client, plan, with_job=False, **options))
+                    plan = 'done'
+                plans.append(plan)
             except JobNotFound as exc:
                 if entry.get('clone_from') is not None and 'ambiguous' not in exc.msg:
                     plans.append('clone')
@@ -588,8 +591,6 @@ def main():
             except VeeamEmError as exc:
                 plans.append(None)
                 result.update(failed=True, msg=exc.msg)
-        options = dict(check_mode=module.check_mode, with_diff=module._diff, wait=module.params['wait'],
-                       wait_timeout=module.params['wait_timeout'])
 
         def one(i):
             try:
@@ -598,12 +599,12 @@ def main():
                 elif plans[i] == 'clone':
                     results[i].update(clone(client, index, config[i], wanted[i], **options))
                 else:
-                    results[i].update(apply(client, plans[i], **options))
+                    results[i].update(apply(client, plans[i], with_job=False, **options))
             except VeeamEmError as exc:
                 results[i].update(getattr(exc, 'result', None) or {})
                 results[i].update(failed=True, msg=exc.msg)
 
-        todo = [i for i, plan in enumerate(plans) if plan is not None]
+        todo = [i for i, plan in enumerate(plans) if plan not in (None, 'done')]
         busy = [i for i in todo if not module.check_mode and (plans[i] in ('absent', 'clone') or plans[i].changed)]
         for i in todo:
             if i not in busy:
@@ -611,6 +612,8 @@ def main():
         if busy:
             with ThreadPoolExecutor(max_workers=min(module.params['max_in_flight'], len(busy))) as pool:
                 list(pool.map(one, busy))
+        for result in results:  # the entry results of the interface; job_info reads whole jobs
+            result.pop('job', None)
         out = {'changed': any(r['changed'] for r in results), 'jobs': results}
         if module._diff:
             out['diff'] = [dict(r['diff'], before_header=r['name'], after_header=r['name'])
