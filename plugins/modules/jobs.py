@@ -457,7 +457,7 @@ options:
     description:
       - How many edits may be running at once (each is a PUT and its task).
     type: int
-    default: 5
+    default: 10
   page_size:
     description:
       - Jobs per page when reading them all.
@@ -545,7 +545,7 @@ def main():
     module = VeeamEmModule(dict(
         config=dict(type='list', elements='dict', required=True, options=entry_spec(),
                     required_one_of=[('name', 'id')], mutually_exclusive=[('name', 'id')]),
-        max_in_flight=dict(type='int', default=5),
+        max_in_flight=dict(type='int', default=10),
         page_size=dict(type='int', default=500),
     ), with_wait=True, supports_check_mode=True)
     config = module.params['config']
