@@ -131,8 +131,8 @@ def follow(client, job, session, clock, sleep, timeout):
         current = session_dict(client.get(path, params={'format': 'Entity'}))
         if current.get('state') == 'Stopped':
             return current
-    err = SessionTimeout('session %s of job %r is still %s after %s s' % (current.get('name') or current.get('id'),
-                                                                         job['name'], current.get('state'), timeout))
+    label = current.get('name') or current.get('id')
+    err = SessionTimeout('session %s of job %r is still %s after %s s' % (label, job['name'], current.get('state'), timeout))
     err.session = current
     raise err
 

@@ -63,8 +63,8 @@ def test_clone_backup_job(em, token):
 
 def test_clone_other_types(em, token):
     rp = repos(em, token)
-    ok = clone(em, token, em.job_id("DC Replication"),
-                         clone_body("ReplicaJobCloneInfo", ("JobName", "DC Replication 2"), ("VmSuffix", "_rep2")))[1]
+    body = clone_body("ReplicaJobCloneInfo", ("JobName", "DC Replication 2"), ("VmSuffix", "_rep2"))
+    ok = clone(em, token, em.job_id("DC Replication"), body)[1]
     assert ok
     assert em.jobs()[("vbr01", "DC Replication 2")]["job_type"] == "Replica"
     repo = rp[("vbr01", "Default Backup Repository")]
