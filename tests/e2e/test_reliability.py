@@ -350,3 +350,38 @@ def test_secrets_never_appear_on_failure_paths(em, tmp_path):
     text = '\n'.join(outputs) + log_path.read_text()
     for secret in secrets:
         assert secret not in text
+
+
+def test_unknown_option_fails_before_any_request(em):
+    """#1: an option the module does not have is refused by name, with nothing sent."""
+    run = run_tasks(em, [edit('x', retention={'restore_pointz': 3})])
+    r = run.results[0]
+    assert r['failed'] is True and 'restore_pointz' in r['msg']
+    assert api(run) == []
+
+
+def test_hostile_names_stay_inside_the_query(em):
+    """#2: a job name with ../, ?, #, %2F or CR/LF is only ever a quoted query value."""
+    for name in ('../../etc/passwd', 'a?b=c#d', 'x%2Fy', 'evil\r\nX-Injected: 1'):
+        run = run_tasks(em, [{'veeam_em.core.job': {'name': name, 'description': 'x'}}])
+        r = run.results[0]
+        assert r['failed'] is True and 'not found' in r['msg'], r.get('msg')
+        paths = sorted(set(e['path'] for e in api(run)))
+        assert all(p in ('/api/query', '/api/sessionMngr/') or p.startswith('/api/logonSessions/') for p in paths), paths
+        assert api(run, 'PUT') == []
+
+
+def test_drift_is_corrected_and_a_deleted_job_fails_cleanly(em):
+    """#5: an out-of-band change is put back with one PUT; a job deleted out of band fails without writes."""
+    job = em.job(JOB)
+    first = run_tasks(em, [edit('declared')])
+    assert first.results[0]['changed'] is True
+    drifted = em.raw_xml(job['id']).replace(b'<Description>declared</Description>',
+                                            b'<Description>changed by hand</Description>')
+    em.control('PUT', 'jobs/%s/xml' % job['id'], data=drifted, headers={'Content-Type': 'application/xml'})
+    again = run_tasks(em, [edit('declared')])
+    assert again.results[0]['changed'] is True and len(api(again, 'PUT')) == 1
+    assert b'<Description>declared</Description>' in em.raw_xml(job['id'])
+    gone = run_tasks(em, [{'veeam_em.core.job': {'name': JOB, 'state': 'absent'}}, edit('declared')])
+    assert gone.results[1]['failed'] is True and 'not found' in gone.results[1]['msg']
+    assert api(gone, 'PUT') == []
