@@ -1,0 +1,85 @@
+# Copyright (c) 2026, veeam_em.core contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""veeam_em.core.job_include against the emulator."""
+
+from __future__ import (absolute_import, division, print_function)
+
+from conftest import run_tasks
+
+
+def writes(run):
+    return [e for e in run.log if e['path'].startswith('/api/') and e['method'] in ('POST', 'PUT', 'DELETE')
+            and '/sessionMngr' not in e['path'] and '/logonSessions/' not in e['path']
+            and not e['path'].startswith('/api/tasks/')]
+
+
+def include(**args):
+    return {'veeam_em.core.job_include': args}
+
+
+def names(result):
+    return sorted(o['name'] for o in result['objects'])
+
+
+def test_include_add_is_idempotent_and_check_mode_writes_nothing(em):
+    check = run_tasks(em, [include(name='SQL Backup', objects=[{'name': 'web01'}])], check=True)
+    c = check.results[0]
+    assert c['changed'] is True and c['added'] == ['web01'] and writes(check) == []
+    assert names(c) == ['sql01', 'sql02', 'web01']
+    run = run_tasks(em, [include(name='SQL Backup', objects=[{'name': 'web01', 'root': 'vc01'}]),
+                         include(name='SQL Backup', objects=[{'name': 'web01'}, {'name': 'sql01'}])])
+    first, second = run.results
+    assert not first.get('failed'), first.get('msg')
+    assert first['changed'] is True and first['added'] == ['web01'] and first['removed'] == []
+    assert names(first) == ['sql01', 'sql02', 'web01']
+    assert first['tasks'][0]['operation'] == 'UpdateJob' and first['tasks'][0]['state'] == 'Finished'
+    web01 = [o for o in first['objects'] if o['name'] == 'web01'][0]
+    assert web01['type'] == 'vm' and web01['ref'].lower().endswith('.vm-6001') and web01['id']
+    assert second['changed'] is False and second['added'] == [] and second['tasks'] == []
+    s1, s2 = run.sessions()
+    assert len([e for e in s1 if e['method'] == 'POST' and e['path'].endswith('/includes')]) == 1
+    assert not [e for e in s2 if e['method'] in ('POST', 'DELETE') and '/includes' in e['path']]
+
+
+def test_include_purge_adds_before_removing_and_absent_removes(em):
+    run = run_tasks(em, [
+        include(name='Chained Backup', objects=[{'name': 'web02'}], purge=True),
+        include(name='Chained Backup', objects=[{'name': 'web02'}], purge=True),
+        include(name='Exchange Backup', objects=[{'name': 'exch02'}], state='absent'),
+    ])
+    purge, again, absent = run.results
+    assert not purge.get('failed'), purge.get('msg')
+    assert purge['added'] == ['web02'] and purge['removed'] == ['app01'] and names(purge) == ['web02']
+    ops = [e for e in run.sessions()[0] if '/includes' in e['path'] and e['method'] in ('POST', 'DELETE')]
+    assert [e['method'] for e in ops] == ['POST', 'DELETE'], 'additions go first, so the last object can be replaced'
+    assert again['changed'] is False
+    assert absent['removed'] == ['exch02'] and names(absent) == ['exch01']
+
+
+def test_include_unresolvable_object_writes_nothing(em):
+    run = run_tasks(em, [include(name='SQL Backup', objects=[{'name': 'web01'}, {'name': 'no-such-vm'},
+                                                             {'name': 'Production', 'type': 'folder', 'root': 'vc9'}])])
+    r = run.results[0]
+    assert r['failed'] is True
+    assert 'no-such-vm' in r['msg'] and 'not found' in r['msg'] and 'vc9' in r['msg']
+    assert writes(run) == []
+
+
+def test_include_never_removes_the_last_object(em):
+    run = run_tasks(em, [include(name='DC Replication', objects=[{'name': 'dc01'}], state='absent')])
+    r = run.results[0]
+    assert r['failed'] is True and 'no object' in r['msg'] and 'dc01' in r['msg']
+    assert writes(run) == []
+
+
+def test_include_other_object_types_and_copy_jobs(em):
+    run = run_tasks(em, [
+        include(name='SQL Backup', objects=[{'name': 'Production', 'type': 'folder'}, {'name': 'Gold', 'type': 'tag'}]),
+        include(name='Periodic Copy', objects=[{'name': 'web01'}]),
+    ])
+    containers, copy_job = run.results
+    assert not containers.get('failed'), containers.get('msg')
+    assert sorted((o['name'], o['type']) for o in containers['objects'] if o['name'] in ('Production', 'Gold')) == [
+        ('Gold', 'tag'), ('Production', 'folder')]
+    assert copy_job['failed'] is True and 'BackupCopy' in copy_job['msg']

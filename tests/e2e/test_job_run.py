@@ -1,0 +1,95 @@
+# Copyright (c) 2026, veeam_em.core contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""veeam_em.core.job_run against the emulator."""
+
+from __future__ import (absolute_import, division, print_function)
+
+from conftest import run_tasks
+
+
+def writes(run):
+    return [e for e in run.log if e['path'].startswith('/api/') and e['method'] in ('POST', 'PUT', 'DELETE')
+            and '/sessionMngr' not in e['path'] and '/logonSessions/' not in e['path']
+            and not e['path'].startswith('/api/tasks/')]
+
+
+def include(**args):
+    return {'veeam_em.core.job_include': args}
+
+
+def names(result):
+    return sorted(o['name'] for o in result['objects'])
+
+
+def run_job(**args):
+    return {'veeam_em.core.job_run': args}
+
+
+def test_run_start_waits_for_success(em):
+    em.control('PATCH', 'config', json={'session_seconds': 2})
+    run = run_tasks(em, [run_job(name='SQL Backup', action='start')])
+    r = run.results[0]
+    assert not r.get('failed'), r.get('msg')
+    assert r['changed'] is True and r['task']['operation'] == 'StartJob'
+    assert r['session']['state'] == 'Stopped' and r['session']['result'] == 'Success'
+    assert r['session']['name'].startswith('SQL Backup@') and r['session']['end_time']
+
+
+def test_run_warning_and_failure(em):
+    em.control('PATCH', 'config', json={'session_seconds': 1})
+    em.fault(next_session_result='Warning')
+    warned = run_tasks(em, [run_job(name='SQL Backup', action='start')]).results[0]
+    assert warned['failed'] is True and 'Warning' in warned['msg'] and 'allow_warning' in warned['msg']
+    em.fault(next_session_result='Warning')
+    allowed = run_tasks(em, [run_job(name='SQL Backup', action='start', allow_warning=True)]).results[0]
+    assert not allowed.get('failed') and allowed['session']['result'] == 'Warning'
+    em.fault(next_session_result='Failed')
+    run = run_tasks(em, [run_job(name='Exchange Backup', action='start'),
+                         run_job(name='Exchange Backup', action='retry')])
+    failed, retried = run.results
+    assert failed['failed'] is True and failed['changed'] is True and failed['session']['result'] == 'Failed'
+    assert not retried.get('failed'), retried.get('msg')
+    assert retried['task']['operation'] == 'RetryJob' and retried['session']['result'] == 'Success'
+
+
+def test_run_retry_refused_after_success(em):
+    em.control('PATCH', 'config', json={'session_seconds': 1})
+    run = run_tasks(em, [run_job(name='HV Backup', action='start'), run_job(name='HV Backup', action='retry')])
+    ok, retry = run.results
+    assert not ok.get('failed'), ok.get('msg')
+    assert retry['failed'] is True and 'retry' in retry['msg'] and 'Success' in retry['msg']
+    assert len([e for e in run.log if 'action=retry' in (e.get('query') or '')]) == 0
+
+
+def test_run_start_twice_and_stop(em):
+    em.control('PATCH', 'config', json={'session_seconds': 6})
+    run = run_tasks(em, [
+        run_job(name='SQL Backup', action='start', wait=False),
+        run_job(name='SQL Backup', action='start', wait=False),
+        run_job(name='SQL Backup', action='stop'),
+        run_job(name='SQL Backup', action='stop'),
+    ])
+    started, again, stopped, nothing = run.results
+    assert started['changed'] is True and not started.get('failed'), started.get('msg')
+    starts = [e for e in run.log if e['method'] == 'POST' and 'action=start' in (e.get('query') or '')]
+    assert len(starts) == 1, 'a running job is not started twice'
+    assert again['changed'] is False and again['session']['state'] != 'Stopped'
+    assert stopped['changed'] is True and not stopped.get('failed'), stopped.get('msg')
+    assert stopped['session']['state'] == 'Stopped'
+    assert nothing['changed'] is False and not nothing.get('failed')
+
+
+def test_run_actions_by_job_type_and_timeout(em):
+    em.control('PATCH', 'config', json={'session_seconds': 30})
+    run = run_tasks(em, [
+        run_job(name='Periodic Copy', action='start'),
+        run_job(name='SQL Backup', action='sync'),
+        run_job(name='Periodic Copy', action='sync', wait_timeout=3),
+    ])
+    start_copy, sync_backup, slow = run.results
+    assert start_copy['failed'] is True and 'sync' in start_copy['msg']
+    assert sync_backup['failed'] is True and 'start, stop, retry' in sync_backup['msg']
+    assert slow['failed'] is True and slow['changed'] is True
+    assert 'Periodic Copy@' in slow['msg'] and ('Working' in slow['msg'] or 'Starting' in slow['msg'])
+    assert len([e for e in run.log if e['method'] == 'POST' and 'action=' in (e.get('query') or '')]) == 1
