@@ -146,6 +146,15 @@ def test_stall_past_a_client_read_timeout(em, token):
     assert em.req("GET", "/api/jobs", token, timeout=(5, 0.3)).status_code == 200     # one-off
 
 
+def test_a_request_stalled_across_a_reset_leaves_no_trace(em, token):
+    fault(em, {"method": "GET", "path": JOBS, "action": "stall", "seconds": 0.8})
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        em.req("GET", "/api/jobs", token, timeout=(5, 0.3))
+    em.ctl("POST", "reset")
+    time.sleep(1.2)                                      # the stall is over: the old request ended
+    assert log_entries(em, "/api/jobs") == []            # ... without reaching the new state or its log
+
+
 def test_stall_after_applies_before_the_client_gives_up(em, token):
     jid = em.job_id("HV Backup")
     fault(em, {"method": "PUT", "action": "stall", "seconds": 0.8, "when": "after"})

@@ -96,6 +96,7 @@ class Handler(BaseHTTPRequestHandler):
         with state.lock:
             fault = state.faults.match(method, path)
             latency = state.config.latency_ms
+            generation = state.generation
         entry = {"method": method, "path": path, "query": raw_query, "status": None, "session": None,
                  "body": body.decode("utf-8", "replace") if method in ("PUT", "POST", "DELETE", "PATCH") else None,
                  "fault": fault["action"] if fault else None}
@@ -105,6 +106,8 @@ class Handler(BaseHTTPRequestHandler):
             action = fault["action"] if fault else None
             if before and action == "stall":
                 time.sleep(float(fault.get("seconds", 5)))
+                if state.generation != generation:
+                    raise _ResetConnection()  # the emulator was reset meanwhile: this request belongs to no one
             if latency:
                 time.sleep(latency / 1000.0)
             resp = None
@@ -131,7 +134,7 @@ class Handler(BaseHTTPRequestHandler):
                         resp = self._fault_response(state, req, fault)
             entry["status"] = resp.status
             entry["session"] = req.session.session_id if req.session else None
-            state.add_log(entry)
+            state.add_log(entry, generation)
             if fault and fault["action"] == "drip":
                 self._send(resp, drip=float(fault.get("seconds_per_byte", 0.5)))
             elif fault and fault["action"] == "oversize" and resp.status == 200 and fault.get("_huge"):
@@ -141,7 +144,7 @@ class Handler(BaseHTTPRequestHandler):
         except _ResetConnection:
             entry["session"] = req.session.session_id if req.session else None
             entry["status"] = None
-            state.add_log(entry)
+            state.add_log(entry, generation)
             self._reset()
 
     @staticmethod

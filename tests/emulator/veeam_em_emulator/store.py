@@ -144,6 +144,8 @@ class State:
             self.all_tasks = []
             self.log = []
             self.seq = 0
+            # Requests that began before a reset (a stalled one, say) must not touch or log into the new state.
+            self.generation = getattr(self, "generation", 0) + 1
             self.dropped = {"job_id": None, "time": None, "items": []}
             self.faults.clear()
             self.edits_applied = 0
@@ -219,8 +221,10 @@ class State:
                     t.complete_in_background(self.config, ORPHAN_GRACE_SECONDS)
 
     # ------------------------------------------------------------------ request log
-    def add_log(self, entry):
+    def add_log(self, entry, generation=None):
         with self.lock:
+            if generation is not None and generation != self.generation:
+                return
             self.seq += 1
             entry = dict(entry, seq=self.seq, time=datetime.now(timezone.utc).isoformat())
             self.log.append(entry)
