@@ -21,6 +21,7 @@ from ansible_collections.veeam_em.core.plugins.module_utils._client import quote
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import (
     AmbiguousWriteError, TaskLost, ValidationError, VeeamEmError,
 )
+from ansible_collections.veeam_em.core.plugins.module_utils._infra import list_repositories
 from ansible_collections.veeam_em.core.plugins.module_utils._job_models import JOB_MODEL
 from ansible_collections.veeam_em.core.plugins.module_utils._model import child, children, resolve
 
@@ -285,17 +286,13 @@ def finish(client, plan, task_el, wait=True, wait_timeout=900, sleep=None, clock
                         message='task not visible in the new logon session; the job was read to verify')
     after = client.get('jobs/%s' % job_id, params={'format': 'Entity'})
     bad = plan.mismatches(after)
-    if watch:
+    if watch and bad:
         # Never resend the PUT: watch the job until it shows the change or time is up.
-        sleep = sleep or _tasks.time.sleep
-        clock = clock or _tasks.time.monotonic
-        deadline = clock() + wait_timeout
-        interval = 1.0
-        while bad and clock() + interval <= deadline:
-            sleep(interval)
-            interval = min(interval * 1.5, 10.0)
+        for _tick in _tasks.poll_schedule(wait_timeout, sleep, clock):
             after = client.get('jobs/%s' % job_id, params={'format': 'Entity'})
             bad = plan.mismatches(after)
+            if not bad:
+                break
     if bad:
         detail = '; '.join('%s: expected %r, found %r' % (plan.describe(k), want, got) for k, want, got in bad)
         if watch:
@@ -448,7 +445,6 @@ def clone_spec(params):
 def clone(client, index, params, wanted, check_mode=False, with_diff=False, wait=True, wait_timeout=900, sleep=None,
           clock=None):
     """Create the missing job by cloning ``clone_from``, then apply the declared settings."""
-    from ansible_collections.veeam_em.core.plugins.module_utils._infra import list_repositories
     spec = clone_spec(params)
     src_id = spec['job'] if _ID_RE.match(spec['job'].strip()) else None
     source = index.find(name=None if src_id else spec['job'], job_id=src_id, backup_server=params.get('backup_server'))

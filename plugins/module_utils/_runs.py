@@ -59,16 +59,6 @@ def latest_session(client, job):
     return session_dict(entities[0]) if entities else {}
 
 
-def _schedule(clock, sleep, timeout):
-    """Yield before each poll, on the task schedule (1 s, x1.5, at most 10 s), until ``timeout``."""
-    deadline = clock() + timeout
-    interval = 1.0
-    while clock() + interval <= deadline:
-        sleep(interval)
-        yield
-        interval = min(interval * 1.5, 10.0)
-
-
 def run_action(client, job, action, check_mode=False, wait=True, wait_timeout=3600, allow_warning=False,
                sleep=None, clock=None):
     """Do ``action`` on ``job`` (a job_summary dict) and return the module result."""
@@ -103,7 +93,7 @@ def run_action(client, job, action, check_mode=False, wait=True, wait_timeout=36
     if not wait:
         return result
     started = None
-    for _tick in _schedule(clock, sleep, wait_timeout):
+    for _tick in _tasks.poll_schedule(wait_timeout, sleep, clock):
         newest = latest_session(client, job)
         if newest and newest.get('id') != last.get('id'):
             started = newest
@@ -127,7 +117,7 @@ def follow(client, job, session, clock, sleep, timeout):
     current = session
     if current.get('state') == 'Stopped':
         return current
-    for _tick in _schedule(clock, sleep, timeout):
+    for _tick in _tasks.poll_schedule(timeout, sleep, clock):
         current = session_dict(client.get(path, params={'format': 'Entity'}))
         if current.get('state') == 'Stopped':
             return current

@@ -74,6 +74,18 @@ def related_links(el):
     return links
 
 
+def poll_schedule(timeout, sleep=None, clock=None, initial=1.0, factor=1.5, maximum=10.0):
+    """Sleep, then yield, before each poll (1 s, x1.5, at most 10 s apart) while ``timeout`` allows another."""
+    sleep = sleep or time.sleep
+    clock = clock or time.monotonic
+    deadline = clock() + timeout
+    interval = initial
+    while clock() + interval <= deadline:
+        sleep(interval)
+        yield
+        interval = min(interval * factor, maximum)
+
+
 def public_task(task):
     """The task dict without 'href' and empty 'related' (the shape returned to playbooks)."""
     return dict((k, v) for k, v in task.items() if k != 'href' and not (k == 'related' and not v))

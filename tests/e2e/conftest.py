@@ -143,8 +143,10 @@ class PlaybookRun:
         return [groups[s] for s in order]
 
     def writes(self):
-        return [e for e in self.log if e['method'] in ('PUT', 'POST') and '/sessionMngr' not in e['path']
-                and e['path'].startswith('/api/')]
+        """Requests that change EM: every PUT, POST and DELETE but logon, logoff and task clean-up."""
+        return [e for e in self.log if e['path'].startswith('/api/') and e['method'] in ('PUT', 'POST', 'DELETE')
+                and '/sessionMngr' not in e['path'] and '/logonSessions/' not in e['path']
+                and not e['path'].startswith('/api/tasks/')]
 
 
 def module_defaults(emulator, **extra):

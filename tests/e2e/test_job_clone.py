@@ -8,20 +8,6 @@ from __future__ import (absolute_import, division, print_function)
 from conftest import run_tasks
 
 
-def writes(run):
-    return [e for e in run.log if e['path'].startswith('/api/') and e['method'] in ('POST', 'PUT', 'DELETE')
-            and '/sessionMngr' not in e['path'] and '/logonSessions/' not in e['path']
-            and not e['path'].startswith('/api/tasks/')]
-
-
-def include(**args):
-    return {'veeam_em.core.job_include': args}
-
-
-def names(result):
-    return sorted(o['name'] for o in result['objects'])
-
-
 def test_clone_creates_then_applies_settings_then_is_idempotent(em):
     task = {'veeam_em.core.job': {'name': 'SQL Backup Clone', 'description': 'cloned by Ansible',
                                   'clone_from': {'job': 'SQL Backup', 'repository': 'Backup Volume 01'},
@@ -30,7 +16,7 @@ def test_clone_creates_then_applies_settings_then_is_idempotent(em):
     c = check.results[0]
     assert c['changed'] is True and not c.get('failed'), c.get('msg')
     assert c['job']['name'] == 'SQL Backup Clone' and c['job']['settings']['retention']['restore_points'] == 5
-    assert writes(check) == [] and 'SQL Backup Clone' not in [j['name'] for j in em.jobs()]
+    assert check.writes() == [] and 'SQL Backup Clone' not in [j['name'] for j in em.jobs()]
     run = run_tasks(em, [task, task])
     first, second = run.results
     assert not first.get('failed'), first.get('msg')

@@ -8,12 +8,6 @@ from __future__ import (absolute_import, division, print_function)
 from conftest import run_tasks
 
 
-def writes(run):
-    return [e for e in run.log if e['path'].startswith('/api/') and e['method'] in ('POST', 'PUT', 'DELETE')
-            and '/sessionMngr' not in e['path'] and '/logonSessions/' not in e['path']
-            and not e['path'].startswith('/api/tasks/')]
-
-
 def include(**args):
     return {'veeam_em.core.job_include': args}
 
@@ -25,7 +19,7 @@ def names(result):
 def test_include_add_is_idempotent_and_check_mode_writes_nothing(em):
     check = run_tasks(em, [include(name='SQL Backup', objects=[{'name': 'web01'}])], check=True)
     c = check.results[0]
-    assert c['changed'] is True and c['added'] == ['web01'] and writes(check) == []
+    assert c['changed'] is True and c['added'] == ['web01'] and check.writes() == []
     assert names(c) == ['sql01', 'sql02', 'web01']
     run = run_tasks(em, [include(name='SQL Backup', objects=[{'name': 'web01', 'root': 'vc01'}]),
                          include(name='SQL Backup', objects=[{'name': 'web01'}, {'name': 'sql01'}])])
@@ -63,14 +57,14 @@ def test_include_unresolvable_object_writes_nothing(em):
     r = run.results[0]
     assert r['failed'] is True
     assert 'no-such-vm' in r['msg'] and 'not found' in r['msg'] and 'vc9' in r['msg']
-    assert writes(run) == []
+    assert run.writes() == []
 
 
 def test_include_never_removes_the_last_object(em):
     run = run_tasks(em, [include(name='DC Replication', objects=[{'name': 'dc01'}], state='absent')])
     r = run.results[0]
     assert r['failed'] is True and 'no object' in r['msg'] and 'dc01' in r['msg']
-    assert writes(run) == []
+    assert run.writes() == []
 
 
 def test_include_other_object_types_and_copy_jobs(em):

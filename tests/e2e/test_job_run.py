@@ -8,20 +8,6 @@ from __future__ import (absolute_import, division, print_function)
 from conftest import run_tasks
 
 
-def writes(run):
-    return [e for e in run.log if e['path'].startswith('/api/') and e['method'] in ('POST', 'PUT', 'DELETE')
-            and '/sessionMngr' not in e['path'] and '/logonSessions/' not in e['path']
-            and not e['path'].startswith('/api/tasks/')]
-
-
-def include(**args):
-    return {'veeam_em.core.job_include': args}
-
-
-def names(result):
-    return sorted(o['name'] for o in result['objects'])
-
-
 def run_job(**args):
     return {'veeam_em.core.job_run': args}
 
