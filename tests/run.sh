@@ -6,7 +6,7 @@
 #
 #   tests/run.sh                       # everything
 #   TEST_MATRIX="2.19:3.11" tests/run.sh   # one ansible-core release : controller Python
-#   TEST_STEPS="units e2e" tests/run.sh    # some steps only (sanity emulator units e2e release)
+#   TEST_STEPS="units e2e" tests/run.sh    # some steps only (sanity emulator units e2e lxml release)
 set -uo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -89,6 +89,40 @@ PYEOF
 }
 
 TEST_PKGS=(requests lxml trustme pytest pytest-timeout pytest-xdist responses hypothesis)
+# The e2e run of this matrix entry (not the first) is at -vvv with ANSIBLE_LOG_PATH, then swept for secrets (check 24).
+VERBOSE_ENTRY="${TEST_E2E_VERBOSE:-2.20:3.12}"
+# The XML-attack tests (checks 22 and 23) on every lxml a controller may have: Debian 12's own (4.9.2), 5.x, 6.0.x
+# and >= 6.1 (each word: "debian", a release series, or SERIES+ for that one or newer).
+LXML_SERIES="${TEST_LXML:-debian 5 6.0 6.1+}"
+XML_TESTS=(tests/unit/plugins/module_utils/test_xml.py tests/e2e/test_reliability.py::test_xxe_file_and_network_entities_are_refused
+           tests/e2e/test_reliability.py::test_expansion_bombs_fail_fast)
+
+lxml_matrix() {  # one small venv per lxml under $WORK/venvs/lxml-<series>; JUnit names lxml-<installed version>
+  local series dir ver pkgs=() lxml p
+  for p in "${TEST_PKGS[@]}"; do [ "$p" = lxml ] || pkgs+=("$p"); done
+  for series in $LXML_SERIES; do
+    dir="$WORK/venvs/lxml-$series"
+    case $series in
+      debian) lxml=() ;;
+      *+) lxml=("lxml>=${series%+}") ;;
+      *) lxml=("lxml==$series.*") ;;
+    esac
+    if [ "$series" = debian ]; then  # apt's python3-lxml through --system-site-packages; else pip's 4.9.2 stands in
+      if /usr/bin/python3.11 -c 'import lxml' 2>/dev/null; then
+        [ -x "$dir/bin/python" ] || /usr/bin/python3.11 -m venv --system-site-packages "$dir" || { ERRORS+=("venv lxml-$series"); continue; }
+      else
+        log "   python3-lxml is not installed: pip's lxml 4.9.2 stands in for Debian's"
+        dir="$WORK/venvs/lxml-4.9.2-pip"; lxml=("lxml==4.9.2")
+      fi
+    fi
+    log "== install lxml ${lxml[*]:-from Debian}"
+    mkvenv "$dir" 3.11 'ansible-core==2.19.*' "${pkgs[@]}" "${lxml[@]}" || { ERRORS+=("install lxml-$series"); continue; }
+    ver=$("$dir/bin/python" -c 'from lxml import etree; print(".".join(map(str, etree.LXML_VERSION[:3])))') \
+      || { ERRORS+=("lxml-$series does not import"); continue; }
+    run_pytest "lxml-$ver" "$dir" -n 2 "${XML_TESTS[@]}"
+  done
+}
+
 first=1
 for entry in $MATRIX; do
   core=${entry%%:*}; py=${entry##*:}
@@ -109,11 +143,19 @@ for entry in $MATRIX; do
   fi
   if [[ " $STEPS " == *" e2e "* ]]; then
     modes=$QUICK_MODES; [ $first -eq 1 ] && modes=$FULL_MODES
-    E2E_MODES="$modes" run_pytest "e2e-core$core-py$py" "$V" -n 2 tests/e2e
+    verbose=""; [ $first -eq 0 ] && [ "$entry" = "$VERBOSE_ENTRY" ] && verbose="$WORK/e2e-verbose-core$core-py$py"
+    [ -n "$verbose" ] && rm -rf "$verbose"
+    E2E_MODES="$modes" E2E_VERBOSE_DIR="$verbose" run_pytest "e2e-core$core-py$py" "$V" -n 2 tests/e2e
+    if [ -n "$verbose" ]; then  # every byte that -vvv run left behind: no password, no base64(user:pass), no session
+      E2E_VERBOSE_DIR="$verbose" run_pytest "secrets-sweep-core$core-py$py" "$V" tests/e2e/sweep_secrets.py
+    fi
     if [ $first -eq 1 ]; then  # the benchmark itself is slow; a small run proves it still works
       step "benchmark-smoke" env PATH="$V/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$WORK" "$V/bin/python" benchmarks/bulk.py \
         --jobs 12 --latency-ms 5 --task-seconds 0.2 --changed 3 --rss-jobs 50 --check
     fi
+  fi
+  if [ $first -eq 1 ] && [[ " $STEPS " == *" e2e "* || " $STEPS " == *" lxml "* ]]; then
+    lxml_matrix
   fi
   first=0
 done

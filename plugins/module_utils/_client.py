@@ -67,7 +67,7 @@ from ansible_collections.veeam_em.core.plugins.module_utils._errors import (
     VeeamEmError,
 )
 
-COLLECTION_VERSION = '0.1.0'
+COLLECTION_VERSION = '1.0.0'
 USER_AGENT = 'veeam_em.core/%s' % COLLECTION_VERSION
 API_VERSION = 'v1_7'
 DEFAULT_PORT = 9398

@@ -9,10 +9,15 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-from ansible_collections.veeam_em.core.plugins.module_utils import _tasks, _xml
+import copy
+
+from ansible_collections.veeam_em.core.plugins.module_utils import _model, _tasks, _xml
 from ansible_collections.veeam_em.core.plugins.module_utils._client import quote_filter_value
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError, VeeamEmError
 from ansible_collections.veeam_em.core.plugins.module_utils._infra import up_name
+from ansible_collections.veeam_em.core.plugins.module_utils._job_models import INCLUDE_GUEST_MODEL
+
+GUEST = INCLUDE_GUEST_MODEL
 
 # option value -> EM ObjectType (the third part of a HierarchyObjRef)
 OBJECT_TYPES = {
@@ -37,14 +42,50 @@ def same_ref(a, b):
 
 
 def included(client, job_id):
-    """The job's includes: ``[{id, name, ref, type}]``."""
+    """The job's includes: ``[{id, name, ref, type, guest_processing}]``.
+
+    ``guest_processing`` is the object's own guest processing as EM shows it, or None when EM shows none;
+    the element itself stays under the private key ``_el`` for re-including the object.
+    """
     root = client.get('jobs/%s/includes' % job_id)
     out = []
     for oij in _xml.findall(root, 'ObjectInJob'):
         ref = _xml.findtext(oij, 'HierarchyObjRef')
+        guest = None
+        if GUEST.available(oij):
+            guest = GUEST.settings(GUEST.read(oij), oij).get('guest_processing')
         out.append({'id': (_xml.findtext(oij, 'ObjectInJobId') or '').lower(), 'name': _xml.findtext(oij, 'Name'),
-                    'ref': ref, 'type': ref_type(ref)})
+                    'ref': ref, 'type': ref_type(ref), 'guest_processing': guest, '_el': oij})
     return out
+
+
+def public(objects):
+    """Includes as the module returns them."""
+    return [dict((k, v) for k, v in o.items() if k not in ('_el', 'root', 'wanted')) for o in objects]
+
+
+def check_guest(objects):
+    """Validate each object's ``guest_processing`` offline: ``[{(block, xml): value}]``, one map per object."""
+    out = []
+    for i, obj in enumerate(objects):
+        try:
+            out.append(GUEST.check_input({'guest_processing': obj.get('guest_processing') or {}}))
+        except ValidationError as exc:
+            raise ValidationError('objects[%d].%s' % (i, exc), option='objects')
+    return out
+
+
+def guest_drift(current, wanted):
+    """The declared guest processing keys whose value differs on an included object.
+
+    An include that EM shows without guest processing cannot be compared: it counts as matching (the
+    module warns), rather than being removed and added back on every run.
+    """
+    el = current.get('_el')
+    if not wanted or el is None or not GUEST.available(el):
+        return []
+    values = GUEST.read(el)
+    return sorted(k for k, v in wanted.items() if values.get(k) != v)
 
 
 def hierarchy_roots(client, backup_server):
@@ -92,20 +133,53 @@ def resolve_objects(client, objects, backup_server):
 
 
 def plan(current, resolved, state, purge):
-    """``(to_add, to_remove)`` for the declared objects; additions come first when applied."""
+    """``(to_add, to_reinclude, to_remove)`` for the declared objects, applied in that order.
+
+    ``to_reinclude`` pairs ``(included, declared)`` for objects whose declared guest processing differs
+    from what EM shows: an include has no PUT, so they are removed and added back.
+    """
     if state == 'absent':
-        return [], [c for c in current if any(same_ref(c['ref'], r['ref']) for r in resolved)]
-    to_add = [r for r in resolved if not any(same_ref(c['ref'], r['ref']) for c in current)]
+        return [], [], [c for c in current if any(same_ref(c['ref'], r['ref']) for r in resolved)]
+    to_add, to_reinclude = [], []
+    for r in resolved:
+        have = next((c for c in current if same_ref(c['ref'], r['ref'])), None)
+        if have is None:
+            to_add.append(r)
+        elif guest_drift(have, r.get('wanted')):
+            to_reinclude.append((have, r))
     to_remove = []
     if purge:
         to_remove = [c for c in current if not any(same_ref(c['ref'], r['ref']) for r in resolved)]
-    return to_add, to_remove
+    return to_add, to_reinclude, to_remove
 
 
-def add(client, job_id, obj):
+def add(client, job_id, obj, source=None):
+    """POST one include.
+
+    For a new object, ``source`` is the job's info element: each block the object declares is sent whole,
+    its other leaves taken from the job's, and the blocks it does not declare are left to EM. For an object
+    added back, ``source`` is its old C(ObjectInJob): all of its guest processing is sent again, with the
+    declared leaves written over it, so nothing it had is lost.
+    """
     spec = _xml.element('CreateObjectInJobSpec')
     _xml.sub(spec, 'HierarchyObjRef', obj['ref'])
     _xml.sub(spec, 'HierarchyObjName', obj['name'])
+    again = source is not None and _model.local(source) == 'ObjectInJob'
+    order = _xml.findtext(source, 'Order') if again else None
+    if order:
+        _xml.sub(spec, 'Order', order)
+    wanted = obj.get('wanted') or {}
+    old_gpo = _model.child(source, 'GuestProcessingOptions') if again else None
+    if old_gpo is not None:
+        spec.append(copy.deepcopy(old_gpo))
+    elif wanted:
+        _xml.sub(spec, 'GuestProcessingOptions')
+    for block in GUEST.blocks:
+        if any(key[0] == block.key for key in wanted):
+            stale = _model.resolve(spec, block.paths[0])
+            if stale is not None:
+                stale.getparent().remove(stale)
+            GUEST.place_block(spec, block, block.paths[0], source, wanted)
     return client.post('jobs/%s/includes' % job_id, spec)
 
 

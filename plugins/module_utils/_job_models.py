@@ -55,6 +55,7 @@ SCHEMA_ORDER = {
     'BackupJobInfo': ('Includes', 'GuestProcessingOptions', 'AdvancedStorageOptions', 'GfsRetentionPolicy',
                       'SimpleRetentionPolicy'),
     'ReplicaJobInfo': ('Includes', 'GuestProcessingOptions'),
+    'CreateObjectInJobSpec': ('HierarchyObjRef', 'HierarchyObjName', 'Order', 'GuestProcessingOptions'),
     'GuestProcessingOptions': ('AppAwareProcessingMode', 'FileSystemIndexingMode', 'IncludedIndexingFolders',
                                'ExcludedIndexingFolders', 'CredentialsId', 'VssSnapshotOptions',
                                'WindowsGuestFSIndexingOptions', 'LinuxGuestFSIndexingOptions', 'SqlBackupOptions',
@@ -84,9 +85,9 @@ def _window(prefix, container, what):
             for day in WEEKDAYS]
 
 
-def _indexing(key, xml, system):
+def _indexing(key, bases, xml, system):
     opt = ('guest_processing', key)
-    return Block(key, [BJI + ('GuestProcessingOptions', xml), RJI + ('GuestProcessingOptions', xml)], [
+    return Block(key, [base + (xml,) for base in bases], [
         Leaf(opt + ('mode',), ('FileSystemIndexingMode',), 'enum', choices=_enum(
             ('disabled', 'Disabled'), ('every_folders', 'EveryFolders'), ('specified_folders', 'SpecifiedFolders'),
             ('except_specified_folders', 'ExceptSpecifiedFolders')),
@@ -98,7 +99,34 @@ def _indexing(key, xml, system):
     ])
 
 
-BLOCKS = (
+def guest_blocks(bases):
+    """The blocks of C(GuestProcessingOptions), found under each of ``bases`` (a job's, or an included object's)."""
+    return [
+        Block('app_aware', [base + ('VssSnapshotOptions',) for base in bases], [
+            Leaf(('guest_processing', 'app_aware', 'mode'), ('VssSnapshotMode',), 'enum', choices=_enum(
+                ('require_success', 'RequireSuccess'), ('ignore_failures', 'IgnoreFailures'), ('disabled', 'Disabled')),
+                doc='Application-aware processing (C(VssSnapshotMode)): require success, ignore failures, or off.'),
+            Leaf(('guest_processing', 'app_aware', 'copy_only'), ('IsCopyOnly',), 'bool',
+                 doc='Copy-only backups that leave application log chains alone (C(IsCopyOnly)).'),
+        ]),
+        _indexing('windows_indexing', bases, 'WindowsGuestFSIndexingOptions', 'Windows'),
+        _indexing('linux_indexing', bases, 'LinuxGuestFSIndexingOptions', 'Linux'),
+        Block('sql', [base + ('SqlBackupOptions',) for base in bases], [
+            Leaf(('guest_processing', 'sql', 'transaction_logs'), ('TransactionLogsProcessing',), 'enum', choices=_enum(
+                ('only_on_success_job', 'OnlyOnSuccessJob'), ('backup', 'Backup'), ('never', 'Never')),
+                doc='SQL Server transaction logs: truncate after a successful job, back them up, or leave them '
+                    '(C(TransactionLogsProcessing)).'),
+            Leaf(('guest_processing', 'sql', 'backup_logs_frequency_min'), ('BackupLogsFrequencyMin',), 'int', minimum=1,
+                 doc='Back the logs up every this many minutes (C(BackupLogsFrequencyMin)).'),
+            Leaf(('guest_processing', 'sql', 'use_db_backup_retention'), ('UseDbBackupRetention',), 'bool',
+                 doc='Keep log backups as long as the image-level backups (C(UseDbBackupRetention)).'),
+            Leaf(('guest_processing', 'sql', 'retain_days'), ('RetainDays',), 'int', minimum=1,
+                 doc='Otherwise keep log backups this many days (C(RetainDays)).'),
+        ]),
+    ]
+
+
+BLOCKS = tuple([
     Block('description', [('Description',)], [
         Leaf(('description',), (), 'str', doc='The job description (C(Description)). An empty string clears it.'),
     ]),
@@ -160,29 +188,7 @@ BLOCKS = (
              doc='Run after this job (a job name on the same backup server) finishes '
                  '(C(OptionsDaisyChaining/PreviousJobUid), looked up by name).'),
     ], enabled_attr=True),
-    Block('app_aware', [BJI + ('GuestProcessingOptions', 'VssSnapshotOptions'),
-                        RJI + ('GuestProcessingOptions', 'VssSnapshotOptions')], [
-        Leaf(('guest_processing', 'app_aware', 'mode'), ('VssSnapshotMode',), 'enum', choices=_enum(
-            ('require_success', 'RequireSuccess'), ('ignore_failures', 'IgnoreFailures'), ('disabled', 'Disabled')),
-            doc='Application-aware processing (C(VssSnapshotMode)): require success, ignore failures, or off.'),
-        Leaf(('guest_processing', 'app_aware', 'copy_only'), ('IsCopyOnly',), 'bool',
-             doc='Copy-only backups that leave application log chains alone (C(IsCopyOnly)).'),
-    ]),
-    _indexing('windows_indexing', 'WindowsGuestFSIndexingOptions', 'Windows'),
-    _indexing('linux_indexing', 'LinuxGuestFSIndexingOptions', 'Linux'),
-    Block('sql', [BJI + ('GuestProcessingOptions', 'SqlBackupOptions'),
-                  RJI + ('GuestProcessingOptions', 'SqlBackupOptions')], [
-        Leaf(('guest_processing', 'sql', 'transaction_logs'), ('TransactionLogsProcessing',), 'enum', choices=_enum(
-            ('only_on_success_job', 'OnlyOnSuccessJob'), ('backup', 'Backup'), ('never', 'Never')),
-            doc='SQL Server transaction logs: truncate after a successful job, back them up, or leave them '
-                '(C(TransactionLogsProcessing)).'),
-        Leaf(('guest_processing', 'sql', 'backup_logs_frequency_min'), ('BackupLogsFrequencyMin',), 'int', minimum=1,
-             doc='Back the logs up every this many minutes (C(BackupLogsFrequencyMin)).'),
-        Leaf(('guest_processing', 'sql', 'use_db_backup_retention'), ('UseDbBackupRetention',), 'bool',
-             doc='Keep log backups as long as the image-level backups (C(UseDbBackupRetention)).'),
-        Leaf(('guest_processing', 'sql', 'retain_days'), ('RetainDays',), 'int', minimum=1,
-             doc='Otherwise keep log backups this many days (C(RetainDays)).'),
-    ]),
+] + guest_blocks((BJI + ('GuestProcessingOptions',), RJI + ('GuestProcessingOptions',))) + [
     Block('gfs', [BJI + ('GfsRetentionPolicy',)], [
         Leaf(('gfs', 'enabled'), ENABLED, 'bool',
              doc='The GFS policy switch (C(GfsRetentionPolicy/@Enabled)). Left out, it follows the levels whose '
@@ -209,6 +215,13 @@ BLOCKS = (
         Leaf(('retention', 'type'), ('RetainLimitType',), 'enum', choices=_enum(('restore_points', 'Cycles'), ('days', 'Days')),
              doc='Keep a number of restore points or a number of days (C(RetainLimitType)).'),
     ]),
+])
+
+GUEST_GROUPS = (
+    Group(('guest_processing', 'app_aware'), 'Application-aware processing (C(VssSnapshotOptions)).'),
+    Group(('guest_processing', 'windows_indexing'), 'Windows file indexing (C(WindowsGuestFSIndexingOptions)).'),
+    Group(('guest_processing', 'linux_indexing'), 'Linux file indexing (C(LinuxGuestFSIndexingOptions)).'),
+    Group(('guest_processing', 'sql'), 'SQL Server transaction log handling (C(SqlBackupOptions)).'),
 )
 
 GROUPS = (
@@ -231,11 +244,7 @@ GROUPS = (
     Group(('gfs', 'monthly'), 'Monthly full backups kept for archival (C(Monthly)).'),
     Group(('gfs', 'yearly'), 'Yearly full backups kept for archival (C(Yearly)).'),
     Group(('guest_processing',), 'Guest processing of backup and replication jobs (C(GuestProcessingOptions)).'),
-    Group(('guest_processing', 'app_aware'), 'Application-aware processing (C(VssSnapshotOptions)).'),
-    Group(('guest_processing', 'windows_indexing'), 'Windows file indexing (C(WindowsGuestFSIndexingOptions)).'),
-    Group(('guest_processing', 'linux_indexing'), 'Linux file indexing (C(LinuxGuestFSIndexingOptions)).'),
-    Group(('guest_processing', 'sql'), 'SQL Server transaction log handling (C(SqlBackupOptions)).'),
-)
+) + GUEST_GROUPS
 
 
 def _given(params, *path):
@@ -336,3 +345,9 @@ class GfsSwitch:
 
 
 JOB_MODEL = JobModel(BLOCKS, GROUPS, SCHEMA_ORDER, (ScheduleKinds(), BackupWindow(), GfsSwitch()))
+
+# The guest processing of one included object (``ObjectInJob`` and ``CreateObjectInJobSpec``): the same
+# blocks as the job's, one level down.
+INCLUDE_GUEST_MODEL = JobModel(guest_blocks((('GuestProcessingOptions',),)),
+                               (Group(('guest_processing',), 'Guest processing of this object.'),) + GUEST_GROUPS,
+                               SCHEMA_ORDER, ())

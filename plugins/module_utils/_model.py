@@ -473,21 +473,26 @@ class JobModel:
         attrib = dict((k, entity.get(k)) for k in ('Href', 'Type', 'Name', 'UID') if entity.get(k) is not None)
         body = _xml.element('Job', attrib=attrib)
         for block in sorted(blocks, key=self.blocks.index):
-            path = self.block_path(block, entity)
-            parent = body
-            for step in path[:-1]:
-                parent = ensure_child(parent, step, self.order)
-            current = resolve(entity, path)
-            el = copy.deepcopy(current) if current is not None else _xml.element(path[-1])
-            for leaf in block.leaves:
-                key = (block.key, leaf.xml)
-                if key in target and target[key] is not None:
-                    write_leaf(el, leaf, target[key], self.order)
-            if block.enabled_attr and el.get('Enabled') is None:
-                el.set('Enabled', 'false')
-            el.tail = None
-            insert_ordered(parent, el, self.order.get(local(parent), ()))
+            self.place_block(body, block, self.block_path(block, entity), entity, target)
         return body
+
+    def place_block(self, dest, block, path, source, target):
+        """Put the whole of ``block`` at ``path`` under ``dest``: its element in ``source`` (if any) with the
+        leaves of ``target`` written over it, wrappers created in schema order."""
+        parent = dest
+        for step in path[:-1]:
+            parent = ensure_child(parent, step, self.order)
+        current = resolve(source, path) if source is not None else None
+        el = copy.deepcopy(current) if current is not None else _xml.element(path[-1])
+        for leaf in block.leaves:
+            key = (block.key, leaf.xml)
+            if key in target and target[key] is not None:
+                write_leaf(el, leaf, target[key], self.order)
+        if block.enabled_attr and el.get('Enabled') is None:
+            el.set('Enabled', 'false')
+        el.tail = None
+        insert_ordered(parent, el, self.order.get(local(parent), ()))
+        return el
 
 
 def entity_job_type(entity):

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: backup_server_info
 short_description: List the Veeam backup servers an Enterprise Manager knows
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Returns the backup servers (Veeam Backup & Replication servers) connected to Enterprise Manager,
     read with one query (C(GET /api/query?type=BackupServer&format=Entities)).

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: job
 short_description: Keep one Veeam backup, replication or backup copy job configured as declared
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads one job from Veeam Backup Enterprise Manager (EM), compares the settings you declare with the job's
     current ones, and sends one edit (C(PUT /api/jobs/{id}?action=edit)) only when something differs.

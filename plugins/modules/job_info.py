@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: job_info
 short_description: Read Veeam jobs and their settings from Enterprise Manager
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Returns the jobs that match the filters, each with its settings in exactly the shape the
     M(veeam_em.core.job) module takes, so a job's RV(jobs[].settings) can be fed back to it unchanged.

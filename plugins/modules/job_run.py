@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: job_run
 short_description: Start, stop, retry or sync a Veeam job and wait for the result of its session
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Triggers a job through Enterprise Manager (C(POST /api/jobs/{id}?action=start|stop|retry|sync)), waits for
     EM's task, then follows the job session that runs (C(BackupJobSession), or C(ReplicaJobSession) for

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: jobs
 short_description: Keep many Veeam jobs configured as declared, in one task
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - The bulk form of M(veeam_em.core.job). Each entry of O(config) takes the same options as that module
     (O(config[].name) or O(config[].id), O(config[].backup_server), and any setting) and is handled by the same code.

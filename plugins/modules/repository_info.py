@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: repository_info
 short_description: List Veeam backup repositories through Enterprise Manager
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Returns backup repositories with their capacity and free space, read with one query
     (C(GET /api/query?type=Repository&format=Entities)).

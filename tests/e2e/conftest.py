@@ -11,6 +11,13 @@ run, e.g. ``"reject:replace ignore:deep"``.
 Results come back through a last task that writes every registered result to a
 JSON file; the emulator's request log, grouped by logon session, tells which
 requests each module run sent.
+
+With E2E_VERBOSE_DIR set (check #24 of shared/design/reliability.md), every
+ansible-playbook run is at -vvv with ANSIBLE_LOG_PATH, its output and log are
+kept under ``<dir>/output/``, and every logon session the emulator issued
+(token and id) and every password the runs used are noted in
+``<dir>/secrets.jsonl`` before each reset; ``sweep_secrets.py`` then looks
+for those secrets in every byte of the output.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -33,6 +40,52 @@ USER = 'e2e-admin'
 PASSWORD = 'pw-CANARY-7f3a9c1e5b-e2e'  # a canary: it must never appear in any output
 
 MODES = os.environ.get('E2E_MODES', 'reject:replace').split()
+VERBOSE_DIR = os.environ.get('E2E_VERBOSE_DIR')
+WORKER = os.environ.get('PYTEST_XDIST_WORKER', 'main')
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: takes minutes (a real-length EM task); still part of the suite')
+
+
+def _note_secrets(*records):
+    """Append to <E2E_VERBOSE_DIR>/secrets.jsonl what the sweep must never find (kept out of output/)."""
+    if VERBOSE_DIR and records:
+        os.makedirs(VERBOSE_DIR, exist_ok=True)
+        with open(os.path.join(VERBOSE_DIR, 'secrets.jsonl'), 'a') as f:
+            for record in records:
+                f.write(json.dumps(record) + '\n')
+
+
+def verbose_args():
+    """-vvv when E2E_VERBOSE_DIR asks for it."""
+    return ['-vvv'] if VERBOSE_DIR else []
+
+
+def playbook_env(env=None):
+    """The environment of an ansible-playbook run (with ANSIBLE_LOG_PATH in verbose mode)."""
+    run_env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_DEPRECATION_WARNINGS='0',
+                   ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
+    if VERBOSE_DIR:
+        os.makedirs(os.path.join(VERBOSE_DIR, 'output'), exist_ok=True)
+        run_env['ANSIBLE_LOG_PATH'] = os.path.join(VERBOSE_DIR, 'output', 'ansible-%s.log' % WORKER)
+    run_env.update(env or {})
+    return run_env
+
+
+_kept = [0]
+
+
+def keep_output(text):
+    """Save one run's output under <E2E_VERBOSE_DIR>/output/ (verbose mode only)."""
+    if not VERBOSE_DIR:
+        return
+    _kept[0] += 1
+    test = os.environ.get('PYTEST_CURRENT_TEST', 'unknown').split(' ')[0]
+    name = '%s-%04d-%s.out' % (WORKER, _kept[0], ''.join(c if c.isalnum() else '_' for c in test)[-120:])
+    os.makedirs(os.path.join(VERBOSE_DIR, 'output'), exist_ok=True)
+    with open(os.path.join(VERBOSE_DIR, 'output', name), 'w') as f:
+        f.write(text)
 
 
 class Emulator:
@@ -49,6 +102,7 @@ class Emulator:
         return resp
 
     def reset(self, **config):
+        self.note_sessions()
         self.control('POST', 'reset')
         if config:
             self.control('PATCH', 'config', json=config)
@@ -73,6 +127,11 @@ class Emulator:
 
     def fault(self, **spec):
         self.control('POST', 'faults', json=spec)
+
+    def note_sessions(self):
+        """In verbose mode, note every session issued since the last reset (a reset forgets them)."""
+        if VERBOSE_DIR:
+            _note_secrets(*[{'token': s['token'], 'session_id': s['session_id']} for s in self.sessions()])
 
 
 def _free_port():
@@ -100,7 +159,9 @@ def emulator():
             raise RuntimeError('emulator did not start: %s' % open(os.path.join(tmp, 'emulator.out')).read())
         time.sleep(0.1)
     emu = Emulator(open(ready).read().strip(), ca_file, proc)
+    _note_secrets({'password': PASSWORD})
     yield emu
+    emu.note_sessions()
     proc.terminate()
     try:
         proc.wait(10)
@@ -155,8 +216,8 @@ def module_defaults(emulator, **extra):
     return defaults
 
 
-def run_tasks(emulator, tasks, check=False, diff=False, verbosity=0, env=None, defaults=None, extra_vars=None):
-    """Run ``tasks`` (module calls) in one play; return their registered results."""
+def playbook(emulator, tasks, check=False, diff=False, verbosity=0, env=None, defaults=None, extra_vars=None):
+    """Write a play of ``tasks`` (module calls); return (command, environment, results file)."""
     tmp = tempfile.mkdtemp(prefix='veeam_em_play_')
     out = os.path.join(tmp, 'results.json')
     body = []
@@ -170,9 +231,12 @@ def run_tasks(emulator, tasks, check=False, diff=False, verbosity=0, env=None, d
         body.append(task)
     body.append({'name': 'collect results', 'ansible.builtin.copy': {
         'content': '{{ [%s] | to_json }}' % ', '.join(names), 'dest': out}, 'check_mode': False, 'diff': False})
+    defaults = defaults if defaults is not None else module_defaults(emulator)
+    if defaults.get('password'):
+        _note_secrets({'password': defaults['password']})
     play = [{'hosts': 'localhost', 'gather_facts': False, 'connection': 'local',
              'vars': dict({'ansible_python_interpreter': sys.executable}, **(extra_vars or {})),
-             'module_defaults': {'group/veeam_em.core.em': defaults if defaults is not None else module_defaults(emulator)},
+             'module_defaults': {'group/veeam_em.core.em': defaults},
              'tasks': body}]
     path = os.path.join(tmp, 'play.yml')
     with open(path, 'w') as f:
@@ -182,13 +246,23 @@ def run_tasks(emulator, tasks, check=False, diff=False, verbosity=0, env=None, d
         cmd.append('--check')
     if diff:
         cmd.append('--diff')
+    if VERBOSE_DIR:
+        verbosity = max(verbosity, 3)
     if verbosity:
         cmd.append('-' + 'v' * verbosity)
-    run_env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_DEPRECATION_WARNINGS='0',
-                   ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
-    run_env.update(env or {})
+    return cmd, playbook_env(env), out
+
+
+def run_tasks(emulator, tasks, **kwargs):
+    """Run ``tasks`` (module calls) in one play; return their registered results.
+
+    Keyword arguments: check, diff, verbosity, env, defaults (module_defaults of the
+    group) and extra_vars.
+    """
+    cmd, run_env, out = playbook(emulator, tasks, **kwargs)
     emulator.control('DELETE', 'log')
     proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=600, check=False)
+    keep_output(proc.stdout + proc.stderr)
     results = {}
     if os.path.exists(out):
         with open(out) as f:

@@ -280,3 +280,78 @@ def test_out_of_band_change_between_get_and_put_is_kept(em, token, mode):
     after = em.raw(jid)
     assert after.findtext("e:Description", namespaces=N) == "changed by someone else"
     assert after.findtext("e:JobScheduleOptions/e:Standart/e:RetryOptions/e:RetryTimes", namespaces=N) == "7"
+
+
+# ---------------------------------------------------------------------------- edit_job: a console edit mid-run
+
+DAILY = "e:JobScheduleOptions/e:Standart/e:OptionsDaily/"
+
+
+@pytest.mark.parametrize("mode", ["deep", "replace"])
+def test_edit_job_lands_between_the_clients_get_and_put(em, token, mode):
+    em.config(merge=mode)
+    jid = em.job_id("SQL Backup")
+    seen = xml(em.req("GET", "/api/jobs/%s?format=Entity" % jid, token))          # the client reads the job
+    fault(em, {"method": "PUT", "path": "^/api/jobs/", "action": "edit_job",
+               "set": {"Description": "edited in the console",
+                       "JobScheduleOptions/Standart/OptionsDaily/TimeOffsetUtc": "3",
+                       "JobScheduleOptions/Standart/OptionsBackupWindow/@Enabled": "true",
+                       "JobScheduleOptions/Standart/OptionsBackupWindow/TimePeriods/Day[Monday]": ",".join("0" * 24)}})
+    # no change yet: the fault waits for the PUT
+    assert description(em, jid) == seen.findtext("e:Description", namespaces=N)
+    r = em.req("PUT", "/api/jobs/%s?action=edit" % jid, token, headers={"Content-Type": "application/xml"},
+               data=(HDR + RETRY7 + "</Job>").encode())
+    assert r.status_code == 202
+    task, _states = em.wait_task(token, rebase(xml(r).get("Href"), em))
+    assert task.find("e:Result", N).get("Success") == "true"
+    after = em.raw(jid)
+    assert after.findtext("e:Description", namespaces=N) == "edited in the console"
+    assert after.findtext(DAILY + "e:TimeOffsetUtc", namespaces=N) == "3"
+    window = after.find("e:JobScheduleOptions/e:Standart/e:OptionsBackupWindow", N)
+    assert window.get("Enabled") == "true"
+    assert window.find("e:TimePeriods/e:Day[@Name='Monday']", N).text == ",".join("0" * 24)
+    assert window.find("e:TimePeriods/e:Day[@Name='Tuesday']", N).text == ",".join("1" * 24)
+    assert after.findtext("e:JobScheduleOptions/e:Standart/e:RetryOptions/e:RetryTimes", namespaces=N) == "7"
+    assert [e["fault"] for e in log_entries(em, "/api/jobs/" + jid) if e["method"] == "PUT"] == ["edit_job"]
+    assert em.ctl("GET", "faults").json()["http"] == []
+
+
+def test_edit_job_inside_the_block_a_put_sends_is_overwritten(em, token):
+    """A PUT that carries a whole block copied from an older GET puts that block's old siblings back."""
+    jid = em.job_id("SQL Backup")
+    seen = xml(em.req("GET", "/api/jobs/%s?format=Entity" % jid, token))
+    daily = seen.find(DAILY[:-1], N)
+    daily.find("e:Time", N).text = "21:30:00.0000000+01:00"
+    fault(em, {"method": "PUT", "action": "edit_job", "set": {"JobScheduleOptions/Standart/OptionsDaily/TimeOffsetUtc": "3"}})
+    root = etree.fromstring((HDR + "<JobScheduleOptions><Standart/></JobScheduleOptions></Job>").encode())
+    root.find("e:JobScheduleOptions/e:Standart", N).append(daily)       # the whole block, as read
+    r = em.put_job(token, jid, etree.tostring(root))
+    assert r.status_code == 202
+    em.wait_task(token, rebase(xml(r).get("Href"), em))
+    after = em.raw(jid)
+    assert after.findtext(DAILY + "e:Time", namespaces=N).startswith("21:30")
+    assert after.findtext(DAILY + "e:TimeOffsetUtc", namespaces=N) == "1"
+
+
+def test_edit_job_on_a_named_job_skip_and_removal(em, token):
+    jid = em.job_id("HV Backup")
+    fault(em, {"method": "GET", "path": "^/api/backupServers$", "action": "edit_job", "job_id": jid.upper(), "skip": 1,
+               "set": {"JobScheduleOptions/Standart/OptionsDaily/TimeOffsetUtc": None, "Description": "second look"}})
+    em.req("GET", "/api/backupServers", token)
+    assert description(em, jid) != "second look"
+    em.req("GET", "/api/backupServers", token)
+    after = em.raw(jid)
+    assert after.findtext("e:Description", namespaces=N) == "second look"
+    assert after.find(DAILY + "e:TimeOffsetUtc", N) is None
+    assert after.find(DAILY + "e:Time", N) is not None
+
+
+def test_edit_job_rule_validation(em):
+    for bad in ({"set": {}}, {"set": "Description"}, {"set": {"Descriptio": "x"}}, {"set": {"JobType": "Replica"}},
+                {"set": {"JobScheduleOptions/Standart": "x"}}, {"set": {"ScheduleEnabled": "maybe"}},
+                {"set": {"JobScheduleOptions/Standart/RetryOptions/@Enabled": "true"}},
+                {"set": {"Description": 5}}, {"set": {"Description": "x"}, "job_id": "../x"}):
+        r = em.ctl("POST", "faults", json={"http": dict(bad, action="edit_job")})
+        assert r.status_code == 400, bad
+        assert "edit_job" in r.json()["error"] or "job_id" in r.json()["error"], r.json()
+    assert em.ctl("GET", "faults").json()["http"] == []

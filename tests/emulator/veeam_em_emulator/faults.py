@@ -29,15 +29,28 @@ Tasks created by a faulted request also complete in the background.
       replace the response entirely (e.g. a DOCTYPE payload for XXE tests);
   ``{"action": "expire_session", "when": "after"}`` expire the caller's logon
       session after answering this request normally (``when: "before"``: before
-      handling it, so this request already gets 401).
+      handling it, so this request already gets 401);
+  ``{"action": "edit_job", "set": {"Description": "edited in the console"}}``
+      change the stored job the request path names (or ``job_id``) out of band,
+      just before handling the request (``when: "after"``: right after), e.g.
+      between a client's GET and its PUT.  ``set`` maps element paths under
+      ``Job`` (``JobScheduleOptions/Standart/OptionsDaily/TimeOffsetUtc``, an
+      ``@Enabled`` attribute last, ``Day[Monday]`` to pick a named day) to new
+      text, or to null to remove the element.
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
 import re
 
-ACTIONS = ("status", "reset", "stall", "drip", "oversize", "override", "expire_session")
+from .schema import JOB, ordered_copy, parse_value
+from .xmlutil import E, local
+
+ACTIONS = ("status", "reset", "stall", "drip", "oversize", "override", "expire_session", "edit_job")
+_STEP_RE = re.compile(r"^([A-Za-z]+)(?:\[([A-Za-z]+)\])?$")
+_JOB_PATH_RE = re.compile(r"^/api/jobs/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(?:/|$)")
 _ids = itertools.count(1)
 
 
@@ -136,6 +149,17 @@ class Faults:
                     rule[k] = -1.0
                 if isinstance(r[k], bool) or not 0 <= rule[k] < float("inf"):
                     raise FaultError("%s must be a non-negative number" % k)
+        if rule["action"] == "edit_job":
+            edits = r.get("set")
+            if not isinstance(edits, dict) or not edits:
+                raise FaultError("edit_job needs set: an object of element paths to new text (or null)")
+            for path, value in edits.items():
+                _edit_target(path, value)
+            rule["set"] = dict(edits)
+            if r.get("job_id") is not None:
+                if not isinstance(r["job_id"], str) or not _JOB_PATH_RE.match("/api/jobs/" + r["job_id"]):
+                    raise FaultError("job_id must be a job GUID")
+                rule["job_id"] = r["job_id"].lower()
         if rule.get("headers") is not None and not isinstance(rule["headers"], dict):
             raise FaultError("headers must be an object of header names to values")
         if rule.get("body") is not None and not isinstance(rule["body"], str):
@@ -162,6 +186,14 @@ class Faults:
             return dict(r)
         return None
 
+    @staticmethod
+    def edit_job_id(rule, path):
+        """The job an ``edit_job`` rule changes: its ``job_id``, else the one the request path names."""
+        if rule.get("job_id"):
+            return rule["job_id"]
+        m = _JOB_PATH_RE.match(path)
+        return m.group(1).lower() if m else None
+
     def take_session_result(self, default):
         if self.next_session_result is not None:
             res, self.next_session_result = self.next_session_result, None
@@ -175,3 +207,67 @@ class Faults:
         if job_id and job_id.lower() in self.fail_job_tasks:
             return self.fail_job_tasks[job_id.lower()]
         return None
+
+
+def _edit_target(path, value):
+    """Check one ``edit_job`` path and value against the Job schema; return (steps, attribute)."""
+    if not isinstance(path, str) or not path:
+        raise FaultError("edit_job: paths must be non-empty strings")
+    if value is not None and not isinstance(value, str):
+        raise FaultError("edit_job: %s: the value must be a string or null" % path)
+    parts = path.split("/")
+    attr = parts.pop()[1:] if parts[-1].startswith("@") else None
+    node, steps = JOB, []
+    for part in parts:
+        m = _STEP_RE.match(part)
+        child = node.child(m.group(1)) if m else None
+        if child is None or child.ro:
+            known = ", ".join(c.name for c in node.children if not c.ro)
+            raise FaultError("edit_job: %s: %r is not an editable child of %s (known: %s)" % (path, part, node.name, known))
+        steps.append((child, m.group(2)))
+        node = child
+    if attr is not None:
+        if attr not in node.attrs:
+            raise FaultError("edit_job: %s: %s has no attribute %r" % (path, node.name, attr))
+        kind, enum = node.attrs[attr]
+    elif node.type == "group" or not steps:
+        raise FaultError("edit_job: %s names a group; give a leaf element or an @attribute" % path)
+    else:
+        kind, enum = node.type, node.enum
+    if value is not None:
+        try:
+            parse_value(kind, value, enum)
+        except ValueError as exc:
+            raise FaultError("edit_job: %s: %s" % (path, exc)) from None
+    return steps, attr
+
+
+def edit_job_xml(xml, edits):
+    """A copy of the stored ``Job`` element with the ``edit_job`` changes applied, in schema order."""
+    root = copy.deepcopy(xml)
+    for path, value in edits.items():
+        steps, attr = _edit_target(path, value)
+        el = root
+        for node, name in steps:
+            found = [c for c in el if local(c) == node.name and (name is None or c.get("Name") == name)]
+            if found:
+                el = found[0]
+            elif value is None:
+                el = None
+                break
+            else:
+                new = E(node.name, attrs={"Name": name} if name else None)
+                el.append(new)
+                el = new
+        if el is None:
+            continue
+        if attr is not None:
+            if value is None:
+                el.attrib.pop(attr, None)
+            else:
+                el.set(attr, value)
+        elif value is None:
+            el.getparent().remove(el)
+        else:
+            el.text = value
+    return ordered_copy(root, JOB)

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import api, control
 from .api import Request, Response, error_response
+from .faults import edit_job_xml
 
 MAX_BODY = 16 * 1024 * 1024
 SOCKET_TIMEOUT = 120
@@ -115,6 +116,8 @@ class Handler(BaseHTTPRequestHandler):
                 raise _ResetConnection()
             if before and action == "expire_session":
                 self._expire_session(state, api.session_token(req))
+            if before and action == "edit_job":
+                self._edit_job(state, path, fault)
             if before and action in ("status", "override", "oversize"):
                 resp = self._fault_response(state, req, fault)
             if resp is None:
@@ -130,6 +133,8 @@ class Handler(BaseHTTPRequestHandler):
                         time.sleep(float(fault.get("seconds", 5)))
                     if action == "expire_session" and req.session is not None:
                         self._expire_session(state, req.session.token)
+                    if action == "edit_job":
+                        self._edit_job(state, path, fault)
                     if action in ("status", "override", "oversize"):
                         resp = self._fault_response(state, req, fault)
             entry["status"] = resp.status
@@ -153,6 +158,14 @@ class Handler(BaseHTTPRequestHandler):
             session = state.sessions.by_token.get(token) if token else None
             if session is not None:
                 session.force_expired = True
+
+    @staticmethod
+    def _edit_job(state, path, fault):
+        """Someone changes the job in the console: the stored entity changes, out of band."""
+        with state.lock:
+            rec = state.jobs.get(state.faults.edit_job_id(fault, path) or "")
+            if rec is not None:
+                rec.xml = edit_job_xml(rec.xml, fault["set"])
 
     def _fault_response(self, state, req, fault):
         action = fault["action"]

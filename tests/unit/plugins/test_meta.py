@@ -48,3 +48,18 @@ def test_job_option_docs_match_the_model():
     proc = subprocess.run([sys.executable, os.path.join(ROOT, 'hacking', 'render_job_docs.py'), '--check'],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_user_agent_and_version_added_follow_the_collection_version():
+    from ansible_collections.veeam_em.core.plugins.module_utils import _client
+    with open(os.path.join(ROOT, 'galaxy.yml')) as f:
+        version = yaml.safe_load(f)['version']
+    assert _client.COLLECTION_VERSION == version
+    for name in MODULES:
+        with open(os.path.join(ROOT, 'plugins', 'modules', name + '.py')) as f:
+            added = [line.split(':', 1)[1].strip() for line in f if line.startswith('version_added:')]
+        assert added and _v(added[0]) <= _v(version), name
+
+
+def _v(text):
+    return tuple(int(part) for part in str(text).split('.'))
