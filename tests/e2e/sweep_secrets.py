@@ -20,9 +20,9 @@ from __future__ import (absolute_import, division, print_function)
 import base64
 import json
 import os
+from urllib.parse import quote
 
 import pytest
-from urllib.parse import quote
 
 from conftest import USER
 
