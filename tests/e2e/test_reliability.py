@@ -652,7 +652,7 @@ def api_log(em, method, prefix):
 
 
 def _module_processes(pid, name):
-    """Descendants of ``pid`` whose command line runs the module ``name`` (AnsiballZ_<name>.py)."""
+    """Descendants of ``pid`` that run the module ``name``: python AnsiballZ_<name>.py, or a bare python (pipelining)."""
     children = {}
     for entry in os.listdir('/proc'):
         if not entry.isdigit():
@@ -669,10 +669,11 @@ def _module_processes(pid, name):
             todo.append(child)
             try:
                 with open('/proc/%d/cmdline' % child, 'rb') as f:
-                    cmdline = f.read().replace(b'\0', b' ')
+                    argv = f.read().split(b'\0')[:-1]
             except OSError:
                 continue
-            if ('AnsiballZ_%s.py' % name).encode() in cmdline and not cmdline.startswith(b'/bin/sh'):
+            if argv and os.path.basename(argv[0]).startswith(b'python') and (
+                    len(argv) == 1 or argv[1].endswith(('AnsiballZ_%s.py' % name).encode())):
                 found.append(child)
     return found
 
