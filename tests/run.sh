@@ -6,13 +6,13 @@
 #
 #   tests/run.sh                       # everything
 #   TEST_MATRIX="2.19:3.11" tests/run.sh   # one ansible-core release : controller Python
-#   TEST_STEPS="units e2e" tests/run.sh    # some steps only (sanity emulator units e2e lxml release)
+#   TEST_STEPS="units e2e" tests/run.sh    # some steps only (sanity emulator units integration e2e lxml release)
 set -uo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${VEEAM_EM_TEST_WORK:-${TMPDIR:-/tmp}/veeam_em-tests}"
 MATRIX="${TEST_MATRIX:-2.16:3.11 2.19:3.11 2.20:3.12 2.21:3.13}"
-STEPS="${TEST_STEPS:-sanity emulator units e2e release}"
+STEPS="${TEST_STEPS:-sanity emulator units integration e2e release}"
 # The end-to-end suite runs under every reading of EM's undocumented PUT behaviour on
 # the first release of the matrix, and under the strictest reading on the others.
 FULL_MODES="reject:replace reject:deep ignore:replace ignore:deep"
@@ -71,6 +71,25 @@ open(out, 'w').write('<testsuite name=%s tests="1" failures="%d" errors="0" skip
 PY
   if [ $rc -ne 0 ]; then log "   FAILED (exit $rc), last lines of $WORK/logs/$name.log:"; tail -n 25 "$WORK/logs/$name.log" | sed 's/^/   /' >&2; fi
   return $rc
+}
+
+run_ansible_test() {  # run_ansible_test NAME VENV ARGS...: ansible-test ARGS in the collection copy
+  # Its JUnit reports (pytest's for units, one per target for integration) go to $JUNIT as NAME-*.xml,
+  # so the summary counts every test; an exit that left no failure in them is a step error.
+  local name=$1 venv=$2; shift 2
+  log "== $name"
+  rm -rf "$COLL/tests/output"
+  local t0=$SECONDS rc f
+  (cd "$COLL" && PATH="$venv/bin:$PYBIN:$PATH" ansible-test "$@" --color no) >"$WORK/logs/$name.log" 2>&1
+  rc=$?
+  log "   ansible-test $1 exit $rc after $((SECONDS - t0))s"
+  for f in "$COLL"/tests/output/junit/*.xml; do [ -e "$f" ] && cp "$f" "$JUNIT/$name-$(basename "$f")"; done
+  rm -rf "$COLL/tests/output"
+  grep -hE '^(=+ .* in [0-9.]+s|testhost +:)' "$WORK/logs/$name.log" | tail -n 8 | sed 's/^/   /' >&2
+  if [ $rc -ne 0 ]; then
+    grep -qsE '(failures|errors)="[1-9]' "$JUNIT/$name"-*.xml || ERRORS+=("$name (ansible-test exit $rc, see $WORK/logs/$name.log)")
+    grep -E '^(FAILED|ERROR) |^fatal: |^FATAL|^ERROR:' "$WORK/logs/$name.log" | grep -v 'ignoring' | head -n 20 | sed 's/^/   /' >&2
+  fi
 }
 
 prime_get_pip() {  # ansible-test fetches get-pip.py from a host this machine cannot reach: stand in for it
@@ -139,7 +158,11 @@ for entry in $MATRIX; do
     run_pytest "emulator-py$py" "$V" tests/emulator/tests
   fi
   if [[ " $STEPS " == *" units "* ]]; then
-    run_pytest "units-core$core-py$py" "$V" tests/unit
+    prime_get_pip "$V/bin/python"
+    run_ansible_test "units-core$core-py$py" "$V" units --python "$py" --local --requirements
+  fi
+  if [[ " $STEPS " == *" integration "* ]]; then  # tests/integration/targets, each against its own emulator
+    run_ansible_test "integration-core$core-py$py" "$V" integration --python "$py" --local --continue-on-error
   fi
   if [[ " $STEPS " == *" e2e "* ]]; then
     modes=$QUICK_MODES; [ $first -eq 1 ] && modes=$FULL_MODES
@@ -160,15 +183,18 @@ for entry in $MATRIX; do
   first=0
 done
 
-# Unit tests of the module code on the other Pythons the modules support (no ansible-test needed).
+# Unit tests of the module code on the older Pythons the modules support (tests/config.yml), which
+# no controller of the matrix runs: ansible-test 2.19 makes a venv per target Python (it supports 3.8-3.13).
 if [[ " $STEPS " == *" units "* ]]; then
-  for py in 3.9 3.10; do
-    [ -x "$PYBIN/python$py" ] || continue
-    V="$WORK/venvs/units-py$py"
-    log "== install unit test deps on Python $py"
-    mkvenv "$V" "$py" "ansible-core" "${TEST_PKGS[@]}" || { ERRORS+=("install units py$py"); continue; }
-    run_pytest "units-py$py" "$V" tests/unit
-  done
+  V="$WORK/venvs/core2.19-py3.11"
+  if mkvenv "$V" 3.11 "ansible-core==2.19.*" "${TEST_PKGS[@]}" && prime_get_pip "$V/bin/python"; then
+    for py in 3.9 3.10; do
+      [ -x "$PYBIN/python$py" ] || { ERRORS+=("python$py missing for the unit tests"); continue; }
+      run_ansible_test "units-py$py" "$V" units --python "$py" --venv --requirements
+    done
+  else
+    ERRORS+=("install units core2.19")
+  fi
 fi
 
 # Release checks: changelog, docs, build and Galaxy import, lint (one tools venv).
