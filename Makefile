@@ -1,5 +1,5 @@
 # The two commands of the README, and a few narrower ones for development.
-.PHONY: demo test units e2e emulator docs-check
+.PHONY: demo test units integration e2e emulator docs-check
 
 demo:            ## start the emulator, run examples/demo.yml twice (a change, then an idempotent re-run), stop
 	examples/demo.sh
@@ -9,6 +9,9 @@ test:            ## every test, on every supported ansible-core release (what CI
 
 units:
 	TEST_STEPS=units TEST_MATRIX=2.19:3.11 tests/run.sh
+
+integration:     ## ansible-test integration targets (tests/integration/targets), one emulator per target
+	TEST_STEPS=integration TEST_MATRIX=2.19:3.11 tests/run.sh
 
 e2e:
 	TEST_STEPS=e2e TEST_MATRIX=2.19:3.11 tests/run.sh
