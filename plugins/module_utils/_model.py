@@ -455,6 +455,9 @@ class JobModel:
                 block = self.by_key[bkey]
                 names = sorted(set('.'.join(leaf.option) for (b, leaf) in self.leaves
                                    if b is block and leaf.option and (b.key, leaf.xml) in wanted))
+                if not names:  # only a switch without an option of its own (choosing a schedule kind)
+                    names = sorted(set('.'.join(leaf.option[:-1]) for (b, leaf) in self.leaves
+                                       if b is block and leaf.option and len(leaf.option) > 1))[:1]
                 raise ValidationError(
                     '%s: this job has no such setting (its %s entity has no %s element)'
                     % (', '.join(names), entity_job_type(entity),

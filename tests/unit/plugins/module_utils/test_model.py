@@ -268,3 +268,13 @@ def test_prune_keeps_only_differences():
     before = {'a': 1, 'b': {'c': 2, 'd': 3}, 'e': [1, 2]}
     after = {'a': 1, 'b': {'c': 2, 'd': 4}, 'e': [2, 1], 'f': 5}
     assert _diff.prune(before, after) == ({'b': {'d': 3}}, {'b': {'d': 4}, 'f': 5})
+
+
+def test_schedule_kind_the_job_lacks_names_the_option(entity):
+    """Choosing a schedule kind with no setting of its own (``periodically: {window: {}}``) on a job that has no
+    such schedule fails naming the option, as any other missing setting does (hypothesis found an IndexError)."""
+    options = resolve(entity, ('JobScheduleOptions',))
+    options.remove(resolve(options, ('Standart',)))  # as on an immediate copy job
+    with pytest.raises(ValidationError) as exc:
+        plan(entity, {'schedule': {'periodically': {'window': {}}}})
+    assert exc.value.msg.startswith('schedule.periodically:') and 'no such setting' in exc.value.msg
