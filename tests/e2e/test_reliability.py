@@ -442,8 +442,8 @@ MANAGED = {
     ('guest_processing', 'app_aware', 'mode'): (
         BJI + 'GuestProcessingOptions/VssSnapshotOptions/VssSnapshotMode',
         _enum({'RequireSuccess': 'require_success', 'IgnoreFailures': 'ignore_failures', 'Disabled': 'disabled'})),
-    ('guest_processing', 'app_aware', 'copy_only'): (BJI + 'GuestProcessingOptions/VssSnapshotOptions/IsCopyOnly',
-                                                    _bool),
+    ('guest_processing', 'app_aware', 'copy_only'): (
+        BJI + 'GuestProcessingOptions/VssSnapshotOptions/IsCopyOnly', _bool),
     ('guest_processing', 'sql', 'retain_days'): (BJI + 'GuestProcessingOptions/SqlBackupOptions/RetainDays', int),
     ('guest_processing', 'sql', 'backup_logs_frequency_min'): (
         BJI + 'GuestProcessingOptions/SqlBackupOptions/BackupLogsFrequencyMin', int),
@@ -704,4 +704,3 @@ def test_logoff_after_sigterm_of_the_module(em):
     assert result['failed'] is True and 'signal 15' in result['msg'], result
     sessions, leaked = _logged_off_everywhere(em, em.log())
     assert len(sessions) == 1 and leaked == []
-
