@@ -168,7 +168,9 @@ for entry in $MATRIX; do
     modes=$QUICK_MODES; [ $first -eq 1 ] && modes=$FULL_MODES
     verbose=""; [ $first -eq 0 ] && [ "$entry" = "$VERBOSE_ENTRY" ] && verbose="$WORK/e2e-verbose-core$core-py$py"
     [ -n "$verbose" ] && rm -rf "$verbose"
-    E2E_MODES="$modes" E2E_VERBOSE_DIR="$verbose" run_pytest "e2e-core$core-py$py" "$V" -n 2 tests/e2e
+    # the minutes-long tests (check 14 at T=30 s and 120 s) run on the first release and in the -vvv run only
+    select=(); [ $first -eq 0 ] && [ -z "$verbose" ] && select=(-m "not slow")
+    E2E_MODES="$modes" E2E_VERBOSE_DIR="$verbose" run_pytest "e2e-core$core-py$py" "$V" -n 2 "${select[@]}" tests/e2e
     if [ -n "$verbose" ]; then  # every byte that -vvv run left behind: no password, no base64(user:pass), no session
       E2E_VERBOSE_DIR="$verbose" run_pytest "secrets-sweep-core$core-py$py" "$V" tests/e2e/sweep_secrets.py
     fi
