@@ -216,6 +216,28 @@ def module_defaults(emulator, **extra):
     return defaults
 
 
+def secrets_out_of_play(defaults, extra_vars, tmp):
+    """Move passwords from the play's text to a vars file given with ``-e @file``.
+
+    From 2.20 on, ansible-core quotes the playbook's source around a failed task, so a
+    password written into the play would be printed by ansible itself. Users who keep
+    secrets in vault, AWX credentials or the environment are in the same position as this.
+    Returns ``(defaults, extra_vars, extra command-line arguments)``.
+    """
+    defaults, extra_vars, secret = dict(defaults or {}), dict(extra_vars or {}), {}
+    if defaults.get('password'):
+        secret['e2e_em_password'] = defaults['password']
+        defaults['password'] = '{{ e2e_em_password }}'
+    for key in [k for k in extra_vars if 'password' in k]:
+        secret[key] = extra_vars.pop(key)
+    if not secret:
+        return defaults, extra_vars, []
+    path = os.path.join(tmp, 'secret-vars.json')
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w') as f:
+        json.dump(secret, f)
+    return defaults, extra_vars, ['-e', '@' + path]
+
+
 def playbook(emulator, tasks, check=False, diff=False, verbosity=0, env=None, defaults=None, extra_vars=None):
     """Write a play of ``tasks`` (module calls); return (command, environment, results file)."""
     tmp = tempfile.mkdtemp(prefix='veeam_em_play_')
@@ -234,6 +256,7 @@ def playbook(emulator, tasks, check=False, diff=False, verbosity=0, env=None, de
     defaults = defaults if defaults is not None else module_defaults(emulator)
     if defaults.get('password'):
         _note_secrets({'password': defaults['password']})
+    defaults, extra_vars, secret_args = secrets_out_of_play(defaults, extra_vars, tmp)
     play = [{'hosts': 'localhost', 'gather_facts': False, 'connection': 'local',
              'vars': dict({'ansible_python_interpreter': sys.executable}, **(extra_vars or {})),
              'module_defaults': {'group/veeam_em.core.em': defaults},
@@ -241,7 +264,7 @@ def playbook(emulator, tasks, check=False, diff=False, verbosity=0, env=None, de
     path = os.path.join(tmp, 'play.yml')
     with open(path, 'w') as f:
         yaml.safe_dump(play, f, sort_keys=False)
-    cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', path]
+    cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', path] + secret_args
     if check:
         cmd.append('--check')
     if diff:

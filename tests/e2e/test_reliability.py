@@ -23,7 +23,7 @@ import time
 import pytest
 import yaml
 
-from conftest import (PASSWORD, USER, keep_output, module_defaults, playbook, playbook_env, run_tasks,
+from conftest import (PASSWORD, USER, keep_output, module_defaults, playbook, playbook_env, run_tasks, secrets_out_of_play,
                       verbose_args)
 
 JOB = 'SQL Backup'
@@ -293,12 +293,14 @@ def _playbook(em, tmp, name, hosts, tasks, forks=5):
         for host, job in hosts:
             f.write('%s job_name="%s" ansible_connection=local ansible_python_interpreter=%s\n'
                     % (host, job, sys.executable))
+    defaults, dummy, secret_args = secrets_out_of_play(module_defaults(em), None, tmp)
     play = [{'hosts': 'jobs', 'gather_facts': False,
-             'module_defaults': {'group/veeam_em.core.em': module_defaults(em)}, 'tasks': tasks}]
+             'module_defaults': {'group/veeam_em.core.em': defaults}, 'tasks': tasks}]
     path = os.path.join(tmp, name + '.yml')
     with open(path, 'w') as f:
         yaml.safe_dump(play, f)
     cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', inventory, '-f', str(forks), path]
+    cmd += secret_args
     return cmd + verbose_args()
 
 
