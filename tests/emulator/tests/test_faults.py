@@ -225,6 +225,27 @@ def test_override_status_and_content_type(em, token):
     assert r.status_code == 500 and r.headers["Content-Type"] == "text/html" and r.text == "<html>proxy error</html>"
 
 
+def test_override_with_binary_body(em, token):
+    """body_base64 sends bytes as they are: here a gzip bomb (1 GiB of zeros) under Content-Encoding gzip."""
+    import base64
+    import gzip
+    import io
+    raw = io.BytesIO()
+    with gzip.GzipFile(fileobj=raw, mode="wb") as z:
+        chunk = b"\0" * (1 << 20)
+        for dummy in range(1024):
+            z.write(chunk)
+    bomb = raw.getvalue()
+    assert len(bomb) < 2 * 1024 * 1024
+    fault(em, {"method": "GET", "path": JOBS, "action": "override", "body_base64": base64.b64encode(bomb).decode(),
+               "headers": {"Content-Encoding": "gzip"}})
+    r = em.req("GET", "/api/jobs", token, stream=True)
+    assert r.headers["Content-Encoding"] == "gzip" and r.raw.read(decode_content=False) == bomb
+    for bad in ({"body_base64": "not base64!"}, {"body_base64": "AA==", "body": "x"}):
+        rule = dict({"path": JOBS, "action": "override"}, **bad)
+        assert em.ctl("POST", "faults", json={"http": rule}).status_code == 400
+
+
 # ---------------------------------------------------------------------------- session expiry
 
 

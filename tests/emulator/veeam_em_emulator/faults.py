@@ -27,6 +27,8 @@ Tasks created by a faulted request also complete in the background.
       that size (fractions allowed) instead;
   ``{"action": "override", "status": 200, "body": "...", "content_type": "..."}``
       replace the response entirely (e.g. a DOCTYPE payload for XXE tests);
+      ``body_base64`` instead of ``body`` sends bytes, e.g. a gzip bomb with
+      ``"headers": {"Content-Encoding": "gzip"}``;
   ``{"action": "expire_session", "when": "after"}`` expire the caller's logon
       session after answering this request normally (``when: "before"``: before
       handling it, so this request already gets 401);
@@ -41,6 +43,8 @@ Tasks created by a faulted request also complete in the background.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import itertools
 import re
@@ -164,6 +168,14 @@ class Faults:
             raise FaultError("headers must be an object of header names to values")
         if rule.get("body") is not None and not isinstance(rule["body"], str):
             raise FaultError("body must be a string")
+        if r.get("body_base64") is not None:
+            if "body" in r:
+                raise FaultError("give body or body_base64, not both")
+            try:
+                base64.b64decode(str(r["body_base64"]), validate=True)
+            except (binascii.Error, ValueError):
+                raise FaultError("body_base64 must be base64") from None
+            rule["body_base64"] = str(r["body_base64"])  # kept as text: rules are shown as JSON
         if rule["action"] in ("status",) and not isinstance(rule.get("status", 503), int):
             raise FaultError("status must be an integer")
         rule.setdefault("status", 503 if rule["action"] == "status" else 200)

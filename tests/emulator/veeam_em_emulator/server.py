@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import socket
 import ssl
 import struct
@@ -179,6 +180,8 @@ class Handler(BaseHTTPRequestHandler):
                                   fault.get("message") or "Injected fault", headers)
         if action == "override":
             body = fault.get("body", "")
+            if fault.get("body_base64") is not None:
+                body = base64.b64decode(fault["body_base64"])
             return Response(int(fault.get("status", 200)), body.encode("utf-8") if isinstance(body, str) else body,
                             [(k, str(v)) for k, v in (fault.get("headers") or {}).items()],
                             fault.get("content_type", api.XML_CT))
