@@ -706,3 +706,74 @@ def test_logoff_after_sigterm_of_the_module(em):
     assert result['failed'] is True and 'signal 15' in result['msg'], result
     sessions, leaked = _logged_off_everywhere(em, em.log())
     assert len(sessions) == 1 and leaked == []
+
+
+# The client in a child process: it logs on, resets the kernel's peak-RSS mark (VmHWM, through
+# /proc/self/clear_refs), sends one query that meets the attack, and prints how far the peak rose
+# above the RSS it had just before, and how long the query took.
+_RSS_PROBE = r'''
+import json, sys, time
+from ansible_collections.veeam_em.core.plugins.module_utils._client import EmClient
+from ansible_collections.veeam_em.core.plugins.module_utils._errors import VeeamEmError
+
+def status(field):
+    with open('/proc/self/status') as f:
+        return int([line.split()[1] for line in f if line.startswith(field + ':')][0])  # KiB
+
+url, user, password, ca = sys.argv[1:5]
+with EmClient(url, user, password, ca_path=ca, max_retries=0) as client:
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')  # the peak starts again from the current RSS
+    before = status('VmRSS')
+    t0 = time.monotonic()
+    try:
+        client.query('Job')
+        error = None
+    except VeeamEmError as exc:
+        error = str(exc)
+    took = time.monotonic() - t0
+    grown = status('VmHWM') - before
+print(json.dumps({'grown_kib': grown, 'seconds': took, 'error': error}))
+'''
+
+
+def _gzip_bomb(gibibytes=1):
+    import gzip
+    import io
+    raw = io.BytesIO()
+    with gzip.GzipFile(fileobj=raw, mode='wb') as z:
+        chunk = b'\0' * (1 << 20)
+        for dummy in range(1024 * gibibytes):
+            z.write(chunk)
+    return raw.getvalue()
+
+
+@pytest.mark.parametrize('attack', ['oversize_50_mib', 'gzip_bomb', 'billion_laughs', 'quadratic', 'deep_nesting',
+                                    'text_node_15_mib'])
+def test_attacks_keep_memory_bounded(em, attack):
+    """#17, #23: each attack is refused within 2 s, the client's peak RSS growing by less than 100 MiB (Linux: VmHWM)."""
+    laughs = '<!DOCTYPE l [<!ENTITY a "lol">' + ''.join(
+        '<!ENTITY %s "%s">' % (chr(98 + i), ('&%s;' % chr(97 + i)) * 10) for i in range(9)) + ']><l>&j;</l>'
+    rules = {
+        'oversize_50_mib': {'action': 'oversize', 'mebibytes': 50},
+        'gzip_bomb': {'action': 'override', 'body_base64': base64.b64encode(_gzip_bomb()).decode(),
+                      'headers': {'Content-Encoding': 'gzip'}},
+        'billion_laughs': {'action': 'override', 'body': laughs},
+        'quadratic': {'action': 'override',
+                      'body': '<!DOCTYPE q [<!ENTITY a "%s">]><q>%s</q>' % ('x' * 50000, '&a;' * 50000)},
+        'deep_nesting': {'action': 'override',
+                         'body': '<a xmlns="http://www.veeam.com/ent/v1.0">' + '<b>' * 5000 + '</b>' * 5000 + '</a>'},
+        'text_node_15_mib': {'action': 'override', 'body': '<QueryResult xmlns="http://www.veeam.com/ent/v1.0"><X>%s</X>'
+                                                           '</QueryResult>' % ('y' * (15 * 1024 * 1024))},
+    }
+    em.fault(http=dict(rules[attack], method='GET', path='^/api/query', count=None))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    proc = subprocess.run([sys.executable, '-c', _RSS_PROBE, em.url, USER, PASSWORD, em.ca_file],
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(attack, out)  # the figures, shown with pytest -rP
+    assert out['error'], 'the %s answer was accepted' % attack
+    assert out['grown_kib'] < 100 * 1024, '%s: peak RSS grew by %d KiB' % (attack, out['grown_kib'])
+    assert out['seconds'] < 2.0 or attack == 'oversize_50_mib', out
+    assert PASSWORD not in proc.stdout + proc.stderr
