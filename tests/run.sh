@@ -116,7 +116,7 @@ VERBOSE_ENTRY="${TEST_E2E_VERBOSE:-2.20:3.12}"
 # and >= 6.1 (each word: "debian", a release series, or SERIES+ for that one or newer).
 LXML_SERIES="${TEST_LXML:-debian 5 6.0 6.1+}"
 XML_TESTS=(tests/unit/plugins/module_utils/test_xml.py tests/e2e/test_reliability.py::test_xxe_file_and_network_entities_are_refused
-           tests/e2e/test_reliability.py::test_expansion_bombs_fail_fast)
+           tests/e2e/test_reliability.py::test_expansion_bombs_fail_fast tests/e2e/test_reliability.py::test_attacks_keep_memory_bounded)
 
 lxml_matrix() {  # one small venv per lxml under $WORK/venvs/lxml-<series>; JUnit names lxml-<installed version>
   local series dir ver pkgs=() lxml p
