@@ -42,26 +42,29 @@ def same_ref(a, b):
 
 
 def included(client, job_id):
-    """The job's includes: ``[{id, name, ref, type, guest_processing}]``.
-
-    ``guest_processing`` is the object's own guest processing as EM shows it, or None when EM shows none;
-    the element itself stays under the private key ``_el`` for re-including the object.
-    """
+    """The job's includes, each as :func:`describe` gives it."""
     root = client.get('jobs/%s/includes' % job_id)
-    out = []
-    for oij in _xml.findall(root, 'ObjectInJob'):
-        ref = _xml.findtext(oij, 'HierarchyObjRef')
-        guest = None
-        if GUEST.available(oij):
-            guest = GUEST.settings(GUEST.read(oij), oij).get('guest_processing')
-        out.append({'id': (_xml.findtext(oij, 'ObjectInJobId') or '').lower(), 'name': _xml.findtext(oij, 'Name'),
-                    'ref': ref, 'type': ref_type(ref), 'guest_processing': guest, '_el': oij})
-    return out
+    return [describe(oij) for oij in _xml.findall(root, 'ObjectInJob')]
+
+
+def describe(oij):
+    """One include: ``{id, name, ref, type, guest_processing}``.
+
+    ``guest_processing`` is the object's own guest processing as EM shows it, or None when EM shows none.
+    Private keys keep what re-including the object needs: its element (``_el``) and its decoded guest
+    processing leaves (``_values``, None when EM shows none).
+    """
+    ref = _xml.findtext(oij, 'HierarchyObjRef')
+    values = GUEST.read(oij) if GUEST.available(oij) else None
+    guest = GUEST.settings(values, oij).get('guest_processing') if values is not None else None
+    return {'id': (_xml.findtext(oij, 'ObjectInJobId') or '').lower(), 'name': _xml.findtext(oij, 'Name'),
+            'ref': ref, 'type': ref_type(ref), 'guest_processing': guest, '_el': oij, '_values': values}
 
 
 def public(objects):
     """Includes as the module returns them."""
-    return [dict((k, v) for k, v in o.items() if k not in ('_el', 'root', 'wanted')) for o in objects]
+    return [dict((k, v) for k, v in o.items() if not k.startswith('_') and k not in ('root', 'wanted', 'included'))
+            for o in objects]
 
 
 def check_guest(objects):
@@ -81,10 +84,9 @@ def guest_drift(current, wanted):
     An include that EM shows without guest processing cannot be compared: it counts as matching (the
     module warns), rather than being removed and added back on every run.
     """
-    el = current.get('_el')
-    if not wanted or el is None or not GUEST.available(el):
+    values = current.get('_values')
+    if not wanted or values is None:
         return []
-    values = GUEST.read(el)
     return sorted(k for k, v in wanted.items() if values.get(k) != v)
 
 
@@ -136,13 +138,14 @@ def plan(current, resolved, state, purge):
     """``(to_add, to_reinclude, to_remove)`` for the declared objects, applied in that order.
 
     ``to_reinclude`` pairs ``(included, declared)`` for objects whose declared guest processing differs
-    from what EM shows: an include has no PUT, so they are removed and added back.
+    from what EM shows: an include has no PUT, so they are removed and added back. With ``present``, each
+    declared object also gets ``included``: its current include, or None.
     """
     if state == 'absent':
         return [], [], [c for c in current if any(same_ref(c['ref'], r['ref']) for r in resolved)]
     to_add, to_reinclude = [], []
     for r in resolved:
-        have = next((c for c in current if same_ref(c['ref'], r['ref'])), None)
+        have = r['included'] = next((c for c in current if same_ref(c['ref'], r['ref'])), None)
         if have is None:
             to_add.append(r)
         elif guest_drift(have, r.get('wanted')):
@@ -172,13 +175,8 @@ def add(client, job_id, obj, source=None):
     old_gpo = _model.child(source, 'GuestProcessingOptions') if again else None
     if old_gpo is not None:
         spec.append(copy.deepcopy(old_gpo))
-    elif wanted:
-        _xml.sub(spec, 'GuestProcessingOptions')
     for block in GUEST.blocks:
         if any(key[0] == block.key for key in wanted):
-            stale = _model.resolve(spec, block.paths[0])
-            if stale is not None:
-                stale.getparent().remove(stale)
             GUEST.place_block(spec, block, block.paths[0], source, wanted)
     return client.post('jobs/%s/includes' % job_id, spec)
 

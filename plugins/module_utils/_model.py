@@ -481,7 +481,8 @@ class JobModel:
 
     def place_block(self, dest, block, path, source, target):
         """Put the whole of ``block`` at ``path`` under ``dest``: its element in ``source`` (if any) with the
-        leaves of ``target`` written over it, wrappers created in schema order."""
+        leaves of ``target`` written over it, wrappers created in schema order. An element already at that
+        place in ``dest`` is replaced."""
         parent = dest
         for step in path[:-1]:
             parent = ensure_child(parent, step, self.order)
@@ -494,7 +495,11 @@ class JobModel:
         if block.enabled_attr and el.get('Enabled') is None:
             el.set('Enabled', 'false')
         el.tail = None
-        insert_ordered(parent, el, self.order.get(local(parent), ()))
+        there = child(parent, path[-1])
+        if there is not None:
+            parent.replace(there, el)
+        else:
+            insert_ordered(parent, el, self.order.get(local(parent), ()))
         return el
 
 

@@ -298,8 +298,8 @@ def main():
         to_add, to_reinclude, to_remove = _includes.plan(current, resolved, p['state'], p['purge'])
         if p['state'] == 'present':
             for i, obj in enumerate(resolved):
-                have = next((c for c in current if _includes.same_ref(c['ref'], obj['ref'])), None)
-                if obj['wanted'] and have is not None and have['guest_processing'] is None:
+                have = obj['included']
+                if obj['wanted'] and have is not None and have['_values'] is None:
                     module.warn('objects[%d] (%s): EM shows no guest processing for this included object, so '
                                 'objects[%d].guest_processing cannot be compared; it is applied only when the object '
                                 'is added' % (i, obj['name'], i))

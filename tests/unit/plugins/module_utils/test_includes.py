@@ -61,21 +61,21 @@ def test_check_guest_names_the_object_and_option():
 
 
 def test_drift_compares_only_declared_settings():
-    current = {'ref': REF, '_el': oij()}
+    current = _includes.describe(oij())
     assert _includes.guest_drift(current, wanted(app_aware={'mode': 'require_success'})) == []
     drift = _includes.guest_drift(current, wanted(app_aware={'mode': 'disabled', 'copy_only': False}))
     assert drift == [('app_aware', ('VssSnapshotMode',))]
 
 
 def test_include_without_guest_processing_is_not_reincluded_every_run():
-    current = {'ref': REF, '_el': oij(gpo=None), 'name': 'vm1'}
+    current = _includes.describe(oij(gpo=None))
     obj = {'ref': REF.upper(), 'name': 'vm1', 'wanted': wanted(sql={'transaction_logs': 'never'})}
     assert _includes.plan([current], [obj], 'present', False) == ([], [], [])
 
 
 def test_plan_orders_additions_reinclusions_and_removals():
-    a = {'ref': REF, '_el': oij(), 'name': 'vm1'}
-    b = {'ref': 'urn:VMware:Vm:root.vm-2', '_el': oij(), 'name': 'vm2'}
+    a = _includes.describe(oij())
+    b = dict(_includes.describe(oij()), ref='urn:VMware:Vm:root.vm-2', name='vm2')
     new = {'ref': 'urn:VMware:Vm:root.vm-3', 'name': 'vm3', 'wanted': {}}
     changed = {'ref': REF, 'name': 'vm1', 'wanted': wanted(app_aware={'copy_only': True})}
     to_add, to_reinclude, to_remove = _includes.plan([a, b], [changed, new], 'present', True)
