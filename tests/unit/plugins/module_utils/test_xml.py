@@ -10,6 +10,7 @@ import os
 import time
 
 import pytest
+from lxml import etree
 
 from ansible_collections.veeam_em.core.plugins.module_utils import _xml
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import DecodeError, UnsafeXmlError
@@ -106,6 +107,32 @@ def test_deep_nesting_refused(depth):
 def test_nesting_at_limit_accepted():
     data = b'<a>' * 200 + b'</a>' * 200
     assert _xml.parse(data) is not None
+
+
+@pytest.mark.parametrize('where', ['text', 'tail', 'attribute'])
+def test_text_longer_than_libxml2_cap_refused(where):
+    """15 MiB in one node: refused whatever libxml2 enforces itself (Debian 12's 2.9.14 does not)."""
+    big = 'y' * (15 * 1024 * 1024)
+    doc = {'text': '<a><b>%s</b></a>', 'tail': '<a><b/>%s</a>', 'attribute': '<a><b c="%s"/></a>'}[where] % big
+    start = time.monotonic()
+    with pytest.raises(UnsafeXmlError, match='(?i)longer than|limit|too long'):
+        _xml.parse(doc.encode())
+    assert time.monotonic() - start < 2
+
+
+@pytest.mark.parametrize('where', ['text', 'tail', 'attribute'])
+def test_tree_walk_enforces_the_text_cap_itself(where):
+    """The walk's own check, on a tree built in memory, so no libxml2 limit is involved."""
+    root = etree.Element('a')
+    child = etree.SubElement(root, 'b')
+    big = 'y' * (_xml.MAX_TEXT + 1)
+    if where == 'attribute':
+        child.set('c', big)
+    else:
+        setattr(child, where, big)
+    _xml._check_tree(root, 200, check_text=False)  # pylint: disable=protected-access
+    with pytest.raises(UnsafeXmlError, match='longer than 10000000'):
+        _xml._check_tree(root, 200)  # pylint: disable=protected-access
 
 
 def test_oversize_refused_without_parsing():
