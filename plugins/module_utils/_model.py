@@ -274,15 +274,19 @@ def _match(el, step):
     return el.tag == _xml.qname(step)
 
 
-def _find_path(step):
-    if isinstance(step, tuple):
-        return '%s[@Name="%s"]' % (_xml.qname(step[0]), step[1])
-    return _xml.qname(step)
-
-
 def child(el, step):
-    """The first child element matching ``step`` (lxml's own search, done in C)."""
-    return el.find(_find_path(step))
+    """The first child element matching ``step``.
+
+    lxml's iterchildren filters by tag in C; find() would parse a path on every call, and reading one
+    job looks up some 170 elements.
+    """
+    if isinstance(step, tuple):
+        name = step[1]
+        for c in el.iterchildren(_xml.qname(step[0])):
+            if c.get('Name') == name:
+                return c
+        return None
+    return next(el.iterchildren(_xml.qname(step)), None)
 
 
 def children(el, step):
