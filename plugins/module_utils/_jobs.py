@@ -52,7 +52,8 @@ def parse_job_id(value):
 def job_summary(entity):
     """Identity fields of a Job entity (or reference)."""
     server = None
-    for link in children(child(entity, 'Links') if child(entity, 'Links') is not None else entity, 'Link'):
+    links = child(entity, 'Links')
+    for link in children(entity if links is None else links, 'Link'):
         if link.get('Rel') == 'Up' and (link.get('Type') or '').startswith('BackupServer'):
             server = link.get('Name')
     uid = entity.get('UID') or ''

@@ -268,29 +268,25 @@ def normalize_input(leaf, value, option_name):
 # XML navigation on tuple paths
 
 
-def _match(el, step):
-    if isinstance(step, tuple):
-        return el.tag == _xml.qname(step[0]) and el.get('Name') == step[1]
-    return el.tag == _xml.qname(step)
-
-
-def child(el, step):
-    """The first child element matching ``step``.
+def _matching(el, step):
+    """Children of ``el`` that match ``step``: a name, or ``(name, Name attribute)``.
 
     lxml's iterchildren filters by tag in C; find() would parse a path on every call, and reading one
     job looks up some 170 elements.
     """
     if isinstance(step, tuple):
         name = step[1]
-        for c in el.iterchildren(_xml.qname(step[0])):
-            if c.get('Name') == name:
-                return c
-        return None
-    return next(el.iterchildren(_xml.qname(step)), None)
+        return (c for c in el.iterchildren(_xml.qname(step[0])) if c.get('Name') == name)
+    return el.iterchildren(_xml.qname(step))
+
+
+def child(el, step):
+    """The first child element matching ``step``, or None."""
+    return next(_matching(el, step), None)
 
 
 def children(el, step):
-    return [c for c in el if isinstance(c.tag, str) and _match(c, step)]
+    return list(_matching(el, step))
 
 
 def resolve(root, path):
