@@ -165,3 +165,25 @@ def test_include_bad_guest_processing_value_fails_before_any_request(em):
     r = run.results[0]
     assert r['failed'] is True and 'mode' in r['msg'] and 'require_success' in r['msg']
     assert em.log() == []
+
+
+def test_include_shown_without_guest_processing_warns_instead_of_reincluding(em):
+    """An include EM shows with no GuestProcessingOptions cannot be compared: job_include warns and leaves
+    it alone, run after run, rather than removing and adding it back each time."""
+    from lxml import etree
+    job_id = em.job('SQL Backup')['id']
+    root = etree.fromstring(em.raw_xml(job_id))
+    sql01 = [o for o in root.iter('{*}ObjectInJob') if o.findtext('{*}Name') == 'sql01'][0]
+    sql01.remove(sql01.find('{*}GuestProcessingOptions'))
+    em.control('PUT', 'jobs/%s/xml' % job_id, data=etree.tostring(root))
+    declared = [{'name': 'sql01', 'guest_processing': {'sql': {'transaction_logs': 'never'}}}, {'name': 'sql02'}]
+    run = run_tasks(em, [include(name='SQL Backup', objects=declared), include(name='SQL Backup', objects=declared)])
+    for r in run.results:
+        assert not r.get('failed'), r.get('msg')
+        assert r['changed'] is False and r['reincluded'] == [] and r['added'] == []
+        assert any('objects[0] (sql01)' in w and 'cannot be compared' in w for w in r.get('warnings', [])), r
+    assert run.writes() == []
+    after = etree.fromstring(em.raw_xml(job_id))
+    kept = [o for o in after.iter('{*}ObjectInJob') if o.findtext('{*}Name') == 'sql01']
+    assert len(kept) == 1 and kept[0].find('{*}GuestProcessingOptions') is None
+    assert kept[0].findtext('{*}ObjectInJobId') == sql01.findtext('{*}ObjectInJobId')
