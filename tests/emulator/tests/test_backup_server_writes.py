@@ -7,6 +7,7 @@ import time
 import pytest
 
 from conftest import N, NS, RESTORE, rebase, xml
+from test_secrets import matches, seed_password
 
 CT = {"Content-Type": "application/xml"}
 ORDER = ("Description", "DnsNameOrIpAddress", "Port", "Username", "Password", "WcfPort", "VbrCertificateThumbprint")
@@ -46,7 +47,8 @@ def test_register_answers_201_empty_and_the_server_is_found_by_address(em, token
     assert found[0].findtext("e:Description", namespaces=N) == "Veeam backup server 03"
     assert b"Reg-Pass-3" not in em.req("GET", "/api/backupServers?format=Entity", token).content
     s = servers(em)["vbr03.lab.local"]
-    assert (s["username"], s["password"], s["port"], s["wcf_port"]) == ("LAB\\svc-em", "Reg-Pass-3", 9392, 9405)
+    assert (s["username"], s["password_set"], s["port"], s["wcf_port"]) == ("LAB\\svc-em", True, 9392, 9405)
+    assert matches(em, "backup_servers", s["id"], "Reg-Pass-3") and "password" not in s
     # a new server has nothing collected yet, but its sub-collections answer
     base = "/api/backupServers/" + s["id"]
     assert xml(em.req("GET", base + "/credentials", token)).findall("e:CredentialsInfo", N) == []
@@ -125,8 +127,8 @@ def test_edit_is_204_partial_and_keeps_the_account(em, token):
     assert r.status_code == 204 and r.content == b""
     after = servers(em)["vbr02.lab.local"]
     assert after["description"] == "Backup Server deployed on srv02"
-    assert (after["username"], after["password"], after["port"], after["account_writes"]) == (
-        s["username"], s["password"], s["port"], 0)
+    assert (after["username"], after["port"], after["account_writes"]) == (s["username"], s["port"], 0)
+    assert matches(em, "backup_servers", s["id"], seed_password("server", "vbr02"))
     r = em.req("GET", "/api/backupServers/%s?format=Entity" % s["id"], token)
     assert xml(r).findtext("e:Description", namespaces=N) == "Backup Server deployed on srv02"
 
@@ -137,7 +139,9 @@ def test_edit_rotates_the_account_password(em, token):
                data=spec(("DnsNameOrIpAddress", "vbr01.lab.local"), ("Port", "9393"), ("Password", "New-Acct-Pass")))
     assert r.status_code == 204
     after = servers(em)["vbr01.lab.local"]
-    assert (after["password"], after["port"], after["account_writes"]) == ("New-Acct-Pass", 9393, 1)
+    assert (after["port"], after["account_writes"]) == (9393, 1)
+    assert matches(em, "backup_servers", s["id"], "New-Acct-Pass")
+    assert not matches(em, "backup_servers", s["id"], seed_password("server", "vbr01"))
     assert "New-Acct-Pass" not in em.ctl("GET", "log").json()[-1]["body"]
 
 

@@ -244,7 +244,7 @@ def _edit_credential(state, req, server, rec):
         rec["description"] = values["Description"]
     new = write_password(state, values, "credentials record")
     if new is not None:
-        rec["password"] = new
+        rec["password"] = secret_store.sealed(new)
         rec["password_writes"] += 1
     return sync_put_answer(state, lambda: cred_entity(state, rec, root=True))
 
@@ -306,4 +306,3 @@ def _query_passwords(state, req):
 
 # type (lower case) -> callable(state, req) -> (items, fields, ref, entity, plural, wrap(shown, fmt))
 QUERY_TYPES = {"credentials": _query_credentials, "passwords": _query_passwords}
-
