@@ -418,3 +418,17 @@ def test_password_matches_refusals(em):
     assert r.status_code == 201
     new = next(x for x in creds(em) if x["username"] == "nopass")
     assert new["password_set"] is False and not matches(em, "credentials", new["id"], "")
+
+
+def test_a_create_whose_answer_is_lost_still_creates_the_record(em, token):
+    """An HTTP fault after the handler: the client sees a reset, EM made the record; listing again finds it."""
+    em.ctl("POST", "faults", json={"http": {"method": "POST", "path": "/credentials$", "action": "reset", "when": "after"}})
+    n = len(creds(em, "vbr01"))
+    with pytest.raises(requests.exceptions.ConnectionError):
+        em.req("POST", base(em) + "/credentials?action=create", token, headers=CT,
+               data=cred_body(Username="LAB\\lost", Description="answer lost", Password="p"))
+    assert len(creds(em, "vbr01")) == n + 1
+    em.ctl("POST", "faults", json={"http": {"method": "POST", "path": "/credentials$", "status": 503, "when": "before"}})
+    r = em.req("POST", base(em) + "/credentials?action=create", token, headers=CT,
+               data=cred_body(Username="LAB\\refused", Password="p"))
+    assert r.status_code == 503 and len(creds(em, "vbr01")) == n + 1
