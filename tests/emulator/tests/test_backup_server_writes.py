@@ -95,7 +95,7 @@ def test_backupserver_create_answer_switch(em, token, mode):
     if mode == "202_task":
         task = xml(r)
         assert task.findtext("e:Operation", namespaces=N) == "CreateBackupServer"
-        done, _ = em.wait_task(token, rebase(task.get("Href"), em))
+        done = em.wait_task(token, rebase(task.get("Href"), em))[0]
         assert done.find("e:Result", N).get("Success") == "true"
     else:
         assert r.content == b""
@@ -109,7 +109,7 @@ def test_a_duplicate_under_202_task_fails_the_task(em, token):
     em.config(backupserver_create_answer="202_task")
     r = register(em, token, full(dns="vbr02.lab.local"))
     assert r.status_code == 202
-    done, _ = em.wait_task(token, rebase(xml(r).get("Href"), em))
+    done = em.wait_task(token, rebase(xml(r).get("Href"), em))[0]
     result = done.find("e:Result", N)
     assert result.get("Success") == "false" and "already added" in result.findtext("e:Message", namespaces=N)
 
@@ -186,6 +186,6 @@ def test_collect_answers_a_task(em, token):
     s = servers(em)["vbr01.lab.local"]
     r = em.req("POST", "/api/backupServers/%s?action=collect" % s["id"], token)
     assert r.status_code == 202
-    done, _ = em.wait_task(token, rebase(xml(r).get("Href"), em))
+    done = em.wait_task(token, rebase(xml(r).get("Href"), em))[0]
     assert done.findtext("e:Operation", namespaces=N) == "CollectingBackupServer"
     assert em.req("POST", "/api/backupServers/%s?action=explode" % s["id"], token).status_code == 400

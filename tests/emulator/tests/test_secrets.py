@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from conftest import EMU_DIR, N, NS, RESTORE, start_emulator, xml
+from conftest import EMU_DIR, N, NS, RESTORE, rebase, start_emulator, xml
 
 sys.path.insert(0, str(EMU_DIR))
 from veeam_em_emulator.secret_store import CREDENTIALS, cred_id, seed_password  # noqa: E402
@@ -328,7 +328,7 @@ def test_password_create_answer_switch(em, token, mode):
         task = xml(r)
         assert task.tag == "{%s}Task" % NS and task.findtext("e:State", namespaces=N) == "Running"
         assert len(passwords(em)) == n
-        done, _ = em.wait_task(token, task.get("Href").replace("https://em.example.test:9398", em.url))
+        done = em.wait_task(token, rebase(task.get("Href"), em))[0]
         assert done.find("e:Result", N).get("Success") == "true"
     assert len(passwords(em)) == n + 1
 
@@ -392,8 +392,8 @@ def test_switch_option_sets_config_and_refuses_bad_values(tmp_path, capsys):
     assert main(["--switch", "in_use_delete_status=418", "--no-tls"]) == 2
     assert "in_use_delete_status must be one of 500, 400, 409" in capsys.readouterr().err
     assert main(["--switch", "no_such_switch=1", "--no-tls"]) == 2
-    proc, url, _ = start_emulator(tmp_path, "--switch", "in_use_delete_status=409", "--switch",
-                                  "sync_put_answer=200_body", tls=False)
+    proc, url = start_emulator(tmp_path, "--switch", "in_use_delete_status=409", "--switch",
+                               "sync_put_answer=200_body", tls=False)[:2]
     try:
         cfg = requests.get(url + "/_emulator/config", timeout=5).json()
         assert (cfg["in_use_delete_status"], cfg["sync_put_answer"], cfg["username_max"]) == ("409", "200_body", "accept")

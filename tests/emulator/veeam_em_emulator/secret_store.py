@@ -97,6 +97,7 @@ def seed_state(state):
         state.passwords[pid] = new_password(pid, by_name[srv]["id"], hint, seed_password("key", srv, key),
                                             state.clock - timedelta(days=age, hours=3, minutes=17))
     state.secret_marks = {}     # record id -> "what uses it" (set through the control API)
+    state.untracked = 0         # creates answered 202 with no task (secrets.create_answer)
 
 
 def new_credential(cid, server_id, username, description, password):

@@ -101,21 +101,23 @@ def create_answer(state, req, mode, operation, precheck, commit):
     caller's session; the record appears when it reaches Finished, a refusal fails the task.
     Returns the answer; ``commit()`` returns the created record's entity element (or None).
     """
+    def apply():
+        commit()            # a task's commit answers a failure message or None
+        return None
+
     if mode == "202_task":
-        return _accepted(state, req, state.new_task(req.session, operation, precheck=precheck,
-                                                    commit=lambda: commit() and None))
+        return _accepted(state, req, state.new_task(req.session, operation, precheck=precheck, commit=apply))
     msg = precheck()
     if msg:
         raise ApiError(400, msg)
     if mode == "202_empty":
-        state.untracked = getattr(state, "untracked", 0) + 1
-        t = Task("untracked-%d" % state.untracked, req.session, operation, precheck=precheck,
-                 commit=lambda: commit() and None)
+        state.untracked += 1
+        t = Task("untracked-%d" % state.untracked, req.session, operation, precheck=precheck, commit=apply)
         t.auto_complete = True
         state.all_tasks.append(t)
         return Response(202)
     created = commit()
-    if mode == "201_body" and created is not None:
+    if mode == "201_body":
         return xml(201, created)
     return Response(201)
 
