@@ -113,7 +113,7 @@ def create_answer(state, req, mode, operation, precheck, commit):
     if mode == "202_empty":
         state.untracked += 1
         t = Task("untracked-%d" % state.untracked, req.session, operation, precheck=precheck, commit=apply)
-        t.auto_complete = True
+        t.background = True         # completed by the ticker, as a task whose answer the client never saw
         state.all_tasks.append(t)
         return Response(202)
     created = commit()
