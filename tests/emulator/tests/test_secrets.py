@@ -432,3 +432,12 @@ def test_a_create_whose_answer_is_lost_still_creates_the_record(em, token):
     r = em.req("POST", base(em) + "/credentials?action=create", token, headers=CT,
                data=cred_body(Username="LAB\\refused", Password="p"))
     assert r.status_code == 503 and len(creds(em, "vbr01")) == n + 1
+
+
+def test_query_server_uid_filter_takes_the_urn_or_the_bare_guid(em, token):
+    sid = servers(em)["vbr02"]["id"]
+    for value in ("urn:veeam:BackupServer:" + sid, sid, '"%s"' % sid.upper()):
+        r = em.req("GET", "/api/query?type=Credentials&filter=BackupServerUid==%s" % value, token)
+        assert r.status_code == 200, r.text
+        found = xml(r).findall("e:Entities/e:Credentials/e:CredentialsInfo", N)
+        assert sorted(x.findtext("e:Id", namespaces=N) for x in found) == sorted(c["id"] for c in creds(em, "vbr02"))

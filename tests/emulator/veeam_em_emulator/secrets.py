@@ -276,6 +276,20 @@ def _now():
 # ---------------------------------------------------------------------------- query service
 
 
+class ServerUidField(Field):
+    """``BackupServerUid``: a filter value may be the URN or the bare GUID (the vendor examples use both)."""
+
+    def __init__(self):
+        super().__init__("BackupServerUid", lambda r: SERVER_URN + r["server_id"])
+
+    def convert(self, raw):
+        raw = raw.strip()
+        return super().convert(raw if ":" in raw else SERVER_URN + raw)
+
+
+SERVER_URN = "urn:veeam:BackupServer:"
+
+
 def _wrapper(state, entities_name, resources_name):
     def wrap(shown, fmt):
         if state.config.secret_query_wrapper == "resources":
@@ -288,7 +302,7 @@ def _query_credentials(state, req):
     fields = {
         "Username": Field("Username", lambda c: c["username"]),
         "Description": Field("Description", lambda c: c["description"]),
-        "BackupServerUid": Field("BackupServerUid", lambda c: "urn:veeam:BackupServer:" + c["server_id"]),
+        "BackupServerUid": ServerUidField(),
         "CredentialsId": Field("CredentialsId", lambda c: c["id"]),
     }
     return (list(state.credentials.values()), fields, None, lambda c: cred_entity(state, c), "Credentials",
@@ -299,7 +313,7 @@ def _query_passwords(state, req):
     fields = {
         "PasswordKeyID": Field("PasswordKeyID", lambda p: p["id"]),
         "Hint": Field("Hint", lambda p: p["hint"]),
-        "BackupServerUid": Field("BackupServerUid", lambda p: "urn:veeam:BackupServer:" + p["server_id"]),
+        "BackupServerUid": ServerUidField(),
         "BackupServerName": Field("BackupServerName", lambda p: state.server_name(p["server_id"])),
     }
     return (list(state.passwords.values()), fields, None, lambda p: pw_entity(state, p), "Passwords",
