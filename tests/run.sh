@@ -1,97 +1,82 @@
 #!/usr/bin/env bash
-# Run every test of veeam_em.core on this machine: the emulator's own tests, the unit
-# tests and the end-to-end playbook tests against the emulator, once per supported
-# ansible-core release. Installs what it needs into venvs under $WORK (reused when
-# present). The last line is the summary: "N passed, N failed, N skipped".
+# Run every test of veeam_em.core on this machine: ansible-test sanity, units and integration on
+# each supported ansible-core release, the emulator's own tests, the end-to-end playbook tests
+# against the emulator, the XML-attack tests on each lxml a controller may have, and the release
+# checks. Installs what it needs into venvs under $WORK (reused when present). Independent parts
+# run side by side in lanes. The last lines are a table of the steps and their seconds, then the
+# summary: "N passed, N failed, N skipped".
 #
-#   tests/run.sh                       # everything
-#   TEST_MATRIX="2.19:3.11" tests/run.sh   # one ansible-core release : controller Python
-#   TEST_STEPS="units e2e" tests/run.sh    # some steps only (sanity emulator units integration e2e lxml release)
+#   tests/run.sh                           # everything (what CI runs; budget: 25 minutes)
+#   TEST_QUICK=1 tests/run.sh              # the development loop: one release, every suite, no slow tests
+#   TEST_MATRIX="2.19:3.11" tests/run.sh   # some releases (ansible-core : controller Python)
+#   TEST_STEPS="units e2e" tests/run.sh    # some steps (sanity emulator units integration e2e lxml release)
+#   TEST_LANES=1 tests/run.sh              # one step at a time
 set -uo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${VEEAM_EM_TEST_WORK:-${TMPDIR:-/tmp}/veeam_em-tests}"
-MATRIX="${TEST_MATRIX:-2.16:3.11 2.19:3.11 2.20:3.12 2.21:3.13}"
-STEPS="${TEST_STEPS:-sanity emulator units integration e2e release}"
-# The end-to-end suite runs whole under every reading of EM's undocumented PUT behaviour on
-# the first release of the matrix; on the others, its per-release part under the strictest
-# reading (and whole once more at -vvv, for the secrets sweep).
-FULL_MODES="reject:replace reject:deep ignore:replace ignore:deep"
-QUICK_MODES="reject:replace"
+QUICK="${TEST_QUICK:-}"
+if [ -n "$QUICK" ]; then
+  MATRIX="${TEST_MATRIX:-2.19:3.11}"
+  LXML_SERIES="${TEST_LXML:-debian}"
+else
+  MATRIX="${TEST_MATRIX:-2.16:3.11 2.19:3.11 2.20:3.12 2.21:3.13}"
+  # The XML-attack tests (checks 22 and 23) on every lxml a controller may have: Debian 12's own (4.9.2),
+  # 5.x, 6.0.x and >= 6.1 (each word: "debian", a release series, or SERIES+ for that one or newer).
+  LXML_SERIES="${TEST_LXML:-debian 5 6.0 6.1+}"
+fi
+STEPS="${TEST_STEPS:-sanity emulator units integration e2e lxml release}"
+LANES="${TEST_LANES:-3}"
+# The whole end-to-end suite runs once, on this matrix entry (or the first one when it is not in the
+# matrix): every test, every reading of EM's undocumented PUT behaviour, at -vvv with ANSIBLE_LOG_PATH,
+# and then the secrets sweep over every byte it left. The other releases run the e2e tests whose
+# outcome depends on ansible-core (argument handling, check and diff mode, the EXAMPLES, the roles,
+# the bulk module), under one reading; the integration targets have run every module on them.
+FULL_ENTRY="${TEST_E2E_FULL:-2.20:3.12}"
+[[ " $MATRIX " == *" $FULL_ENTRY "* ]] || FULL_ENTRY="${MATRIX%% *}"
+ALL_MODES="reject:replace reject:deep ignore:replace ignore:deep"
+ONE_MODE="reject:replace"
 E2E_PER_RELEASE="tests/e2e/test_job.py tests/e2e/test_jobs.py tests/e2e/test_examples.py tests/e2e/test_role.py"
-COLL="$WORK/ansible_collections/veeam_em/core"
+TEST_PKGS=(requests lxml trustme pytest pytest-timeout pytest-xdist responses hypothesis)
+XML_TESTS=(tests/unit/plugins/module_utils/test_xml.py tests/e2e/test_reliability.py::test_xxe_file_and_network_entities_are_refused
+           tests/e2e/test_reliability.py::test_expansion_bombs_fail_fast tests/e2e/test_reliability.py::test_attacks_keep_memory_bounded)
+
 JUNIT="$WORK/junit"
 PYBIN="$WORK/pybin"
-rm -rf "$JUNIT"; mkdir -p "$JUNIT" "$PYBIN" "$WORK/logs"
-ERRORS=()
+TIMES="$WORK/steps.tsv"
+ERRFILE="$WORK/step-errors"
+rm -rf "$JUNIT" "$WORK/lanes" "$WORK/e2e-verbose"*
+mkdir -p "$JUNIT" "$PYBIN" "$WORK/logs" "$WORK/lanes"
+: >"$TIMES"; : >"$ERRFILE"
+T_START=$SECONDS
 
 log() { printf '%s\n' "$*" >&2; }
+error() { printf '%s\n' "$*" >>"$ERRFILE"; }
+timed() {  # timed NAME RC SECONDS: one row of the step table
+  printf '%s\t%s\t%s\n' "$1" "$3" "$([ "$2" -eq 0 ] && echo ok || echo "exit $2")" >>"$TIMES"
+}
+has_step() { [[ " $STEPS " == *" $1 "* ]]; }
 
-# 1. Interpreters: pyenv's when present, else Debian's python3.11.
+# 1. Interpreters: pyenv's when present, else Debian's.
 for mm in 3.9 3.10 3.11 3.12 3.13; do
   p=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$mm".*/bin/python"$mm" 2>/dev/null | sort -V | tail -n 1)
   [ -z "$p" ] && [ -x "/usr/bin/python$mm" ] && p="/usr/bin/python$mm"
   [ -n "$p" ] && ln -sfn "$p" "$PYBIN/python$mm"
 done
 
-# 2. The collection at a real ansible_collections/NS/NAME path.
-rm -rf "$COLL" && mkdir -p "$COLL"
-tar -C "$REPO" --exclude=./tests/output --exclude=./.git --exclude='*.pyc' --exclude=__pycache__ -cf - . | tar -C "$COLL" -xf -
+# 2. The collection at a real ansible_collections/NS/NAME path, one copy per lane (ansible-test writes
+#    tests/output in it), made from one tarball of the checkout.
+tar -C "$REPO" --exclude=./tests/output --exclude=./.git --exclude='*.pyc' --exclude=__pycache__ -cf "$WORK/collection.tar" .
+coll() {  # coll LANE: the lane's fresh copy; prints its path
+  local c="$WORK/lanes/$1/ansible_collections/veeam_em/core"
+  rm -rf "$c" && mkdir -p "$c" && tar -C "$c" -xf "$WORK/collection.tar" && printf '%s' "$c"
+}
 
 mkvenv() {  # mkvenv DIR PY PKG...
   local dir=$1 py=$2; shift 2
   if [ ! -x "$dir/bin/python" ]; then "$PYBIN/python$py" -m venv "$dir" || return 1; fi
   "$dir/bin/python" -m pip install -q --disable-pip-version-check "$@" 2>&1 | grep -v 'is ignored: it is neither' >&2
   return "${PIPESTATUS[0]}"
-}
-
-run_pytest() {  # run_pytest NAME VENV ARGS... (cwd = collection copy)
-  local name=$1 venv=$2; shift 2
-  log "== $name"
-  (cd "$COLL" && PATH="$venv/bin:$PATH" PYTHONPATH="$WORK" ANSIBLE_COLLECTIONS_PATH="$WORK" \
-     "$venv/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$JUNIT/$name.xml" "$@") >"$WORK/logs/$name.log" 2>&1
-  local rc=$?
-  tail -n 3 "$WORK/logs/$name.log" | sed 's/^/   /' >&2
-  if [ $rc -ne 0 ] && [ $rc -ne 1 ]; then ERRORS+=("$name (pytest exit $rc, see $WORK/logs/$name.log)"); fi
-  if [ $rc -eq 1 ]; then grep -E '^(FAILED|ERROR) ' "$WORK/logs/$name.log" | head -n 20 | sed 's/^/   /' >&2; fi
-}
-
-step() {  # step NAME CMD...: run a non-pytest check and record it as one JUnit test case
-  local name=$1; shift
-  log "== $name"
-  local t0=$SECONDS rc
-  (cd "$COLL" && "$@") >"$WORK/logs/$name.log" 2>&1
-  rc=$?
-  "$PYBIN/python3.11" - "$JUNIT/$name.xml" "$name" "$rc" "$((SECONDS - t0))" "$WORK/logs/$name.log" <<'PY'
-import sys
-from xml.sax.saxutils import escape, quoteattr
-out, name, rc, secs, logf = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
-tail = ''.join(open(logf, errors='replace').readlines()[-40:])
-fail = '<failure message=%s>%s</failure>' % (quoteattr('exit %d' % rc), escape(tail)) if rc else ''
-open(out, 'w').write('<testsuite name=%s tests="1" failures="%d" errors="0" skipped="0"><testcase name=%s time=%s>%s'
-                     '</testcase></testsuite>' % (quoteattr(name), 1 if rc else 0, quoteattr(name), quoteattr(secs), fail))
-PY
-  if [ $rc -ne 0 ]; then log "   FAILED (exit $rc), last lines of $WORK/logs/$name.log:"; tail -n 25 "$WORK/logs/$name.log" | sed 's/^/   /' >&2; fi
-  return $rc
-}
-
-run_ansible_test() {  # run_ansible_test NAME VENV ARGS...: ansible-test ARGS in the collection copy
-  # Its JUnit reports (pytest's for units, one per target for integration) go to $JUNIT as NAME-*.xml,
-  # so the summary counts every test; an exit that left no failure in them is a step error.
-  local name=$1 venv=$2; shift 2
-  log "== $name"
-  rm -rf "$COLL/tests/output"
-  local t0=$SECONDS rc f
-  (cd "$COLL" && PATH="$venv/bin:$PYBIN:$PATH" ansible-test "$@" --color no) >"$WORK/logs/$name.log" 2>&1
-  rc=$?
-  log "   ansible-test $1 exit $rc after $((SECONDS - t0))s"
-  for f in "$COLL"/tests/output/junit/*.xml; do [ -e "$f" ] && cp "$f" "$JUNIT/$name-$(basename "$f")"; done
-  rm -rf "$COLL/tests/output"
-  grep -hE '^(=+ .* in [0-9.]+s|testhost +:)' "$WORK/logs/$name.log" | tail -n 8 | sed 's/^/   /' >&2
-  if [ $rc -ne 0 ]; then
-    grep -qsE '(failures|errors)="[1-9]' "$JUNIT/$name"-*.xml || ERRORS+=("$name (ansible-test exit $rc, see $WORK/logs/$name.log)")
-    grep -E '^(FAILED|ERROR) |^fatal: |^FATAL|^ERROR:' "$WORK/logs/$name.log" | grep -v 'ignoring' | head -n 20 | sed 's/^/   /' >&2
-  fi
 }
 
 prime_get_pip() {  # ansible-test fetches get-pip.py from a host this machine cannot reach: stand in for it
@@ -109,121 +94,238 @@ sys.exit(main(['install', '--upgrade', '--force-reinstall'] + [a for a in sys.ar
 PYEOF
 }
 
-TEST_PKGS=(requests lxml trustme pytest pytest-timeout pytest-xdist responses hypothesis)
-# The e2e run of this matrix entry (not the first) is at -vvv with ANSIBLE_LOG_PATH, then swept for secrets (check 24).
-VERBOSE_ENTRY="${TEST_E2E_VERBOSE:-2.20:3.12}"
-# The XML-attack tests (checks 22 and 23) on every lxml a controller may have: Debian 12's own (4.9.2), 5.x, 6.0.x
-# and >= 6.1 (each word: "debian", a release series, or SERIES+ for that one or newer).
-LXML_SERIES="${TEST_LXML:-debian 5 6.0 6.1+}"
-XML_TESTS=(tests/unit/plugins/module_utils/test_xml.py tests/e2e/test_reliability.py::test_xxe_file_and_network_entities_are_refused
-           tests/e2e/test_reliability.py::test_expansion_bombs_fail_fast tests/e2e/test_reliability.py::test_attacks_keep_memory_bounded)
+run_pytest() {  # run_pytest NAME VENV COLL ARGS...
+  local name=$1 venv=$2 c=$3; shift 3
+  log "== $name"
+  local t0=$SECONDS rc
+  (cd "$c" && PATH="$venv/bin:$PATH" PYTHONPATH="${c%/ansible_collections/*}" \
+     ANSIBLE_COLLECTIONS_PATH="${c%/ansible_collections/*}" \
+     "$venv/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$JUNIT/$name.xml" "$@") >"$WORK/logs/$name.log" 2>&1
+  rc=$?
+  timed "$name" $rc $((SECONDS - t0))
+  tail -n 1 "$WORK/logs/$name.log" | sed "s/^/   $name: /" >&2
+  if [ $rc -ne 0 ] && [ $rc -ne 1 ]; then error "$name (pytest exit $rc, see $WORK/logs/$name.log)"; fi
+  if [ $rc -eq 1 ]; then grep -E '^(FAILED|ERROR) ' "$WORK/logs/$name.log" | head -n 20 | sed 's/^/   /' >&2; fi
+}
 
-lxml_matrix() {  # one small venv per lxml under $WORK/venvs/lxml-<series>; JUnit names lxml-<installed version>
-  local series dir ver pkgs=() lxml p
+step() {  # step NAME DIR CMD...: run a non-pytest check in DIR and record it as one JUnit test case
+  local name=$1 dir=$2; shift 2
+  log "== $name"
+  local t0=$SECONDS rc
+  (cd "$dir" && "$@") >"$WORK/logs/$name.log" 2>&1
+  rc=$?
+  timed "$name" $rc $((SECONDS - t0))
+  "$PYBIN/python3.11" - "$JUNIT/$name.xml" "$name" "$rc" "$((SECONDS - t0))" "$WORK/logs/$name.log" <<'PY'
+import sys
+from xml.sax.saxutils import escape, quoteattr
+out, name, rc, secs, logf = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+tail = ''.join(open(logf, errors='replace').readlines()[-40:])
+fail = '<failure message=%s>%s</failure>' % (quoteattr('exit %d' % rc), escape(tail)) if rc else ''
+open(out, 'w').write('<testsuite name=%s tests="1" failures="%d" errors="0" skipped="0"><testcase name=%s time=%s>%s'
+                     '</testcase></testsuite>' % (quoteattr(name), 1 if rc else 0, quoteattr(name), quoteattr(secs), fail))
+PY
+  if [ $rc -ne 0 ]; then log "   $name FAILED (exit $rc), last lines of $WORK/logs/$name.log:"; tail -n 25 "$WORK/logs/$name.log" | sed 's/^/   /' >&2; fi
+  return $rc
+}
+
+run_ansible_test() {  # run_ansible_test NAME VENV COLL ARGS...: ansible-test ARGS in COLL
+  # Its JUnit reports (pytest's for units, one per target for integration) go to $JUNIT as NAME-*.xml,
+  # so the summary counts every test; an exit that left no failure in them is a step error.
+  local name=$1 venv=$2 c=$3; shift 3
+  log "== $name"
+  rm -rf "$c/tests/output"
+  local t0=$SECONDS rc f
+  (cd "$c" && PATH="$venv/bin:$PYBIN:$PATH" ansible-test "$@" --color no) >"$WORK/logs/$name.log" 2>&1
+  rc=$?
+  timed "$name" $rc $((SECONDS - t0))
+  for f in "$c"/tests/output/junit/*.xml; do [ -e "$f" ] && cp "$f" "$JUNIT/$name-$(basename "$f")"; done
+  rm -rf "$c/tests/output"
+  log "   $name: ansible-test $1 exit $rc after $((SECONDS - t0))s"
+  if [ $rc -ne 0 ]; then
+    grep -qsE '(failures|errors)="[1-9]' "$JUNIT/$name"-*.xml || error "$name (ansible-test exit $rc, see $WORK/logs/$name.log)"
+    grep -E '^(FAILED|ERROR) |^fatal: |^FATAL|^ERROR:' "$WORK/logs/$name.log" | grep -v 'ignoring' | head -n 20 | sed 's/^/   /' >&2
+  fi
+}
+
+core_venv() { printf '%s' "$WORK/venvs/core$1-py$2"; }
+
+lxml_venv() {  # lxml_venv SERIES: its venv dir and pip requirement (tab-separated)
+  case $1 in
+    debian) if /usr/bin/python3.11 -c 'import lxml' 2>/dev/null; then printf '%s\t' "$WORK/venvs/lxml-debian"
+            else printf '%s\t%s' "$WORK/venvs/lxml-4.9.2-pip" "lxml==4.9.2"; fi ;;  # pip's 4.9.2 stands in
+    *+) printf '%s\t%s' "$WORK/venvs/lxml-$1" "lxml>=${1%+}" ;;
+    *) printf '%s\t%s' "$WORK/venvs/lxml-$1" "lxml==$1.*" ;;
+  esac
+}
+
+# 3. Every venv, before any lane starts (so that no two lanes build the same one), two at a time.
+install_core() {  # install_core CORE PY
+  local v; v=$(core_venv "$1" "$2")
+  mkvenv "$v" "$2" "ansible-core==$1.*" "${TEST_PKGS[@]}" && prime_get_pip "$v/bin/python"
+}
+install_lxml() {  # install_lxml SERIES
+  local dir req pkgs=() p
+  IFS=$'\t' read -r dir req <<<"$(lxml_venv "$1")"
   for p in "${TEST_PKGS[@]}"; do [ "$p" = lxml ] || pkgs+=("$p"); done
+  if [ -z "$req" ] && [ ! -x "$dir/bin/python" ]; then  # apt's python3-lxml through --system-site-packages
+    /usr/bin/python3.11 -m venv --system-site-packages "$dir" || return 1
+  fi
+  mkvenv "$dir" 3.11 'ansible-core==2.19.*' "${pkgs[@]}" ${req:+"$req"}
+}
+install_tools() {
+  mkvenv "$WORK/venvs/tools" 3.11 'ansible-core==2.19.*' antsibull-changelog antsibull-docs ansible-lint galaxy-importer \
+    ansible-builder
+}
+install() {  # install NAME FUNC ARGS...: one venv, timed; a failure is a step error
+  local name=$1 t0=$SECONDS rc; shift
+  "$@" >"$WORK/logs/install-$name.log" 2>&1
+  rc=$?
+  timed "install-$name" $rc $((SECONDS - t0))
+  [ $rc -eq 0 ] || error "install $name (see $WORK/logs/install-$name.log)"
+  return $rc
+}
+
+pool() {  # pool CMD...: run CMD in the background once fewer than $LANES are running
+  while [ "$(jobs -rp | wc -l)" -ge "$LANES" ]; do wait -n; done
+  "$@" &
+}
+
+log "== installing venvs under $WORK/venvs ($LANES at a time)"
+t_install=$SECONDS
+need_core=0
+for s in sanity emulator units integration e2e; do has_step $s && need_core=1; done
+if [ $need_core -eq 1 ]; then
+  for entry in $MATRIX; do
+    core=${entry%%:*}; py=${entry##*:}
+    if [ ! -x "$PYBIN/python$py" ]; then error "python$py missing for ansible-core $core"; continue; fi
+    pool install "core$core-py$py" install_core "$core" "$py"
+  done
+fi
+if has_step units && [ -z "$QUICK" ]; then pool install core2.19-py3.11 install_core 2.19 3.11; fi
+if has_step lxml; then for series in $LXML_SERIES; do pool install "lxml-$series" install_lxml "$series"; done; fi
+if has_step release; then pool install tools install_tools; fi
+wait
+log "   venvs ready after $((SECONDS - t_install))s"
+
+# 4. The lanes.
+lane_release() {  # changelog, docs, build and Galaxy import, lint (the tools venv)
+  local T="$WORK/venvs/tools" c
+  [ -x "$T/bin/ansible-lint" ] || return 0
+  c=$(coll release)
+  inT() { env PATH="$T/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="${c%/ansible_collections/*}" "$@"; }
+  step changelog-lint "$c" inT antsibull-changelog lint
+  step docs-lint "$c" inT antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
+  step ansible-lint "$c" inT ansible-lint --nocolor
+  rm -rf "$WORK/dist"
+  step galaxy-build "$c" inT ansible-galaxy collection build --force --output-path "$WORK/dist"
+  step ee-create "$c" inT sh -c "cp $WORK/dist/veeam_em-core-*.tar.gz tests/ci/veeam_em-core.tar.gz && \
+    ansible-builder create -f tests/ci/execution-environment.yml --context '$WORK/ee' --output-filename Containerfile && \
+    grep -q 'veeam_em-core.tar.gz' '$WORK/ee/Containerfile' && rm tests/ci/veeam_em-core.tar.gz"
+  step docs-site "$c" inT tests/ci/docs.sh "$T" "$WORK"
+  step galaxy-importer "$c" inT env GALAXY_IMPORTER_CONFIG="$c/tests/ci/galaxy-importer.cfg" sh -c \
+    "cd '$WORK/dist' && python -m galaxy_importer.main $WORK/dist/veeam_em-core-*.tar.gz && ! grep -q '\"level\": \"ERROR\"' importer_result.json"
+}
+
+lane_lxml() {  # the XML-attack tests on each lxml (JUnit names lxml-<installed version>)
+  local series dir req ver c
+  c=$(coll lxml)
   for series in $LXML_SERIES; do
-    dir="$WORK/venvs/lxml-$series"
-    case $series in
-      debian) lxml=() ;;
-      *+) lxml=("lxml>=${series%+}") ;;
-      *) lxml=("lxml==$series.*") ;;
-    esac
-    if [ "$series" = debian ]; then  # apt's python3-lxml through --system-site-packages; else pip's 4.9.2 stands in
-      if /usr/bin/python3.11 -c 'import lxml' 2>/dev/null; then
-        [ -x "$dir/bin/python" ] || /usr/bin/python3.11 -m venv --system-site-packages "$dir" || { ERRORS+=("venv lxml-$series"); continue; }
-      else
-        log "   python3-lxml is not installed: pip's lxml 4.9.2 stands in for Debian's"
-        dir="$WORK/venvs/lxml-4.9.2-pip"; lxml=("lxml==4.9.2")
-      fi
-    fi
-    log "== install lxml ${lxml[*]:-from Debian}"
-    mkvenv "$dir" 3.11 'ansible-core==2.19.*' "${pkgs[@]}" "${lxml[@]}" || { ERRORS+=("install lxml-$series"); continue; }
+    IFS=$'\t' read -r dir req <<<"$(lxml_venv "$series")"
+    [ -x "$dir/bin/python" ] || continue
     ver=$("$dir/bin/python" -c 'from lxml import etree; print(".".join(map(str, etree.LXML_VERSION[:3])))') \
-      || { ERRORS+=("lxml-$series does not import"); continue; }
-    run_pytest "lxml-$ver" "$dir" -n 2 "${XML_TESTS[@]}"
+      || { error "lxml-$series does not import"; continue; }
+    run_pytest "lxml-$ver" "$dir" "$c" -n 2 "${XML_TESTS[@]}"
   done
 }
 
-first=1
+lane_old_pythons() {  # the unit tests on the older Pythons the modules support (tests/config.yml), which no
+  # controller of the matrix runs: ansible-test 2.19 makes a venv per target Python
+  local V c py
+  V=$(core_venv 2.19 3.11)
+  [ -x "$V/bin/ansible-test" ] || return 0
+  c=$(coll old-pythons)
+  for py in 3.9 3.10; do
+    [ -x "$PYBIN/python$py" ] || { error "python$py missing for the unit tests"; continue; }
+    run_ansible_test "units-py$py" "$V" "$c" units --python "$py" --venv --requirements
+  done
+}
+
+lane_sanity() {  # ansible-test sanity on every release, one after the other (they share ~/.ansible/test)
+  local entry core py V c
+  for entry in $MATRIX; do
+    core=${entry%%:*}; py=${entry##*:}; V=$(core_venv "$core" "$py")
+    [ -x "$V/bin/ansible-test" ] || continue
+    c=$(coll "sanity-core$core")
+    step "sanity-core$core-py$py" "$c" env PATH="$V/bin:$PYBIN:$PATH" ansible-test sanity --python "$py" --local --color no --requirements
+    rm -rf "${c%/ansible_collections/*}"
+  done
+}
+
+lane_checks() {  # lane_checks CORE PY: ansible-test units and integration on one release
+  local core=$1 py=$2 V c
+  V=$(core_venv "$core" "$py")
+  [ -x "$V/bin/ansible-test" ] || return 0
+  c=$(coll "checks-core$core")
+  has_step units && run_ansible_test "units-core$core-py$py" "$V" "$c" units --python "$py" --local --requirements
+  has_step integration && run_ansible_test "integration-core$core-py$py" "$V" "$c" integration --python "$py" --local --continue-on-error
+}
+
+lane_emulator() {  # the emulator's own tests (on the first release's venv)
+  local entry=${MATRIX%% *} V c
+  V=$(core_venv "${entry%%:*}" "${entry##*:}")
+  [ -x "$V/bin/python" ] || return 0
+  c=$(coll emulator)
+  run_pytest "emulator-py${entry##*:}" "$V" "$c" -n 2 tests/emulator/tests
+}
+
+lane_e2e() {  # lane_e2e CORE PY: the end-to-end tests on one release
+  local core=$1 py=$2 V c verbose select
+  V=$(core_venv "$core" "$py")
+  [ -x "$V/bin/python" ] || return 0
+  c=$(coll "e2e-core$core")
+  if [ "$core:$py" = "$FULL_ENTRY" ]; then
+    verbose="$WORK/e2e-verbose-core$core-py$py"
+    select=(tests/e2e); [ -n "$QUICK" ] && select=(-m "not slow" tests/e2e)
+    E2E_MODES="$ALL_MODES" E2E_VERBOSE_DIR="$verbose" run_pytest "e2e-core$core-py$py" "$V" "$c" -n 4 --dist loadgroup "${select[@]}"
+    # every byte that -vvv run left behind: no password, no base64(user:pass), no session; then it goes
+    E2E_VERBOSE_DIR="$verbose" run_pytest "secrets-sweep-core$core-py$py" "$V" "$c" tests/e2e/sweep_secrets.py
+    rm -rf "$verbose"
+    # the benchmark itself is slow; a small run proves it still works
+    step "benchmark-smoke" "$c" env PATH="$V/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="${c%/ansible_collections/*}" \
+      "$V/bin/python" benchmarks/bulk.py --jobs 12 --latency-ms 5 --task-seconds 0.2 --changed 3 --rss-jobs 50 --check
+  else
+    # shellcheck disable=SC2086
+    E2E_MODES="$ONE_MODE" run_pytest "e2e-core$core-py$py" "$V" "$c" -n 3 --dist loadgroup -m "not slow" $E2E_PER_RELEASE
+  fi
+}
+
+lane() {  # lane NAME FUNC ARGS...: a lane, timed as a whole
+  local name=$1 t0=$SECONDS; shift
+  "$@"
+  timed "lane $name (wall)" 0 $((SECONDS - t0))
+}
+
+# Longest first: the whole e2e suite, then sanity (all releases), then the rest.
+has_step e2e && pool lane "e2e $FULL_ENTRY" lane_e2e "${FULL_ENTRY%%:*}" "${FULL_ENTRY##*:}"
+has_step sanity && pool lane sanity lane_sanity
+has_step release && pool lane release lane_release
+has_step lxml && pool lane lxml lane_lxml
 for entry in $MATRIX; do
-  core=${entry%%:*}; py=${entry##*:}
-  if [ ! -x "$PYBIN/python$py" ]; then ERRORS+=("python$py missing for ansible-core $core"); continue; fi
-  V="$WORK/venvs/core$core-py$py"
-  log "== install ansible-core $core on Python $py"
-  if ! mkvenv "$V" "$py" "ansible-core==$core.*" "${TEST_PKGS[@]}"; then ERRORS+=("install core$core"); continue; fi
-  if [[ " $STEPS " == *" sanity "* ]]; then
-    prime_get_pip "$V/bin/python"
-    step "sanity-core$core-py$py" env PATH="$V/bin:$PATH" ansible-test sanity --python "$py" --local --color no --requirements
-    rm -rf "$COLL/tests/output"
-  fi
-  if [ $first -eq 1 ] && [[ " $STEPS " == *" emulator "* ]]; then
-    run_pytest "emulator-py$py" "$V" tests/emulator/tests
-  fi
-  if [[ " $STEPS " == *" units "* ]]; then
-    prime_get_pip "$V/bin/python"
-    run_ansible_test "units-core$core-py$py" "$V" units --python "$py" --local --requirements
-  fi
-  if [[ " $STEPS " == *" integration "* ]]; then  # tests/integration/targets, each against its own emulator
-    run_ansible_test "integration-core$core-py$py" "$V" integration --python "$py" --local --continue-on-error
-  fi
-  if [[ " $STEPS " == *" e2e "* ]]; then
-    modes=$QUICK_MODES; [ $first -eq 1 ] && modes=$FULL_MODES
-    verbose=""; [ $first -eq 0 ] && [ "$entry" = "$VERBOSE_ENTRY" ] && verbose="$WORK/e2e-verbose-core$core-py$py"
-    [ -n "$verbose" ] && rm -rf "$verbose"
-    # The whole suite runs on the first release (every PUT reading) and in the -vvv run. The other releases
-    # run what depends on ansible-core (argument handling, check and diff mode, the EXAMPLES, the role, the
-    # bulk module); the client's fault handling is the same code on each, and the integration targets
-    # above have already run every module on this release.
-    select=(tests/e2e); [ $first -eq 0 ] && [ -z "$verbose" ] && select=(-m "not slow" $E2E_PER_RELEASE)
-    E2E_MODES="$modes" E2E_VERBOSE_DIR="$verbose" run_pytest "e2e-core$core-py$py" "$V" -n 2 "${select[@]}"
-    if [ -n "$verbose" ]; then  # every byte that -vvv run left behind: no password, no base64(user:pass), no session
-      E2E_VERBOSE_DIR="$verbose" run_pytest "secrets-sweep-core$core-py$py" "$V" tests/e2e/sweep_secrets.py
-    fi
-    if [ $first -eq 1 ]; then  # the benchmark itself is slow; a small run proves it still works
-      step "benchmark-smoke" env PATH="$V/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$WORK" "$V/bin/python" benchmarks/bulk.py \
-        --jobs 12 --latency-ms 5 --task-seconds 0.2 --changed 3 --rss-jobs 50 --check
-    fi
-  fi
-  if [ $first -eq 1 ] && [[ " $STEPS " == *" e2e "* || " $STEPS " == *" lxml "* ]]; then
-    lxml_matrix
-  fi
-  first=0
+  [ "$entry" != "$FULL_ENTRY" ] && has_step e2e && pool lane "e2e $entry" lane_e2e "${entry%%:*}" "${entry##*:}"
+  { has_step units || has_step integration; } && pool lane "checks $entry" lane_checks "${entry%%:*}" "${entry##*:}"
 done
+has_step emulator && pool lane emulator lane_emulator
+has_step units && [ -z "$QUICK" ] && pool lane old-pythons lane_old_pythons
+wait
 
-# Unit tests of the module code on the older Pythons the modules support (tests/config.yml), which
-# no controller of the matrix runs: ansible-test 2.19 makes a venv per target Python (it supports 3.8-3.13).
-if [[ " $STEPS " == *" units "* ]]; then
-  V="$WORK/venvs/core2.19-py3.11"
-  if mkvenv "$V" 3.11 "ansible-core==2.19.*" "${TEST_PKGS[@]}" && prime_get_pip "$V/bin/python"; then
-    for py in 3.9 3.10; do
-      [ -x "$PYBIN/python$py" ] || { ERRORS+=("python$py missing for the unit tests"); continue; }
-      run_ansible_test "units-py$py" "$V" units --python "$py" --venv --requirements
-    done
-  else
-    ERRORS+=("install units core2.19")
-  fi
-fi
-
-# Release checks: changelog, docs, build and Galaxy import, lint (one tools venv).
-if [[ " $STEPS " == *" release "* ]]; then
-  T="$WORK/venvs/tools"
-  log "== install release tools"
-  if mkvenv "$T" 3.11 'ansible-core==2.19.*' antsibull-changelog antsibull-docs ansible-lint galaxy-importer ansible-builder; then
-    inT() { env PATH="$T/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$WORK" "$@"; }
-    step changelog-lint inT antsibull-changelog lint
-    step docs-lint inT antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
-    step ansible-lint inT ansible-lint --nocolor
-    rm -rf "$WORK/dist"
-    step galaxy-build inT ansible-galaxy collection build --force --output-path "$WORK/dist"
-    step ee-create inT sh -c "cp $WORK/dist/veeam_em-core-*.tar.gz tests/ci/veeam_em-core.tar.gz && \
-      ansible-builder create -f tests/ci/execution-environment.yml --context '$WORK/ee' --output-filename Containerfile && \
-      grep -q 'veeam_em-core.tar.gz' '$WORK/ee/Containerfile' && rm tests/ci/veeam_em-core.tar.gz"
-    step docs-site inT tests/ci/docs.sh "$T" "$WORK"
-    step galaxy-importer inT env GALAXY_IMPORTER_CONFIG="$COLL/tests/ci/galaxy-importer.cfg" sh -c \
-      "cd '$WORK/dist' && python -m galaxy_importer.main $WORK/dist/veeam_em-core-*.tar.gz && ! grep -q '\"level\": \"ERROR\"' importer_result.json"
-  else
-    ERRORS+=("install release tools")
-  fi
-fi
-
+# 5. What each step cost, then the summary (its last line is the one CI reads).
+{
+  echo
+  printf '%-44s %8s  %s\n' "step" "seconds" "result"
+  while IFS=$'\t' read -r name secs result; do printf '%-44s %8s  %s\n' "$name" "$secs" "$result"; done <"$TIMES"
+  printf '%-44s %8s\n' "total (wall)" "$((SECONDS - T_START))"
+  echo
+} >&2
+mapfile -t ERRORS <"$ERRFILE"
+rm -rf "$WORK/lanes" "$WORK/collection.tar"
 "$PYBIN/python3.11" "$REPO/tests/junit_summary.py" "$JUNIT" "${ERRORS[@]}"
