@@ -200,10 +200,9 @@ def run_task(client, answer, wait, wait_timeout, what, shows=None):
     """
     if wait:
         answer.wait(client, timeout=wait_timeout)
-        if answer.pending and shows is not None and not shows():
-            if not any(shows() for _tick in _tasks.poll_schedule(wait_timeout)):
-                raise VeeamEmError('%s: EM accepted it without a task and the job does not show it after %s s'
-                                   % (what, wait_timeout))
+        if answer.pending and shows is not None and not shows() and not _tasks.watch_until(shows, wait_timeout):
+            raise VeeamEmError('%s: EM accepted it without a task and the job does not show it after %s s'
+                               % (what, wait_timeout))
     return answer.public_task()
 
 

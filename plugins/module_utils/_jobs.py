@@ -367,10 +367,7 @@ def remove(client, index, params, check_mode=False, with_diff=False, wait=True, 
         exists = _job_exists(client, job_id)
         if exists and (answer is None or answer.pending):
             # The outcome is unknown or comes later: watch the job, never resend the DELETE.
-            for _tick in _tasks.poll_schedule(wait_timeout, sleep, clock):
-                exists = _job_exists(client, job_id)
-                if not exists:
-                    break
+            exists = not _tasks.watch_until(lambda: not _job_exists(client, job_id), wait_timeout, sleep, clock)
         if exists:
             raise VerifyFailed('job %r still exists after its deletion was accepted' % entity.get('Name'))
     except VeeamEmError as exc:
@@ -522,17 +519,18 @@ def _cloned_job(client, answer, name, backup_server, wait_timeout, sleep, clock)
         hrefs.append(answer.resource.get('Href'))
     if hrefs:
         return client.get(hrefs[-1].split('?')[0], params={'format': 'Entity'})
-    try:
-        return JobIndex(client).find(name=name, backup_server=backup_server)
-    except JobNotFound:
-        if not answer.pending:
-            raise
-    # 202 without a task: EM creates the job later; look for it on the poll schedule, never clone again.
-    for _tick in _tasks.poll_schedule(wait_timeout, sleep, clock):
+    found = []
+
+    def appeared():
         try:
-            return JobIndex(client).find(name=name, backup_server=backup_server)
+            found.append(JobIndex(client).find(name=name, backup_server=backup_server))
         except JobNotFound:
-            continue
+            if not answer.pending:
+                raise
+        return bool(found)
+    # 202 without a task: EM creates the job later; look for it on the poll schedule, never clone again.
+    if appeared() or _tasks.watch_until(appeared, wait_timeout, sleep, clock):
+        return found[-1]
     raise VerifyFailed('the clone %r was accepted but did not appear within %s s' % (name, wait_timeout))
 
 

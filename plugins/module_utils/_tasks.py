@@ -188,6 +188,14 @@ def poll_schedule(timeout, sleep=None, clock=None, initial=1.0, factor=1.5, maxi
         interval = min(interval * factor, maximum)
 
 
+def watch_until(shows, timeout, sleep=None, clock=None):
+    """Call ``shows()`` on the poll schedule until it is true (True) or ``timeout`` passes (False).
+
+    For a write whose outcome comes later or is unknown: watch the object, never send the write again.
+    """
+    return any(shows() for _tick in poll_schedule(timeout, sleep, clock))
+
+
 def public_task(task):
     """The task dict without 'href' and empty 'related' (the shape returned to playbooks)."""
     return dict((k, v) for k, v in task.items() if k != 'href' and not (k == 'related' and not v))

@@ -242,3 +242,49 @@ def test_job_delete_each_answer(em, status, exists_after):
     assert [c for c in calls(rsps) if c[0] == 'DELETE'] == [('DELETE', '/jobs/' + JOB_ID)]
     # one read to find it, then one read per check until EM answers 404
     assert len([c for c in calls(rsps) if c[0] == 'GET']) == (3 if exists_after else 2)
+
+
+class CloneEm:
+    """EM after a clone POST: the new job shows in the query only from the ``appears_at``-th query on."""
+
+    def __init__(self, appears_at=1):
+        self.appears_at = appears_at
+        self.queries = 0
+        self.gets = []
+
+    def query(self, qtype, filter=None, fmt='Entities', page_size=None):  # pylint: disable=redefined-builtin
+        if fmt is None:
+            return []
+        self.queries += 1
+        return [_xml.parse(job_xml('clone'))] if self.queries >= self.appears_at else []
+
+    def get(self, path, params=None):
+        self.gets.append(path)
+        return _xml.parse(job_xml('clone'))
+
+
+def test_clone_answered_201_with_the_job_reads_it_by_its_href():
+    client = CloneEm()
+    answer = _tasks.classify_answer(201, _xml.parse(job_xml('clone')), ('Job',))
+    new = _jobs._cloned_job(client, answer, 'SQL Backup', 'vbr01', 30, FakeTime().sleep, FakeTime().clock)
+    assert new.get('Name') == 'SQL Backup' and client.gets == ['https://em01.example.com:9398/api/jobs/' + JOB_ID]
+
+
+@pytest.mark.parametrize('status', [200, 201, 204])
+def test_clone_done_at_once_without_body_is_found_by_name(status):
+    client = CloneEm()
+    new = _jobs._cloned_job(client, _tasks.classify_answer(status, None), 'SQL Backup', 'vbr01', 30, None, None)
+    assert new.get('Name') == 'SQL Backup' and client.queries == 1
+
+
+def test_clone_accepted_without_task_is_watched_until_it_appears():
+    fake = FakeTime()
+    client = CloneEm(appears_at=3)
+    new = _jobs._cloned_job(client, _tasks.classify_answer(202, None), 'SQL Backup', 'vbr01', 30, fake.sleep, fake.clock)
+    assert new.get('Name') == 'SQL Backup' and client.queries == 3 and len(fake.sleeps) == 2
+
+
+def test_clone_done_at_once_but_absent_is_not_found():
+    client = CloneEm(appears_at=99)
+    with pytest.raises(_jobs.JobNotFound):
+        _jobs._cloned_job(client, _tasks.classify_answer(204, None), 'SQL Backup', 'vbr01', 30, None, None)
