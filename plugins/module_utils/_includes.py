@@ -182,19 +182,32 @@ def add(client, job_id, obj, source=None):
     for block in GUEST.blocks:
         if any(key[0] == block.key for key in wanted):
             GUEST.place_block(spec, block, block.paths[0], source, wanted)
-    return client.post('jobs/%s/includes' % job_id, spec)
+    status, element = client.write('POST', 'jobs/%s/includes' % job_id, spec)
+    return _tasks.classify_answer(status, element, ('ObjectInJob',))
 
 
 def remove(client, job_id, obj):
-    return client.delete('jobs/%s/includes/%s' % (job_id, obj['id']))
+    """DELETE one include; its answer as a WriteOutcome (not waited on)."""
+    status, element = client.write('DELETE', 'jobs/%s/includes/%s' % (job_id, obj['id']))
+    return _tasks.classify_answer(status, element)
 
 
-def run_task(client, task_el, wait, wait_timeout, what):
-    if task_el is None:
-        raise VeeamEmError('%s: EM gave no task to follow' % what)
-    if not wait:
-        return _tasks.public_task(_tasks.task_to_dict(task_el))
-    return _tasks.public_task(_tasks.wait_for_task(client, task_el, timeout=wait_timeout))
+def run_task(client, answer, wait, wait_timeout, what, shows=None):
+    """Follow one include write to its end; return its task for the result, or None when EM did it at once.
+
+    A Task is waited on. A write EM accepted without a task (202, no body) is watched with ``shows()`` (does
+    the job show the change yet?) on the poll schedule, never sent again.
+    """
+    if wait:
+        answer.wait(client, timeout=wait_timeout)
+        if answer.pending and shows is not None and not shows() and not _tasks.watch_until(shows, wait_timeout):
+            raise VeeamEmError('%s: EM accepted it without a task and the job does not show it after %s s'
+                               % (what, wait_timeout))
+    return answer.public_task()
+
+
+def _has(client, job_id, ref):
+    return any(same_ref(c['ref'], ref) for c in included(client, job_id))
 
 
 def check_options(params):
@@ -257,20 +270,26 @@ def converge(client, params, guest, check_mode=False, warn=None):
     source = info[0] if info is not None and len(info) else None
     wait, wait_timeout = params['wait'], params['wait_timeout']
     step = ''
+    jid = job['id']
+
+    def follow(answer, must_finish, shows):
+        task = run_task(client, answer, wait or must_finish, wait_timeout, step, shows)
+        if task is not None:
+            result['tasks'].append(task)
     try:
         for obj in to_add:
             step = 'adding %s' % obj['name']
-            result['tasks'].append(run_task(client, add(client, job['id'], obj, source), wait, wait_timeout, step))
+            follow(add(client, jid, obj, source), False, lambda o=obj: _has(client, jid, o['ref']))
         for (old, obj) in to_reinclude:
             # the removal must have finished before the object can be added back, wait or not
             step = 'removing %s to change its guest processing' % obj['name']
-            result['tasks'].append(run_task(client, remove(client, job['id'], old), True, wait_timeout, step))
+            follow(remove(client, jid, old), True, lambda o=old: not _has(client, jid, o['ref']))
             step = ('adding %s back with its new guest processing (it is NOT included in job %r now)'
                     % (obj['name'], job['name']))
-            result['tasks'].append(run_task(client, add(client, job['id'], obj, old['_el']), wait, wait_timeout, step))
+            follow(add(client, jid, obj, old['_el']), False, lambda o=obj: _has(client, jid, o['ref']))
         for obj in to_remove:
             step = 'removing %s' % obj['name']
-            result['tasks'].append(run_task(client, remove(client, job['id'], obj), wait, wait_timeout, step))
+            follow(remove(client, jid, obj), False, lambda o=obj: not _has(client, jid, o['ref']))
     except VeeamEmError as exc:
         task = getattr(exc, 'task', None)
         if task:

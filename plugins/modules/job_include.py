@@ -245,7 +245,9 @@ removed:
   elements: str
   sample: []
 tasks:
-  description: The EM task of each addition and removal, in the order sent (a re-included object has two).
+  description:
+    - The EM task of each addition and removal, in the order sent (a re-included object has two).
+    - A write EM answered at once (C(201), C(204)) has no task and adds nothing here.
   returned: always
   type: list
   elements: dict

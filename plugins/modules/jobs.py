@@ -520,7 +520,7 @@ jobs:
       type: dict
       sample: {before: {retention: {restore_points: 7}}, after: {retention: {restore_points: 14}}}
     task:
-      description: The EM task of the edit, when one was sent (as in M(veeam_em.core.job)).
+      description: The EM task of the edit, when EM answered it with one (as in M(veeam_em.core.job)).
       type: dict
       sample: {id: task-3, state: Finished, operation: EditJob, success: true, message: Ok}
 '''

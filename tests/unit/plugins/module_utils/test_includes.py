@@ -43,9 +43,10 @@ class Client:
     def __init__(self):
         self.posted = []
 
-    def post(self, path, body):
+    def write(self, method, path, body=None, params=None):
+        assert method == 'POST'
         self.posted.append((path, _xml.reparse(_xml.to_bytes(body))))
-        return None
+        return 204, None
 
 
 def wanted(**guest):
@@ -190,6 +191,10 @@ class FakeEm:
         self.included = [o for o in self.included if 'oid-' + _xml.findtext(o, 'Name') != path.rsplit('/', 1)[1]]
         return self._task(True)
 
+    def write(self, method, path, body=None, params=None):
+        """EmClient.write(): every include write is answered 202 with a task."""
+        return 202, (self.post(path, body) if method == 'POST' else self.delete(path))
+
 
 def params(*names, **kw):
     p = dict(name='SQL Backup', id=None, backup_server=None, state='present', purge=False, wait=True, wait_timeout=5,
@@ -262,3 +267,56 @@ def test_include_shown_without_guest_processing_warns_instead_of_reincluding():
                       warn=warnings.append)
     assert result['changed'] is False and em.writes == []
     assert len(warnings) == 1 and warnings[0].startswith('objects[0] (vm1): EM shows no guest processing')
+
+
+class AnsweredAtOnce(FakeEm):
+    """EM answering an include write at once: 201 with the new ObjectInJob, 204 for a removal."""
+
+    def write(self, method, path, body=None, params=None):
+        if method == 'POST':
+            self.post(path, body)
+            return 201, copy.deepcopy(self.included[-1])
+        self.delete(path)
+        return 204, None
+
+
+class AcceptedWithoutTask(FakeEm):
+    """EM answering 202 with no body: the include shows only after the job has been read twice more."""
+
+    def __init__(self, **kw):
+        super(AcceptedWithoutTask, self).__init__(**kw)
+        self.pending = []
+        self.reads = 0
+
+    def write(self, method, path, body=None, params=None):
+        self.pending.append((method, path, body))
+        return 202, None
+
+    def get(self, path, params=None):
+        if path.endswith('/includes'):
+            self.reads += 1
+            if self.reads == 3:
+                for method, wpath, body in self.pending:
+                    if method == 'POST':
+                        FakeEm.post(self, wpath, body)
+                    else:
+                        FakeEm.delete(self, wpath)
+                self.pending = []
+        return FakeEm.get(self, path, params)
+
+
+def test_include_writes_done_at_once_report_no_task():
+    em = AnsweredAtOnce()
+    result = converge(em, params('vm2', purge=True))
+    assert em.writes == [('POST', 'jobs/%s/includes' % JOB_ID, 'vm2'), ('DELETE', 'jobs/%s/includes/oid-vm1' % JOB_ID)]
+    assert result['changed'] is True and result['tasks'] == []
+    assert [o['name'] for o in result['objects']] == ['vm2']
+
+
+def test_include_accepted_without_task_is_watched_not_resent(monkeypatch):
+    monkeypatch.setattr(_includes._tasks.time, 'sleep', lambda s: None)
+    em = AcceptedWithoutTask()
+    result = converge(em, params('vm1', 'vm2'))
+    assert em.writes == [('POST', 'jobs/%s/includes' % JOB_ID, 'vm2')]
+    assert result['changed'] is True and result['tasks'] == []
+    assert [o['name'] for o in result['objects']] == ['vm1', 'vm2']
