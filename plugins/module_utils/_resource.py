@@ -617,8 +617,8 @@ def _write(client, plan, wait_timeout, sleep, clock):
     find.called = False
     entity, bad = _reread(client, plan, wait_timeout, sleep, clock, find)
     if entity is None:
-        raise VerifyFailed('%s: EM accepted it, but no new record shows%s after %s s'
-                           % (what, plan._where(), wait_timeout))
+        how = 'EM accepted it' if answer.known else 'the request was sent but its answer was lost (it is not sent again)'
+        raise VerifyFailed('%s: %s, but no new record shows%s after %s s' % (what, how, plan._where(), wait_timeout))
     if bad:
         raise VerifyFailed('%s: EM did not keep %s' % (what, '; '.join('%s (sent %r, found %r)' % b for b in bad)))
     return entity, answer

@@ -81,7 +81,7 @@ EXAMPLES = r'''
   veeam_em.core.encryption_password:
     backup_server: vbr01
     hint: Offsite copies 2026
-    key_password: "{{ vault_offsite_key | default('Example-Key-2026') }}"
+    key_password: "{{ vault_offsite_password | default('Example-Key-2026') }}"
 
 - name: Drop last year's password once no job uses it
   veeam_em.core.encryption_password:
