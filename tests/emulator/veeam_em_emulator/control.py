@@ -12,6 +12,7 @@ import urllib.parse
 
 from lxml import etree
 
+from . import secret_store
 from .api import GUID_RE, Response
 from .schema import JOB, ordered_copy
 from .xmlutil import XMLBodyError, local, parse_xml, qn, to_bytes
@@ -123,6 +124,9 @@ def _route(state, method, parts, params, headers, body):
     if key == "backup_sessions" and len(parts) == 1:
         with state.lock:
             return _allow(method, "GET") or _json(200, [js.to_json() for js in state.job_sessions.values()])
+    secret = secret_store.control(state, method, parts, body)    # credentials, passwords, backup_servers
+    if secret is not None:
+        return _json(*secret)
     if key == "tasks" and len(parts) == 1:
         with state.lock:
             return _allow(method, "GET") or _json(200, [t.to_json() for t in state.all_tasks])

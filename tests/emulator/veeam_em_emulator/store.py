@@ -10,7 +10,7 @@ import time
 from collections import OrderedDict
 from datetime import datetime, timezone
 
-from . import inventory, seed
+from . import inventory, secret_store, seed
 from .faults import Faults
 from .merge import check_patch, merge
 from .schema import JOB, ordered_copy
@@ -35,9 +35,26 @@ class Config:
     error_status_attr: bool = False     # add Status="NotFound" etc. to Error bodies
     session_seconds: float = 3.0        # how long a job session (start/retry/sync) runs
     session_result: str = "Success"     # Success | Warning | Failed: result of a session that is not stopped
+    # backup-server secrets and registration (secrets.py, servers.py; em-api-cloud.md section 13)
+    sync_put_answer: str = "204"                # 204 | 200_empty | 200_body
+    cred_create_answer: str = "201_empty"       # 201_empty | 201_body
+    password_create_answer: str = "201_empty"   # 201_empty | 202_empty | 202_task
+    backupserver_create_answer: str = "201_empty"   # 201_empty | 202_empty | 202_task
+    in_use_delete_status: str = "500"           # 500 | 400 | 409
+    username_max: str = "accept"                # accept | reject
+    empty_password: str = "keep"                # keep | blank | reject
+    secret_query_wrapper: str = "entities"      # entities | resources
+    backupserver_name_source: str = "address"   # address | hostname
 
     CHOICES = {"order_violation": ("ignore", "reject"), "merge": ("deep", "replace"), "absent_bool": ("keep", "false"),
                "session_result": ("Success", "Warning", "Failed")}
+    CHOICES.update({
+        "sync_put_answer": ("204", "200_empty", "200_body"), "cred_create_answer": ("201_empty", "201_body"),
+        "password_create_answer": ("201_empty", "202_empty", "202_task"),
+        "backupserver_create_answer": ("201_empty", "202_empty", "202_task"),
+        "in_use_delete_status": ("500", "400", "409"), "username_max": ("accept", "reject"),
+        "empty_password": ("keep", "blank", "reject"), "secret_query_wrapper": ("entities", "resources"),
+        "backupserver_name_source": ("address", "hostname")})
 
     def update(self, data):
         """Validate and apply a partial update (dict).  Raises ValueError."""
@@ -126,6 +143,7 @@ class State:
                 self.servers[sid] = {"id": sid, "name": name, "description": desc, "port": 9392,
                                      "version": version, "wcf_port": 9405, "dns": dns,
                                      "thumbprint": seed.guid("thumb", name).replace("-", "").upper()[:40]}
+            secret_store.seed_state(self)       # server accounts, credentials records, encryption passwords
             by_name = {s["name"]: s["id"] for s in self.servers.values()}
             self.repos = OrderedDict()
             for srv, name, kind, cap, free in seed.REPOSITORIES:

@@ -59,6 +59,8 @@ def build_parser():
                    help="seconds a job session (start/retry/sync) runs before it ends (default 3)")
     g.add_argument("--session-result", choices=("Success", "Warning", "Failed"), default="Success",
                    help="Result of a job session that is not stopped (default Success)")
+    g.add_argument("--switch", action="append", default=[], metavar="KEY=VALUE",
+                   help="set any other config switch, e.g. in_use_delete_status=409 (repeatable; see README)")
     return p
 
 
@@ -72,6 +74,11 @@ def main(argv=None):
                  task_running_polls=args.task_running_polls, task_opfinished_polls=args.task_opfinished_polls,
                  idle_timeout=args.idle_timeout, session_seconds=max(0.0, args.session_seconds),
                  session_result=args.session_result)
+    try:
+        cfg.update(dict(item.split("=", 1) if "=" in item else (item, None) for item in args.switch))
+    except ValueError as exc:
+        print("em-emulator: --switch: %s" % exc, file=sys.stderr)
+        return 2
     users = {args.username: (args.password, "admin")}
     if args.restore_user:
         if ":" not in args.restore_user:
