@@ -405,7 +405,7 @@ def send(client, method, path, body, entity_root, params=None, wait_timeout=900,
 def _refused(exc, what):
     """An ApiError of a write, with the role named when EM answered 403."""
     if isinstance(exc, ApiError) and exc.status == 403:
-        exc.msg += '; %s needs an EM account with the Portal Administrator role' % what
+        exc.msg += '; %s needs an EM account with the Portal Administrator role' % what.split(' of ', 1)[1]
     return exc
 
 
@@ -583,8 +583,8 @@ def run(client, resource, params, wanted, check_mode=False, with_diff=False, wai
 def _write(client, plan, wait_timeout, sleep, clock):
     res = plan.resource
     item = res.url(res.item, plan.parent_id, res.record_id(plan.entity) if plan.entity is not None else None)
-    what = '%s the %s %s' % ({'create': 'creating', 'edit': 'editing', 'delete': 'deleting'}[plan.action],
-                             res.noun, plan._label())
+    what = 'the %s of the %s %s' % ({'create': 'creation', 'edit': 'edit', 'delete': 'deletion'}[plan.action],
+                                    res.noun, plan._label())
     if plan.action == 'delete':
         return _delete(client, plan, item, what, wait_timeout, sleep, clock)
     if plan.action == 'create':

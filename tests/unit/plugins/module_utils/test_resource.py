@@ -433,3 +433,17 @@ def test_registering_needs_the_account():
     with pytest.raises(ValidationError) as err:
         go(em, BACKUP_SERVER, name='vbr09.example.com')
     assert err.value.option == 'server_username' and 'server_password' in err.value.msg and em.writes == []
+
+
+def test_a_write_refused_for_the_role_names_the_role_and_writes_once():
+    em = FakeEm()
+    em.add_cred(VBR01, 'CORP\\svc', 'old')
+
+    def forbidden(path, body, params=None):
+        em._record('PUT', path, body, params)
+        raise ApiError('EM refused PUT %s: HTTP 403: forbidden' % path, status=403)
+    em.put = forbidden
+    with pytest.raises(ApiError) as err:
+        go(em, CREDENTIAL, backup_server='vbr01', credential_username='CORP\\svc', description='new')
+    assert 'Portal Administrator' in err.value.msg and 'credentials record' in err.value.msg
+    assert err.value.result['changed'] is False and len(em.writes) == 1
