@@ -128,7 +128,7 @@ BACKUP_SERVER = Resource(
              ('name', 'str', 'The address EM connects to, as given.', 'vbr03.example.com'),
              ('server_port', 'int', 'The port EM reaches it on.', 9392),
              ('uid', 'str', 'Its UID.', 'urn:veeam:BackupServer:45f83a0f-6939-5133-9b79-cd7c5a8c93df'),
-             ('em_name', 'str', 'The name EM lists it under: what jobs\' Up links and the O(backup_server) option of '
+             ('em_name', 'str', 'The name EM lists it under: what jobs\' Up links and the C(backup_server) option of '
                                 'other modules use.', 'vbr03'),
              ('version', 'str', 'Its Veeam Backup & Replication version.', '13.0.1.1071')],
     fields=[

@@ -128,7 +128,7 @@ backup_server:
       type: str
       sample: urn:veeam:BackupServer:45f83a0f-6939-5133-9b79-cd7c5a8c93df
     em_name:
-      description: 'The name EM lists it under: what jobs'' Up links and the O(backup_server) option of other modules
+      description: 'The name EM lists it under: what jobs'' Up links and the C(backup_server) option of other modules
         use.'
       type: str
       sample: vbr03
