@@ -378,7 +378,14 @@ def send(client, method, path, body, entity_root, params=None, wait_timeout=900,
     resource's root is the read-back, anything else (or no body) means
     "done, read it again". A write whose outcome is unknown (the request left,
     no answer came) gives ``Answer(known=False)``: the caller re-reads, never
-    re-sends.
+    re-sends. A ``202`` without a task needs nothing of its own: the caller
+    re-reads until the record shows the write, whatever the answer was.
+
+    This is the one place the engine writes. When ``_tasks.perform_write``
+    (branch i12a) lands, its body becomes ``outcome = perform_write(client,
+    method, path, body, params, resources=(entity_root,), timeout=wait_timeout,
+    sleep=sleep, clock=clock)`` and ``Answer(task=outcome.task,
+    entity=outcome.resource)``, with the same AmbiguousWriteError branch.
     """
     try:
         if method == 'POST':

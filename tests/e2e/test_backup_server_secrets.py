@@ -106,6 +106,7 @@ def test_lifecycle_then_removal(em):
 
     # removal: a record a job uses is refused and kept; the others go, and a re-run is unchanged
     em.control('POST', 'credentials/%s/in_use' % r[1]['credential']['id'], json={'in_use': True, 'by': 'SQL Backup'})
+    em.control('PATCH', 'config', json={'in_use_delete_status': '409'})  # the pages give no status; 500 is the default
     removal = [cred(state='absent'), key(state='absent'), key(state='absent'), server(state='absent'),
                server(state='absent'),
                cred(credential_username='LAB\\Administrator'),                  # two seeded records hold it
@@ -123,10 +124,11 @@ def test_lifecycle_then_removal(em):
 
 
 def test_every_other_answer_em_may_give(em):
-    """Creates answered with a body, a task or a bare 202; edits answered 200 with the entity; refusal as 409."""
+    """Creates answered with a body, a task or a bare 202; edits answered 200 with the entity; a server EM names
+    by its host name, not by the address it was registered with."""
     em.reset(order_violation='reject', merge='replace', cred_create_answer='201_body',
              password_create_answer='202_task', backupserver_create_answer='202_empty', sync_put_answer='200_body',
-             in_use_delete_status='409')
+             backupserver_name_source='hostname')
     tasks = [cred(description='E2E', credential_password='{{ cred_password }}'),
              cred(description='E2E edited'),
              key(key_password='{{ key_password }}'),
@@ -140,7 +142,7 @@ def test_every_other_answer_em_may_give(em):
     assert [x['changed'] for x in r] == [True, True, True, False, True, True]
     assert r[1]['credential']['description'] == 'E2E edited'
     assert r[2]['task']['state'] == 'Finished' and r[2]['encryption_password']['hint'] == 'E2E key'
-    assert r[5]['backup_server']['description'] == 'E2E edited'
+    assert r[5]['backup_server']['description'] == 'E2E edited' and r[5]['backup_server']['em_name'] == 'VBR-E2E'
     assert sorted(r[5]['secrets_sent']) == ['server_password', 'server_username']
     assert [len(writes(s)) for s in run.sessions()] == [1, 1, 1, 0, 1, 1]
     assert no_secret(r)

@@ -126,6 +126,13 @@ class FakeEm:
             got = names(body)
             assert got == sorted(got, key=order.index), got
 
+    def write(self, method, path, body_el=None, params=None):
+        """The client's one write call (status, root element or None), for the shared write path."""
+        if method == 'DELETE':
+            return 204, self.delete(path)
+        root = self.post(path, body_el, params) if method == 'POST' else self.put(path, body_el, params)
+        return (202 if root is not None else (201 if method == 'POST' else 204)), root
+
     def post(self, path, body, params=None):
         self._record('POST', path, body, params)
         assert params == {'action': 'create'}
