@@ -41,6 +41,13 @@ def render(options, indent=2):
     return '\n'.join(lines) + '\n'
 
 
+def render_note(text, indent):
+    """One item of a list (``notes``) at ``indent``, quoted and wrapped as the option descriptions are."""
+    lines = []
+    _describe(lines, '', text)
+    return ''.join(' ' * indent + line[4:] + '\n' for line in lines)
+
+
 def render_return(doc, indent=0):
     text = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=110, allow_unicode=True)
     return ''.join(' ' * indent + line + '\n' for line in text.splitlines())
@@ -51,6 +58,7 @@ def regions():
     out = {}
     for res in RESOURCES:
         out[res.name] = {'%s options' % res.name: lambda i, r=res: render(r.option_docs(), i),
+                         '%s notes' % res.name: lambda i, r=res: render_note(r.answer_note(), i),
                          '%s return' % res.name: lambda i, r=res: render_return(r.return_docs(), i)}
         if res.parent is not None:
             info = res.name + '_info'

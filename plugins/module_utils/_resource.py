@@ -206,6 +206,12 @@ class Resource:
                      'returned': 'when EM answered with a task', 'type': 'dict'},
         }
 
+    def answer_note(self):
+        """One DOCUMENTATION note: how EM answers this resource's writes, and that every answer is handled."""
+        return ('EM answers a create with %(create)s; an edit with %(edit)s; a delete with %(delete)s. Any write '
+                'answered at once or by a task is handled alike: a task is waited on, and the %(noun)s is read again '
+                'to verify it; a write is never sent twice.' % dict(self.answers, noun=self.noun))
+
     def info_option_docs(self):
         key = self.identity.keys[0]
         out = [(key, {'type': 'str'}, 'Only records whose %s matches this exact value or shell-style pattern '

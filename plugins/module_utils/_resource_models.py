@@ -55,7 +55,8 @@ CREDENTIAL = Resource(
     parent=BACKUP_SERVER_PARENT,
     entity_root='CredentialsInfo', create_root='CredentialsInfoSpec', edit_root='CredentialsInfo',
     edit_identity=('@Href', '@Type', 'Id'),
-    answers={'create': '201, no body and no id: found by listing again', 'edit': '204', 'delete': '204'},
+    answers={'create': '201 and no body, so the new record is found by listing the records again', 'edit': '204',
+             'delete': '204, or a refusal while a job uses the record'},
     identity=Identity('Id', ('credential_username', 'description'), id_doc=(
         'The id of the record (a UUID), for a username that several records share; with it, '
         'O(credential_username) may change the record\'s username.')),
@@ -64,7 +65,7 @@ CREDENTIAL = Resource(
              ('description', 'str', 'Its description.', 'Guest processing')],
     fields=[
         Field('credential_username', 'Username', max_length=USERNAME_MAX, casefold=True, doc=(
-            'The account, C(DOMAIN\\\\user) or C(user), compared case-insensitively. With O(description) it names '
+            'The account, C(DOMAIN\\user) or C(user), compared case-insensitively. With O(description) it names '
             'the record: where several records hold this username, the one with this description is meant. '
             'At most 255 characters.')),
         Field('description', 'Description', doc=(
@@ -80,7 +81,8 @@ ENCRYPTION_PASSWORD = Resource(
     collection='backupServers/{parent}/passwords', item='backupServers/{parent}/passwords/{id}',
     parent=BACKUP_SERVER_PARENT,
     entity_root='PasswordKeyInfo', create_root='PasswordKeyInfoSpec', edit_root='PasswordKeyInfoSpec',
-    answers={'create': '201 or 202, no body (or a task): found by listing again', 'edit': '204', 'delete': '204'},
+    answers={'create': '201 or 202 and no body (or a task), so the new record is found by listing the records again',
+             'edit': '204', 'delete': '204, or a refusal while a job uses the password'},
     identity=Identity('Id', ('hint',), id_doc=(
         'The id of the password (a UUID), for a hint that several passwords share; with it, O(hint) may change.')),
     returns=[('id', 'str', "The record's id.", 'c473b8df-4499-41b8-ba6b-7f76def6fea1'), ON_SERVER,
@@ -120,8 +122,8 @@ BACKUP_SERVER = Resource(
     collection='backupServers', item='backupServers/{id}', get_params={'format': 'Entity'},
     entity_root='BackupServer', create_root='BackupServerSpec', edit_root='BackupServerSpec',
     lister=_find_backup_servers, view_extra=_server_extra,
-    answers={'create': '201 or 202, no body (or a task): found by IpOrDnsName', 'edit': '204',
-             'delete': '204 (EM forgets the server; the server itself is untouched)'},
+    answers={'create': '201 or 202 and no body (or a task), so the new server is found by its address',
+             'edit': '204', 'delete': '204 (EM forgets the server; the server itself is untouched)'},
     identity=Identity('@UID', ('name',), id_option=None),
     returns=[('id', 'str', 'Its UUID.', '45f83a0f-6939-5133-9b79-cd7c5a8c93df'),
              ('description', 'str', 'Its description.', 'Branch office backup server'),
