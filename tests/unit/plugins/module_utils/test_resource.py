@@ -18,7 +18,9 @@ import uuid
 import pytest
 
 from ansible_collections.veeam_em.core.plugins.module_utils import _resource, _xml
-from ansible_collections.veeam_em.core.plugins.module_utils._errors import ApiError, ValidationError, VeeamEmError
+from ansible_collections.veeam_em.core.plugins.module_utils._errors import (
+    AmbiguousWriteError, ApiError, ValidationError, VeeamEmError,
+)
 from ansible_collections.veeam_em.core.plugins.module_utils._resource_models import (
     BACKUP_SERVER, CREDENTIAL, ENCRYPTION_PASSWORD, backup_servers,
 )
@@ -454,3 +456,46 @@ def test_a_write_refused_for_the_role_names_the_role_and_writes_once():
         go(em, CREDENTIAL, backup_server='vbr01', credential_username='CORP\\svc', description='new')
     assert 'Portal Administrator' in err.value.msg and 'credentials record' in err.value.msg
     assert err.value.result['changed'] is False and len(em.writes) == 1
+
+
+def test_answers_are_classified_by_their_root_never_by_status():
+    class Stub:
+        def __init__(self, root):
+            self.root = root
+
+        def put(self, path, body, params=None):
+            return _xml.parse(self.root.encode()) if self.root else None
+
+    entity = '<CredentialsInfo xmlns="%s" Type="Credentials"><Id>x</Id></CredentialsInfo>' % NS
+    assert _resource.send(Stub(entity), 'PUT', 'p', None, 'CredentialsInfo').entity is not None
+    other = _resource.send(Stub('<EntityRef xmlns="%s"/>' % NS), 'PUT', 'p', None, 'CredentialsInfo')
+    assert other.entity is None and other.task is None and other.known
+    unqualified = _resource.send(Stub('<CredentialsInfo><Id>x</Id></CredentialsInfo>'), 'PUT', 'p', None, 'CredentialsInfo')
+    assert unqualified.entity is None
+    with pytest.raises(ApiError) as err:
+        _resource.send(Stub('<Error xmlns="%s" Message="Username is too long"/>' % NS), 'PUT', 'p', None, 'CredentialsInfo')
+    assert 'Username is too long' in err.value.msg
+
+
+def test_a_create_whose_answer_was_lost_is_found_not_resent():
+    em = FakeEm()
+    real_post = em.post
+
+    def lost(path, body, params=None):
+        real_post(path, body, params)
+        raise AmbiguousWriteError('POST %s: no usable answer' % path, method='POST', path=path)
+    em.post = lost
+    result = go(em, CREDENTIAL, backup_server='vbr01', credential_username='CORP\\svc', credential_password=SECRET)
+    assert result['changed'] and result['credential']['id'] and len(em.writes) == 1
+
+
+def test_the_newest_of_two_new_records_with_one_hint_is_taken():
+    em = FakeEm()
+    real_post = em.post
+
+    def twice(path, body, params=None):  # someone else created the same hint meanwhile
+        real_post(path, body, params)
+        return real_post(path, body, params)
+    em.post = twice
+    result = go(em, ENCRYPTION_PASSWORD, backup_server='vbr01', hint='Offsite', key_password=SECRET)
+    assert result['encryption_password']['id'] == em.keys[VBR01][-1]['Id']
