@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import pytest
+import requests
 
-from conftest import N, NS, RESTORE, xml
+from conftest import EMU_DIR, N, NS, RESTORE, rebase, start_emulator, xml
+
+sys.path.insert(0, str(EMU_DIR))
+from veeam_em_emulator.secret_store import CREDENTIALS, cred_id, seed_password  # noqa: E402
 
 CT = {"Content-Type": "application/xml"}
 
@@ -21,6 +26,21 @@ def creds(em, server=None):
 
 def passwords(em, server=None):
     return [p for p in em.ctl("GET", "passwords").json() if server is None or p["backup_server"] == server]
+
+
+def matches(em, kind, rid, password):
+    """The control API's check of a stored (hashed) secret."""
+    r = em.ctl("POST", "%s/%s/password_matches" % (kind, rid), json={"password": password})
+    assert r.status_code == 200, r.text
+    return r.json()["matches"]
+
+
+def seeded(c):
+    """The secret a seeded credentials record starts with."""
+    for srv, key, _user, _desc in CREDENTIALS:
+        if srv == c["backup_server"] and cred_id(srv, key) == c["id"]:
+            return seed_password("creds", srv, key)
+    raise AssertionError("not a seeded record: %s" % c)
 
 
 def cred_body(root="CredentialsInfoSpec", **values):
@@ -47,7 +67,8 @@ def test_seed_repeats_a_username_and_links_the_sql_job(em):
     admins = [c for c in c1 if c["username"] == "LAB\\Administrator"]
     assert len({c["description"] for c in admins}) == 2
     sql = next(c for c in c1 if c["username"] == "LAB\\sqladmin")
-    assert sql["used_by"] == ["SQL Backup"] and sql["password"]
+    assert sql["used_by"] == ["SQL Backup"] and sql["password_set"] and "password" not in sql
+    assert matches(em, "credentials", sql["id"], seeded(sql)) and not matches(em, "credentials", sql["id"], "x")
     assert {len(passwords(em, "vbr01")), len(passwords(em, "vbr02"))} <= {1, 2}
     hv = next(p for p in passwords(em, "vbr01") if p["used_by"])
     assert hv["used_by"] == ["HV Backup"]
@@ -65,9 +86,10 @@ def test_list_and_item_render_the_documented_shape_without_passwords(em, token):
     assert rels == [("Up", "BackupServerReference"), ("Edit", "Credentials"), ("Delete", None)]
     r = em.req("GET", base(em) + "/credentials/" + first.findtext("e:Id", namespaces=N), token)
     assert r.status_code == 200 and xml(r).tag == "{%s}CredentialsInfo" % NS
-    for c in creds(em):
-        assert c["password"].encode() not in r.content and c["password"].encode() not in em.req(
-            "GET", base(em) + "/credentials", token).content
+    everything = r.content + em.req("GET", base(em) + "/credentials", token).content
+    for c in creds(em, "vbr01"):
+        assert seeded(c).encode() not in everything
+    assert b"Password" not in everything
     # another server's record is not under this server
     other = creds(em, "vbr02")[0]["id"]
     assert em.req("GET", base(em) + "/credentials/" + other, token).status_code == 404
@@ -90,7 +112,8 @@ def test_create_answers_201_with_no_body_and_no_id(em, token):
                data=cred_body(Username="LAB\\Administrator", Description="Created by the test", Password="S3cret!"))
     assert r.status_code == 201 and r.content == b"" and "Location" not in r.headers
     new = [c for c in creds(em, "vbr01") if c["id"] not in before]
-    assert len(new) == 1 and new[0]["password"] == "S3cret!" and new[0]["description"] == "Created by the test"
+    assert len(new) == 1 and new[0]["description"] == "Created by the test" and new[0]["password_set"]
+    assert matches(em, "credentials", new[0]["id"], "S3cret!")
     # the client finds it by listing again
     ids = [x.findtext("e:Id", namespaces=N) for x in listed(em, token).findall("e:CredentialsInfo", N)]
     assert new[0]["id"] in ids
@@ -173,7 +196,7 @@ def test_edit_is_204_partial_and_keeps_an_absent_password(em, token):
     assert r.status_code == 204 and r.content == b""
     after = next(x for x in creds(em) if x["id"] == c["id"])
     assert after["description"] == "Edited" and after["username"] == c["username"]
-    assert after["password"] == c["password"] and after["password_writes"] == 0
+    assert matches(em, "credentials", c["id"], seeded(c)) and after["password_writes"] == 0
     assert [d["element"] for d in em.ctl("GET", "dropped").json()["items"]] == ["Id"]     # body identity ignored
 
 
@@ -182,7 +205,8 @@ def test_edit_rotates_the_password_and_the_log_masks_it(em, token):
     r = _put(em, token, c["id"], cred_body(root="CredentialsInfo", Password="Rotated-1"), "vbr02")
     assert r.status_code == 204
     after = next(x for x in creds(em) if x["id"] == c["id"])
-    assert after["password"] == "Rotated-1" and after["password_writes"] == 1
+    assert matches(em, "credentials", c["id"], "Rotated-1") and after["password_writes"] == 1
+    assert not matches(em, "credentials", c["id"], seeded(c))
     log = em.ctl("GET", "log").json()
     put = [e for e in log if e["method"] == "PUT"][-1]
     assert "Rotated-1" not in put["body"] and "<Password>********</Password>" in put["body"]
@@ -196,7 +220,8 @@ def test_empty_password_switch(em, token, mode, status, expected):
     r = _put(em, token, c["id"], cred_body(root="CredentialsInfo", Description="d", Password=""))
     assert r.status_code == status
     after = next(x for x in creds(em) if x["id"] == c["id"])
-    assert after["password"] == (c["password"] if expected == "old" else expected)
+    assert matches(em, "credentials", c["id"], seeded(c) if expected == "old" else expected)
+    assert after["password_set"] is (expected == "old")
 
 
 @pytest.mark.parametrize("mode,status", [("204", 204), ("200_empty", 200), ("200_body", 200)])
@@ -274,7 +299,7 @@ def test_password_list_item_and_create(em, token):
                data=pw_body(Hint="My favorite book", Password="1234"))
     assert r.status_code == 201 and r.content == b""
     new = [p for p in passwords(em) if p["id"] not in before]
-    assert len(new) == 1 and new[0]["password"] == "1234" and new[0]["hint"] == "My favorite book"
+    assert len(new) == 1 and new[0]["hint"] == "My favorite book" and matches(em, "passwords", new[0]["id"], "1234")
     r = em.req("GET", base(em) + "/passwords/" + new[0]["id"], token)
     assert r.status_code == 200 and b"1234" not in r.content
 
@@ -303,18 +328,21 @@ def test_password_create_answer_switch(em, token, mode):
         task = xml(r)
         assert task.tag == "{%s}Task" % NS and task.findtext("e:State", namespaces=N) == "Running"
         assert len(passwords(em)) == n
-        done, _ = em.wait_task(token, task.get("Href").replace("https://em.example.test:9398", em.url))
+        done = em.wait_task(token, rebase(task.get("Href"), em))[0]
         assert done.find("e:Result", N).get("Success") == "true"
     assert len(passwords(em)) == n + 1
 
 
 def test_password_edit_changes_only_the_hint(em, token):
     p = passwords(em, "vbr01")[1]
+    old = seed_password("key", "vbr01", "offsite")
+    assert matches(em, "passwords", p["id"], old)
     r = em.req("PUT", base(em) + "/passwords/" + p["id"], token, headers=CT,
                data=pw_body(Hint="New hint", Password="other"))
     assert r.status_code == 204
     after = next(x for x in passwords(em) if x["id"] == p["id"])
-    assert after["hint"] == "New hint" and after["password"] == p["password"]
+    assert after["hint"] == "New hint" and matches(em, "passwords", p["id"], old)
+    assert not matches(em, "passwords", p["id"], "other")
     assert [d["element"] for d in em.ctl("GET", "dropped").json()["items"]] == ["Password"]
     r = em.req("PUT", base(em) + "/passwords/" + p["id"], token, headers=CT,
                data=cred_body(root="PasswordKeyInfo", Hint="entity root"))
@@ -354,3 +382,62 @@ def test_query_passwords(em, token):
     pid = passwords(em, "vbr01")[0]["id"]
     r = em.req("GET", "/api/query?type=Passwords&filter=PasswordKeyID==%s" % pid, token)
     assert len(xml(r).findall("e:Entities/e:Passwords/e:PasswordKeyInfo", N)) == 1
+
+
+# ---------------------------------------------------------------------------- command line
+
+
+def test_switch_option_sets_config_and_refuses_bad_values(tmp_path, capsys):
+    from veeam_em_emulator.cli.__main__ import main
+    assert main(["--switch", "in_use_delete_status=418", "--no-tls"]) == 2
+    assert "in_use_delete_status must be one of 500, 400, 409" in capsys.readouterr().err
+    assert main(["--switch", "no_such_switch=1", "--no-tls"]) == 2
+    proc, url = start_emulator(tmp_path, "--switch", "in_use_delete_status=409", "--switch",
+                               "sync_put_answer=200_body", tls=False)[:2]
+    try:
+        cfg = requests.get(url + "/_emulator/config", timeout=5).json()
+        assert (cfg["in_use_delete_status"], cfg["sync_put_answer"], cfg["username_max"]) == ("409", "200_body", "accept")
+        # a reset restores the CLI's switches, not the defaults
+        requests.patch(url + "/_emulator/config", json={"in_use_delete_status": "400"}, timeout=5)
+        assert requests.post(url + "/_emulator/reset", timeout=5).json()["config"]["in_use_delete_status"] == "409"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_password_matches_refusals(em):
+    c = creds(em, "vbr01")[0]
+    assert em.ctl("POST", "credentials/%s/password_matches" % c["id"], json={}).status_code == 400
+    assert em.ctl("GET", "credentials/%s/password_matches" % c["id"]).status_code == 405
+    assert em.ctl("POST", "credentials/%s/password_matches" % ("0" * 8 + "-0000-0000-0000-" + "0" * 12),
+                  json={"password": "x"}).status_code == 404
+    assert em.ctl("POST", "backup_servers/%s/in_use" % servers(em)["vbr01"]["id"], json={}).status_code == 404
+    # a record created without a password has none set, and nothing matches
+    r = em.req("POST", base(em) + "/credentials?action=create", em.login()[0], headers=CT,
+               data=cred_body(Username="nopass", Description="no password"))
+    assert r.status_code == 201
+    new = next(x for x in creds(em) if x["username"] == "nopass")
+    assert new["password_set"] is False and not matches(em, "credentials", new["id"], "")
+
+
+def test_a_create_whose_answer_is_lost_still_creates_the_record(em, token):
+    """An HTTP fault after the handler: the client sees a reset, EM made the record; listing again finds it."""
+    em.ctl("POST", "faults", json={"http": {"method": "POST", "path": "/credentials$", "action": "reset", "when": "after"}})
+    n = len(creds(em, "vbr01"))
+    with pytest.raises(requests.exceptions.ConnectionError):
+        em.req("POST", base(em) + "/credentials?action=create", token, headers=CT,
+               data=cred_body(Username="LAB\\lost", Description="answer lost", Password="p"))
+    assert len(creds(em, "vbr01")) == n + 1
+    em.ctl("POST", "faults", json={"http": {"method": "POST", "path": "/credentials$", "status": 503, "when": "before"}})
+    r = em.req("POST", base(em) + "/credentials?action=create", token, headers=CT,
+               data=cred_body(Username="LAB\\refused", Password="p"))
+    assert r.status_code == 503 and len(creds(em, "vbr01")) == n + 1
+
+
+def test_query_server_uid_filter_takes_the_urn_or_the_bare_guid(em, token):
+    sid = servers(em)["vbr02"]["id"]
+    for value in ("urn:veeam:BackupServer:" + sid, sid, '"%s"' % sid.upper()):
+        r = em.req("GET", "/api/query?type=Credentials&filter=BackupServerUid==%s" % value, token)
+        assert r.status_code == 200, r.text
+        found = xml(r).findall("e:Entities/e:Credentials/e:CredentialsInfo", N)
+        assert sorted(x.findtext("e:Id", namespaces=N) for x in found) == sorted(c["id"] for c in creds(em, "vbr02"))

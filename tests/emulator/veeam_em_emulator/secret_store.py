@@ -5,13 +5,18 @@ This module owns the data (seed, records, in-use checks) and the test-only contr
 ``/api/`` routes are in :mod:`secrets` and :mod:`servers`.
 
 Write-only values (a credentials record's password, an encryption password, the account a
-backup server was registered with) are kept in memory as sent and are never rendered by an
-``/api/`` route.  The control API shows them so that a test can check that a rotation arrived.
+backup server was registered with) are never rendered by an ``/api/`` route.  They are kept only
+as salted hashes (:func:`sealed`); the control API says whether one is set and whether a given
+value matches (``POST /_emulator/<kind>/{id}/password_matches``), so that a test can check that a
+rotation arrived without any clear secret leaving the emulator.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import os
 import re
 import uuid
 from datetime import timedelta
@@ -46,8 +51,26 @@ SERVER_ACCOUNTS = {"vbr01": "LAB\\svc-em", "vbr02": "LAB\\svc-em"}
 
 
 def seed_password(*parts):
-    """The deterministic secret of a seeded record (shown by the control API)."""
+    """The secret a seeded record starts with (deterministic; tests normally set their own)."""
     return "Seed-" + seed.guid("secret", *parts)[:13]
+
+
+def sealed(value):
+    """A salted hash of a secret (None stays None: nothing stored)."""
+    if value is None:
+        return None
+    salt = os.urandom(16)
+    return {"salt": salt, "hash": hashlib.sha256(salt + value.encode("utf-8")).digest(), "empty": value == ""}
+
+
+def matches(stored, value):
+    if stored is None or not isinstance(value, str):
+        return False
+    return hmac.compare_digest(stored["hash"], hashlib.sha256(stored["salt"] + value.encode("utf-8")).digest())
+
+
+def is_set(stored):
+    return stored is not None and not stored["empty"]
 
 
 def cred_id(server, key):
@@ -62,7 +85,7 @@ def seed_state(state):
     """Fill ``state.credentials`` and ``state.passwords``; add the accounts to the seeded servers."""
     by_name = {s["name"]: s for s in state.servers.values()}
     for name, s in by_name.items():
-        s.update(username=SERVER_ACCOUNTS.get(name, ""), password=seed_password("server", name),
+        s.update(username=SERVER_ACCOUNTS.get(name, ""), password=sealed(seed_password("server", name)),
                  collection_failed=False, account_writes=0)
     state.credentials = {}
     state.passwords = {}
@@ -74,15 +97,16 @@ def seed_state(state):
         state.passwords[pid] = new_password(pid, by_name[srv]["id"], hint, seed_password("key", srv, key),
                                             state.clock - timedelta(days=age, hours=3, minutes=17))
     state.secret_marks = {}     # record id -> "what uses it" (set through the control API)
+    state.untracked = 0         # creates answered 202 with no task (secrets.create_answer)
 
 
 def new_credential(cid, server_id, username, description, password):
     return {"id": cid, "server_id": server_id, "username": username, "description": description,
-            "password": password, "password_writes": 0}
+            "password": sealed(password), "password_writes": 0}
 
 
 def new_password(pid, server_id, hint, password, modified):
-    return {"id": pid, "server_id": server_id, "hint": hint, "password": password, "modified": modified}
+    return {"id": pid, "server_id": server_id, "hint": hint, "password": sealed(password), "modified": modified}
 
 
 def new_id():
@@ -149,14 +173,14 @@ def mask_log_body(text):
 
 def _cred_json(state, c):
     return {"id": c["id"], "backup_server": state.server_name(c["server_id"]), "backup_server_id": c["server_id"],
-            "username": c["username"], "description": c["description"], "password": c["password"],
-            "password_set": c["password"] is not None, "password_writes": c["password_writes"],
+            "username": c["username"], "description": c["description"],
+            "password_set": is_set(c["password"]), "password_writes": c["password_writes"],
             "used_by": users_of_credential(state, c)}
 
 
 def _pw_json(state, p):
     return {"id": p["id"], "backup_server": state.server_name(p["server_id"]), "backup_server_id": p["server_id"],
-            "hint": p["hint"], "password": p["password"], "last_modification": fmt_dt(p["modified"]),
+            "hint": p["hint"], "password_set": is_set(p["password"]), "last_modification": fmt_dt(p["modified"]),
             "used_by": users_of_password(state, p)}
 
 
@@ -164,8 +188,12 @@ def _server_json(s):
     return {"id": s["id"], "uid": "urn:veeam:BackupServer:" + s["id"], "name": s["name"],
             "dns_name_or_ip": s["dns"], "description": s["description"], "port": s["port"],
             "wcf_port": s["wcf_port"], "thumbprint": s["thumbprint"], "version": s["version"],
-            "username": s.get("username", ""), "password": s.get("password"),
+            "username": s.get("username", ""), "password_set": is_set(s.get("password")),
             "account_writes": s.get("account_writes", 0), "collection_failed": s.get("collection_failed", False)}
+
+
+def _error(status, message):
+    return status, {"error": message, "status": status}
 
 
 def control(state, method, parts, body):
@@ -174,29 +202,33 @@ def control(state, method, parts, body):
     if key not in ("credentials", "passwords", "backup_servers"):
         return None
     with state.lock:
+        table = {"credentials": state.credentials, "passwords": state.passwords, "backup_servers": state.servers}[key]
+        show = {"credentials": lambda r: _cred_json(state, r), "passwords": lambda r: _pw_json(state, r),
+                "backup_servers": _server_json}[key]
         if len(parts) == 1:
             if method != "GET":
-                return 405, {"error": "use GET", "status": 405}
-            if key == "credentials":
-                return 200, [_cred_json(state, c) for c in state.credentials.values()]
-            if key == "passwords":
-                return 200, [_pw_json(state, p) for p in state.passwords.values()]
-            return 200, [_server_json(s) for s in state.servers.values()]
-        if len(parts) == 3 and parts[2] == "in_use" and key != "backup_servers":
-            table = state.credentials if key == "credentials" else state.passwords
-            rid = parts[1].lower()
-            if rid not in table:
-                return 404, {"error": "no %s record %s" % (key, parts[1]), "status": 404}
-            if method != "POST":
-                return 405, {"error": "use POST", "status": 405}
-            data = json.loads(body) if body and body.strip() else {}
-            by = data.get("by", "Managed server") if isinstance(data, dict) else None
-            if not isinstance(data, dict) or not isinstance(data.get("in_use", True), bool) or not isinstance(by, str):
-                return 400, {"error": 'expected {"in_use": true|false, "by": "<what uses it>"}', "status": 400}
-            if data.get("in_use", True):
-                state.secret_marks[rid] = by
-            else:
-                state.secret_marks.pop(rid, None)
-            rec = table[rid]
-            return 200, _cred_json(state, rec) if key == "credentials" else _pw_json(state, rec)
-    return 404, {"error": "unknown control endpoint /_emulator/%s" % "/".join(parts), "status": 404}
+                return _error(405, "use GET")
+            return 200, [show(r) for r in table.values()]
+        if len(parts) != 3 or parts[2] not in ("in_use", "password_matches") or (
+                parts[2] == "in_use" and key == "backup_servers"):
+            return _error(404, "unknown control endpoint /_emulator/%s" % "/".join(parts))
+        rec = table.get(parts[1].lower())
+        if rec is None:
+            return _error(404, "no %s record %s" % (key, parts[1]))
+        if method != "POST":
+            return _error(405, "use POST")
+        data = json.loads(body) if body and body.strip() else {}
+        if not isinstance(data, dict):
+            raise ValueError("expected a JSON object")
+        if parts[2] == "password_matches":
+            if not isinstance(data.get("password"), str):
+                raise ValueError('expected {"password": "<value to compare>"}')
+            return 200, {"matches": matches(rec["password"], data["password"]), "password_set": is_set(rec["password"])}
+        by = data.get("by", "Managed server")
+        if not isinstance(data.get("in_use", True), bool) or not isinstance(by, str):
+            raise ValueError('expected {"in_use": true|false, "by": "<what uses it>"}')
+        if data.get("in_use", True):
+            state.secret_marks[rec["id"]] = by
+        else:
+            state.secret_marks.pop(rec["id"], None)
+        return 200, show(rec)

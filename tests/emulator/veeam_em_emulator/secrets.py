@@ -101,21 +101,23 @@ def create_answer(state, req, mode, operation, precheck, commit):
     caller's session; the record appears when it reaches Finished, a refusal fails the task.
     Returns the answer; ``commit()`` returns the created record's entity element (or None).
     """
+    def apply():
+        commit()            # a task's commit answers a failure message or None
+        return None
+
     if mode == "202_task":
-        return _accepted(state, req, state.new_task(req.session, operation, precheck=precheck,
-                                                    commit=lambda: commit() and None))
+        return _accepted(state, req, state.new_task(req.session, operation, precheck=precheck, commit=apply))
     msg = precheck()
     if msg:
         raise ApiError(400, msg)
     if mode == "202_empty":
-        state.untracked = getattr(state, "untracked", 0) + 1
-        t = Task("untracked-%d" % state.untracked, req.session, operation, precheck=precheck,
-                 commit=lambda: commit() and None)
-        t.auto_complete = True
+        state.untracked += 1
+        t = Task("untracked-%d" % state.untracked, req.session, operation, precheck=precheck, commit=apply)
+        t.background = True         # completed by the ticker, as a task whose answer the client never saw
         state.all_tasks.append(t)
         return Response(202)
     created = commit()
-    if mode == "201_body" and created is not None:
+    if mode == "201_body":
         return xml(201, created)
     return Response(201)
 
@@ -244,7 +246,7 @@ def _edit_credential(state, req, server, rec):
         rec["description"] = values["Description"]
     new = write_password(state, values, "credentials record")
     if new is not None:
-        rec["password"] = new
+        rec["password"] = secret_store.sealed(new)
         rec["password_writes"] += 1
     return sync_put_answer(state, lambda: cred_entity(state, rec, root=True))
 
@@ -274,6 +276,20 @@ def _now():
 # ---------------------------------------------------------------------------- query service
 
 
+class ServerUidField(Field):
+    """``BackupServerUid``: a filter value may be the URN or the bare GUID (the vendor examples use both)."""
+
+    def __init__(self):
+        super().__init__("BackupServerUid", lambda r: SERVER_URN + r["server_id"])
+
+    def convert(self, raw):
+        raw = raw.strip()
+        return super().convert(raw if ":" in raw else SERVER_URN + raw)
+
+
+SERVER_URN = "urn:veeam:BackupServer:"
+
+
 def _wrapper(state, entities_name, resources_name):
     def wrap(shown, fmt):
         if state.config.secret_query_wrapper == "resources":
@@ -286,7 +302,7 @@ def _query_credentials(state, req):
     fields = {
         "Username": Field("Username", lambda c: c["username"]),
         "Description": Field("Description", lambda c: c["description"]),
-        "BackupServerUid": Field("BackupServerUid", lambda c: "urn:veeam:BackupServer:" + c["server_id"]),
+        "BackupServerUid": ServerUidField(),
         "CredentialsId": Field("CredentialsId", lambda c: c["id"]),
     }
     return (list(state.credentials.values()), fields, None, lambda c: cred_entity(state, c), "Credentials",
@@ -297,7 +313,7 @@ def _query_passwords(state, req):
     fields = {
         "PasswordKeyID": Field("PasswordKeyID", lambda p: p["id"]),
         "Hint": Field("Hint", lambda p: p["hint"]),
-        "BackupServerUid": Field("BackupServerUid", lambda p: "urn:veeam:BackupServer:" + p["server_id"]),
+        "BackupServerUid": ServerUidField(),
         "BackupServerName": Field("BackupServerName", lambda p: state.server_name(p["server_id"])),
     }
     return (list(state.passwords.values()), fields, None, lambda p: pw_entity(state, p), "Passwords",
@@ -306,4 +322,3 @@ def _query_passwords(state, req):
 
 # type (lower case) -> callable(state, req) -> (items, fields, ref, entity, plural, wrap(shown, fmt))
 QUERY_TYPES = {"credentials": _query_credentials, "passwords": _query_passwords}
-

@@ -111,7 +111,7 @@ def _register(state, req):
               "port": int(values["Port"]), "version": NEW_SERVER_VERSION,
               "wcf_port": int(values.get("WcfPort", "9405")), "dns": dns,
               "thumbprint": values.get("VbrCertificateThumbprint") or sid.replace("-", "").upper()[:40],
-              "username": values["Username"], "password": values["Password"],
+              "username": values["Username"], "password": secret_store.sealed(values["Password"]),
               "collection_failed": False, "account_writes": 0}
     secrets.check_username(state, server, values["Username"])
 
@@ -141,7 +141,7 @@ def _edit(state, req, server):
         if element in values:
             server[key] = conv(values[element])
     if new_password is not None:
-        server["password"] = new_password
+        server["password"] = secret_store.sealed(new_password)
     if new_password is not None or "Username" in values:
         server["account_writes"] = server.get("account_writes", 0) + 1
     return secrets.sync_put_answer(state, lambda: views.server_entity(state, server, root=True))

@@ -27,14 +27,6 @@ class Config:
     order_violation: str = "ignore"     # ignore | reject
     merge: str = "deep"                 # deep | replace
     absent_bool: str = "keep"           # keep | false
-    latency_ms: int = 0
-    task_running_seconds: float = 2.0
-    task_running_polls: int = 0
-    task_opfinished_polls: int = 1
-    idle_timeout: float = 900.0
-    error_status_attr: bool = False     # add Status="NotFound" etc. to Error bodies
-    session_seconds: float = 3.0        # how long a job session (start/retry/sync) runs
-    session_result: str = "Success"     # Success | Warning | Failed: result of a session that is not stopped
     # backup-server secrets and registration (secrets.py, servers.py; em-api-cloud.md section 13)
     sync_put_answer: str = "204"                # 204 | 200_empty | 200_body
     cred_create_answer: str = "201_empty"       # 201_empty | 201_body
@@ -45,16 +37,17 @@ class Config:
     empty_password: str = "keep"                # keep | blank | reject
     secret_query_wrapper: str = "entities"      # entities | resources
     backupserver_name_source: str = "address"   # address | hostname
+    latency_ms: int = 0
+    task_running_seconds: float = 2.0
+    task_running_polls: int = 0
+    task_opfinished_polls: int = 1
+    idle_timeout: float = 900.0
+    error_status_attr: bool = False     # add Status="NotFound" etc. to Error bodies
+    session_seconds: float = 3.0        # how long a job session (start/retry/sync) runs
+    session_result: str = "Success"     # Success | Warning | Failed: result of a session that is not stopped
 
     CHOICES = {"order_violation": ("ignore", "reject"), "merge": ("deep", "replace"), "absent_bool": ("keep", "false"),
                "session_result": ("Success", "Warning", "Failed")}
-    CHOICES.update({
-        "sync_put_answer": ("204", "200_empty", "200_body"), "cred_create_answer": ("201_empty", "201_body"),
-        "password_create_answer": ("201_empty", "202_empty", "202_task"),
-        "backupserver_create_answer": ("201_empty", "202_empty", "202_task"),
-        "in_use_delete_status": ("500", "400", "409"), "username_max": ("accept", "reject"),
-        "empty_password": ("keep", "blank", "reject"), "secret_query_wrapper": ("entities", "resources"),
-        "backupserver_name_source": ("address", "hostname")})
 
     def update(self, data):
         """Validate and apply a partial update (dict).  Raises ValueError."""
@@ -84,6 +77,14 @@ class Config:
 
     def to_json(self):
         return dataclasses.asdict(self)
+
+    CHOICES.update({   # the secrets switches (secrets.py, servers.py)
+        "sync_put_answer": ("204", "200_empty", "200_body"), "cred_create_answer": ("201_empty", "201_body"),
+        "password_create_answer": ("201_empty", "202_empty", "202_task"),
+        "backupserver_create_answer": ("201_empty", "202_empty", "202_task"),
+        "in_use_delete_status": ("500", "400", "409"), "username_max": ("accept", "reject"),
+        "empty_password": ("keep", "blank", "reject"), "secret_query_wrapper": ("entities", "resources"),
+        "backupserver_name_source": ("address", "hostname")})
 
 
 class JobRecord:

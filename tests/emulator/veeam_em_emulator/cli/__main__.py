@@ -74,11 +74,6 @@ def main(argv=None):
                  task_running_polls=args.task_running_polls, task_opfinished_polls=args.task_opfinished_polls,
                  idle_timeout=args.idle_timeout, session_seconds=max(0.0, args.session_seconds),
                  session_result=args.session_result)
-    try:
-        cfg.update(dict(item.split("=", 1) if "=" in item else (item, None) for item in args.switch))
-    except ValueError as exc:
-        print("em-emulator: --switch: %s" % exc, file=sys.stderr)
-        return 2
     users = {args.username: (args.password, "admin")}
     if args.restore_user:
         if ":" not in args.restore_user:
@@ -86,6 +81,11 @@ def main(argv=None):
             return 2
         ru, rp = args.restore_user.split(":", 1)
         users[ru] = (rp, "restore")
+    try:
+        cfg.update(dict(item.split("=", 1) if "=" in item else (item, None) for item in args.switch))
+    except ValueError as exc:
+        print("em-emulator: --switch: %s" % exc, file=sys.stderr)
+        return 2
     state = State(cfg, users, extra_jobs=max(0, args.jobs), log_file=args.log_file)
     ctx = None if args.no_tls else make_ssl_context(args.ca_file)
     try:
