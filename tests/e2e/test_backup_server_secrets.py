@@ -34,6 +34,11 @@ def writes(session):
             and not e['path'].startswith('/api/tasks/')]
 
 
+def matches(em, kind, record_id, secret):
+    """Whether the emulator holds ``secret`` for the record (it keeps salted hashes only)."""
+    return em.control('POST', '%s/%s/password_matches' % (kind, record_id), json={'password': secret}).json()['matches']
+
+
 def no_secret(*results):
     text = json.dumps(results)
     return not any(v in text for v in SECRETS.values())
@@ -87,6 +92,7 @@ def test_lifecycle_then_removal(em):
     assert [c['description'] for c in r[4]['credentials']] == ['E2E']
     stored = [c for c in em.control('GET', 'credentials').json() if c['id'] == r[1]['credential']['id']][0]
     assert stored['password_set'] and stored['password_writes'] == 1 and stored['description'] == 'E2E'
+    assert matches(em, 'credentials', stored['id'], CRED_PW2) and not matches(em, 'credentials', stored['id'], CRED_PW)
     # bad input: failed before any write, naming the option
     assert r[5]['failed'] and r[5]['option'] == 'credential_username' and sent[5] == []
     assert r[6]['failed'] and r[6]['option'] == 'backup_server' and 'vbr01' in r[6]['msg'] and sent[6] == []
@@ -95,6 +101,7 @@ def test_lifecycle_then_removal(em):
     assert r[7]['changed'] and not r[8]['changed'] and sent[8] == []
     assert r[9]['failed'] and 'new record' in r[9]['msg'] and sent[9] == []
     assert [k['hint'] for k in r[10]['encryption_passwords']] == ['E2E key']
+    assert matches(em, 'passwords', r[7]['encryption_password']['id'], KEY_PW)
 
     # backup server: registered once, its port edited by one PUT carrying the address
     assert r[11]['changed'] and r[11]['backup_server']['server_port'] == 9392 and not r[12]['changed']
@@ -102,6 +109,7 @@ def test_lifecycle_then_removal(em):
     assert [m for m, _p in sent[13]] == ['PUT']
     vbr = [s for s in em.control('GET', 'backup_servers').json() if s['dns_name_or_ip'] == 'vbr-e2e.example.com'][0]
     assert vbr['port'] == 9393 and vbr['description'] == 'E2E' and vbr['username'] == 'CORP\\svc_em'
+    assert matches(em, 'backup_servers', vbr['id'], VBR_PW) and vbr['account_writes'] == 0
     assert no_secret(r) and not any(v in run.output for v in SECRETS.values())
 
     # removal: a record a job uses is refused and kept; the others go, and a re-run is unchanged
