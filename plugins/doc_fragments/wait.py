@@ -15,7 +15,8 @@ options:
   wait:
     description:
       - Wait for the EM task of every change to finish, then read the job back and check it.
-      - With C(false) the module returns the task as EM accepted it (state C(Running)).
+      - With C(false) the module returns the task as EM accepted it (state C(Running)). A write EM answers at once
+        (C(200), C(201), C(204)) has no task and is checked either way.
     type: bool
     default: true
   wait_timeout:

@@ -13,8 +13,9 @@ This is the only file of the collection that imports ``requests``.
 Policy (see the design notes): explicit TLS verification on every request, no
 environment trust, no cookies, no redirects, a (connect, read) timeout plus an
 overall deadline per logical request, bounded response size, reads retried
-with full-jitter backoff, writes never resent once they may have reached the
-server, one re-logon per client on a 401.
+with full-jitter backoff (on 429, 500, 502, 503, 504 and transport errors),
+writes never resent once they may have reached the server, one re-logon per
+client on a 401.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -73,6 +74,8 @@ API_VERSION = 'v1_7'
 DEFAULT_PORT = 9398
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 RETRY_STATUSES = (429, 502, 503, 504)
+# EM answers transient faults with 500 too; only a request that may be resent (a read, a task poll) retries it.
+IDEMPOTENT_RETRY_STATUSES = (500,)
 AMBIGUOUS_WRITE_STATUSES = (502, 503, 504)
 MAX_RETRY_AFTER = 120.0
 BACKOFF_BASE = 0.5
@@ -576,7 +579,7 @@ class EmClient:
                 return resp, url
             if status == 401 and not logon and relogon and self._relogon(token):
                 continue
-            if status in RETRY_STATUSES:
+            if status in RETRY_STATUSES or (idempotent and status in IDEMPOTENT_RETRY_STATUSES):
                 if not idempotent and status in AMBIGUOUS_WRITE_STATUSES:
                     raise AmbiguousWriteError('%s: EM answered HTTP %d after the request was sent; its outcome is unknown'
                                               % (where, status), method=method, path=self.redact(self._path_of(url)))
@@ -763,24 +766,29 @@ class EmClient:
             raise TransportError('GET %s: empty answer' % self.redact(self._path_of(url)))
         return root
 
+    def write(self, method, path, body_el=None, params=None):
+        """Send one write (PUT, POST or DELETE) and return ``(HTTP status, root element or None)``.
+
+        The answer is not interpreted here: _tasks.settle_write() tells a task from a resource.
+        """
+        resp, url = self._request(method, path, body=body_el, params=params)
+        return resp.status, self._element(resp, method, url, write=not self._idempotent(method, url))
+
     def put(self, path, body_el, params=None):
-        """PUT an XML body; return the answer's root element (usually a Task) or None."""
-        resp, url = self._request('PUT', path, body=body_el, params=params)
-        return self._element(resp, 'PUT', url, write=True)
+        """PUT an XML body; return the answer's root element or None (see write())."""
+        return self.write('PUT', path, body_el, params)[1]
 
     def post(self, path, body_el=None, params=None):
-        """POST (optionally with an XML body); return the answer's root element or None."""
-        resp, url = self._request('POST', path, body=body_el, params=params)
-        return self._element(resp, 'POST', url, write=True)
+        """POST (optionally with an XML body); return the answer's root element or None (see write())."""
+        return self.write('POST', path, body_el, params)[1]
 
     def delete(self, path):
-        """DELETE a resource; return the answer's root element (a Task for jobs) or None (204).
+        """DELETE a resource; return the answer's root element or None (204).
 
         Only the DELETE of a task or logon session is retried; deleting anything
         else is a write and follows the PUT/POST rules.
         """
-        resp, url = self._request('DELETE', path)
-        return self._element(resp, 'DELETE', url, write=not self._idempotent('DELETE', url))
+        return self.write('DELETE', path)[1]
 
     def query(self, qtype, filter=None, fmt='Entities', page_size=None):  # pylint: disable=redefined-builtin
         """Run the query service and return the item elements of every page.

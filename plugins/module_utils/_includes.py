@@ -4,7 +4,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
 # This file is internal to the veeam_em.core collection and may change in any release.
-"""The objects a job protects: hierarchy roots, the lookup service, includes added and removed."""
+"""The objects a job protects: hierarchy roots, the lookup service, includes added and removed.
+
+``converge()`` is what the ``job_include`` module does.
+"""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -16,6 +19,7 @@ from ansible_collections.veeam_em.core.plugins.module_utils._client import quote
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError, VeeamEmError
 from ansible_collections.veeam_em.core.plugins.module_utils._infra import up_name
 from ansible_collections.veeam_em.core.plugins.module_utils._job_models import INCLUDE_GUEST_MODEL
+from ansible_collections.veeam_em.core.plugins.module_utils._jobs import JobIndex, job_summary, parse_job_id
 
 GUEST = INCLUDE_GUEST_MODEL
 
@@ -178,16 +182,121 @@ def add(client, job_id, obj, source=None):
     for block in GUEST.blocks:
         if any(key[0] == block.key for key in wanted):
             GUEST.place_block(spec, block, block.paths[0], source, wanted)
-    return client.post('jobs/%s/includes' % job_id, spec)
+    status, element = client.write('POST', 'jobs/%s/includes' % job_id, spec)
+    return _tasks.classify_answer(status, element, ('ObjectInJob',))
 
 
 def remove(client, job_id, obj):
-    return client.delete('jobs/%s/includes/%s' % (job_id, obj['id']))
+    """DELETE one include; its answer as a WriteOutcome (not waited on)."""
+    status, element = client.write('DELETE', 'jobs/%s/includes/%s' % (job_id, obj['id']))
+    return _tasks.classify_answer(status, element)
 
 
-def run_task(client, task_el, wait, wait_timeout, what):
-    if task_el is None:
-        raise VeeamEmError('%s: EM gave no task to follow' % what)
-    if not wait:
-        return _tasks.public_task(_tasks.task_to_dict(task_el))
-    return _tasks.public_task(_tasks.wait_for_task(client, task_el, timeout=wait_timeout))
+def run_task(client, answer, wait, wait_timeout, what, shows=None):
+    """Follow one include write to its end; return its task for the result, or None when EM did it at once.
+
+    A Task is waited on. A write EM accepted without a task (202, no body) is watched with ``shows()`` (does
+    the job show the change yet?) on the poll schedule, never sent again.
+    """
+    if wait:
+        answer.wait(client, timeout=wait_timeout)
+        if answer.pending and shows is not None and not shows() and not _tasks.watch_until(shows, wait_timeout):
+            raise VeeamEmError('%s: EM accepted it without a task and the job does not show it after %s s'
+                               % (what, wait_timeout))
+    return answer.public_task()
+
+
+def _has(client, job_id, ref):
+    return any(same_ref(c['ref'], ref) for c in included(client, job_id))
+
+
+def check_options(params):
+    """Validate the module's options offline (before any request); return each object's wanted guest processing."""
+    if params['id']:
+        parse_job_id(params['id'])
+    if params['purge'] and params['state'] == 'absent':
+        raise ValidationError('purge: only used with state present', option='purge')
+    if not params['objects'] and params['state'] == 'present' and params['purge']:
+        raise ValidationError('objects: a job cannot be left with no object (EM refuses to remove the last one)',
+                              option='objects')
+    return check_guest(params['objects'])
+
+
+def _check_plan(job, current, to_add, to_reinclude, to_remove):
+    """Refuse, before any write, a plan EM would refuse half-way: a job left with no object."""
+    remaining = len(current) + len(to_add) - len(to_remove)
+    if to_remove and remaining < 1:
+        raise ValidationError('removing %s would leave job %r with no object, which EM refuses; include '
+                              'another object first' % (', '.join(o['name'] for o in to_remove), job['name']),
+                              option='objects')
+    if to_reinclude and len(current) + len(to_add) < 2:
+        raise ValidationError('changing the guest processing of %s means removing it and adding it back, and it '
+                              'is the only object of job %r, which EM refuses to remove; include another object '
+                              'first' % (to_reinclude[0][0]['name'], job['name']), option='objects')
+
+
+def converge(client, params, guest, check_mode=False, warn=None):
+    """Make the job's includes match ``params['objects']``; return the module result.
+
+    ``guest`` is what :func:`check_options` returned. An error after a write carries ``result`` with the
+    tasks sent so far, and its message names the step that failed.
+    """
+    entity = JobIndex(client).find(name=params['name'], job_id=params['id'], backup_server=params['backup_server'])
+    job = job_summary(entity)
+    if job['job_type'] not in ('Backup', 'Replica'):
+        raise ValidationError('job %r is a %s job: only backup and replication jobs have includes'
+                              % (job['name'], job['job_type']), option='name')
+    current = included(client, job['id'])
+    resolved = resolve_objects(client, params['objects'], job['backup_server'])
+    for obj, wanted in zip(resolved, guest):
+        obj['wanted'] = wanted
+    to_add, to_reinclude, to_remove = plan(current, resolved, params['state'], params['purge'])
+    if params['state'] == 'present' and warn is not None:
+        for i, obj in enumerate(resolved):
+            have = obj['included']
+            if obj['wanted'] and have is not None and have['_values'] is None:
+                warn('objects[%d] (%s): EM shows no guest processing for this included object, so '
+                     'objects[%d].guest_processing cannot be compared; it is applied only when the object '
+                     'is added' % (i, obj['name'], i))
+    _check_plan(job, current, to_add, to_reinclude, to_remove)
+    result = {'changed': bool(to_add or to_reinclude or to_remove), 'added': [o['name'] for o in to_add],
+              'reincluded': [o['name'] for (o, dummy) in to_reinclude],
+              'removed': [o['name'] for o in to_remove], 'tasks': []}
+    if check_mode or not result['changed']:
+        kept = [c for c in current if not any(c['ref'] == r['ref'] for r in to_remove)]
+        result['objects'] = public(kept + [dict(o, id='', guest_processing=None) for o in to_add])
+        return result
+    info = entity.find('.//{*}JobInfo')
+    source = info[0] if info is not None and len(info) else None
+    wait, wait_timeout = params['wait'], params['wait_timeout']
+    step = ''
+    jid = job['id']
+
+    def follow(answer, must_finish, shows):
+        task = run_task(client, answer, wait or must_finish, wait_timeout, step, shows)
+        if task is not None:
+            result['tasks'].append(task)
+    try:
+        for obj in to_add:
+            step = 'adding %s' % obj['name']
+            follow(add(client, jid, obj, source), False, lambda o=obj: _has(client, jid, o['ref']))
+        for (old, obj) in to_reinclude:
+            # the removal must have finished before the object can be added back, wait or not
+            step = 'removing %s to change its guest processing' % obj['name']
+            follow(remove(client, jid, old), True, lambda o=old: not _has(client, jid, o['ref']))
+            step = ('adding %s back with its new guest processing (it is NOT included in job %r now)'
+                    % (obj['name'], job['name']))
+            follow(add(client, jid, obj, old['_el']), False, lambda o=obj: _has(client, jid, o['ref']))
+        for obj in to_remove:
+            step = 'removing %s' % obj['name']
+            follow(remove(client, jid, obj), False, lambda o=obj: not _has(client, jid, o['ref']))
+    except VeeamEmError as exc:
+        task = getattr(exc, 'task', None)
+        if task:
+            result['tasks'].append(dict((k, v) for k, v in task.items() if k != 'href'))
+        if step and step not in exc.msg:
+            exc.msg = '%s: %s' % (step, exc.msg)
+        exc.result = result
+        raise
+    result['objects'] = public(included(client, job['id']))
+    return result

@@ -257,34 +257,40 @@ class Plan:
 
 
 def submit(client, plan):
-    """Send the one PUT for ``plan``; return the Task element, or None when the outcome is unknown."""
+    """Send the one PUT for ``plan``; return its answer (a WriteOutcome, not waited on), or None when unknown."""
     job_id = job_summary(plan.entity)['id']
     try:
-        return client.put('jobs/%s' % job_id, plan.body(), params={'action': 'edit'})
+        status, element = client.write('PUT', 'jobs/%s' % job_id, plan.body(), params={'action': 'edit'})
     except AmbiguousWriteError:
         return None
+    return _tasks.classify_answer(status, element, ('Job',))
 
 
-def finish(client, plan, task_el, wait=True, wait_timeout=900, sleep=None, clock=None):
-    """Wait for the edit task and verify the job; return ``(task dict or None, after entity)``.
+def finish(client, plan, answer, wait=True, wait_timeout=900, sleep=None, clock=None):
+    """Wait for the edit to end and verify the job; return ``(task dict or None, after entity)``.
 
-    Raises TaskFailed/TaskTimeout from the waiter and VerifyFailed when the job
-    read back does not hold the values that were sent. When the task cannot be
-    followed (the PUT got no clear answer, or a new logon session cannot see
+    ``answer`` is what submit() returned. A task is waited on; a PUT done at
+    once (200 with the job, 200/204 with no body) is verified from the job in
+    the body when it shows the change, else by reading the job again. Raises
+    TaskFailed/TaskTimeout from the waiter and VerifyFailed when the job does
+    not hold the values that were sent. When the edit cannot be followed (no
+    clear answer, a 202 without a task, or a new logon session that cannot see
     the task), the job itself is watched on the same schedule instead.
     """
     job_id = job_summary(plan.entity)['id']
-    task = _tasks.task_to_dict(task_el) if task_el is not None else None
+    task = answer.task if answer is not None else None
     if task is not None and not wait:
         return task, None
-    watch = task is None
-    if not watch:
+    watch = answer is None or answer.pending
+    if task is not None:
         try:
-            task = _tasks.wait_for_task(client, task_el, timeout=wait_timeout, sleep=sleep, clock=clock)
+            task = answer.wait(client, timeout=wait_timeout, sleep=sleep, clock=clock).task
         except TaskLost:
             watch = True
             task = dict(task, state='Unknown',
                         message='task not visible in the new logon session; the job was read to verify')
+    if answer is not None and answer.resource is not None and not plan.mismatches(answer.resource):
+        return task, answer.resource
     after = client.get('jobs/%s' % job_id, params={'format': 'Entity'})
     bad = plan.mismatches(after)
     if watch and bad:
@@ -347,17 +353,22 @@ def remove(client, index, params, check_mode=False, with_diff=False, wait=True, 
         return result
     job_id = job_summary(entity)['id']
     try:
-        task_el = client.delete('jobs/%s' % job_id)
+        status, element = client.write('DELETE', 'jobs/%s' % job_id)
+        answer = _tasks.classify_answer(status, element)
     except AmbiguousWriteError:
-        task_el = None
-    task = _tasks.task_to_dict(task_el) if task_el is not None else None
+        answer = None
+    task = answer.task if answer is not None else None
     if task is not None and not wait:
         result['task'] = _tasks.public_task(task)
         return result
     try:
         if task is not None:
-            task = _tasks.wait_for_task(client, task_el, timeout=wait_timeout, sleep=sleep, clock=clock)
-        if _job_exists(client, job_id):
+            task = answer.wait(client, timeout=wait_timeout, sleep=sleep, clock=clock).task
+        exists = _job_exists(client, job_id)
+        if exists and (answer is None or answer.pending):
+            # The outcome is unknown or comes later: watch the job, never resend the DELETE.
+            exists = not _tasks.watch_until(lambda: not _job_exists(client, job_id), wait_timeout, sleep, clock)
+        if exists:
             raise VerifyFailed('job %r still exists after its deletion was accepted' % entity.get('Name'))
     except VeeamEmError as exc:
         exc.result = dict(result, task=_tasks.public_task(getattr(exc, 'task', None) or task or {}))
@@ -397,10 +408,10 @@ def apply(client, plan, check_mode=False, with_diff=False, wait=True, wait_timeo
         if with_job:
             result['job'] = job_result(plan.entity, plan.target if plan.changed else plan.current, plan.resolver)
         return result
-    task_el = submit(client, plan)
-    task = _tasks.task_to_dict(task_el) if task_el is not None else None
+    answer = submit(client, plan)
+    task = answer.task if answer is not None else None
     try:
-        task, after = finish(client, plan, task_el, wait=wait, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
+        task, after = finish(client, plan, answer, wait=wait, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
     except VeeamEmError as exc:
         exc.result = dict(result, task=_tasks.public_task(getattr(exc, 'task', None) or task or {}))
         raise
@@ -479,21 +490,16 @@ def clone(client, index, params, wanted, check_mode=False, with_diff=False, wait
     info = _xml.sub(body, element)
     for name in children:
         _xml.sub(info, name, values[name])
-    task_el = client.post('jobs/%s' % src['id'], body, params={'action': 'clone'})
-    if task_el is None:
-        raise VeeamEmError('clone of job %r: EM gave no task to follow' % src['name'])
+    status, element = client.write('POST', 'jobs/%s' % src['id'], body, params={'action': 'clone'})
+    answer = _tasks.classify_answer(status, element, ('Job',))
     try:
-        task = _tasks.wait_for_task(client, task_el, timeout=wait_timeout, sleep=sleep, clock=clock)
+        answer.wait(client, timeout=wait_timeout, sleep=sleep, clock=clock)
     except VeeamEmError as exc:
-        exc.result = dict(result, task=_tasks.public_task(getattr(exc, 'task', None) or _tasks.task_to_dict(task_el)))
+        exc.result = dict(result, task=_tasks.public_task(getattr(exc, 'task', None) or answer.task or {}))
         raise
-    result['task'] = _tasks.public_task(task)
-    new = None
-    for link in task.get('related') or []:
-        if (link.get('type') or '').startswith('Job') and link.get('href'):
-            new = client.get(link['href'].split('?')[0], params={'format': 'Entity'})
-    if new is None:
-        new = JobIndex(client).find(name=params['name'], backup_server=src['backup_server'])
+    if answer.task is not None:
+        result['task'] = answer.public_task()
+    new = _cloned_job(client, answer, params['name'], src['backup_server'], wait_timeout, sleep, clock)
     plan = Plan(new, wanted, index)
     if plan.changed:
         edit = apply(client, plan, wait=wait, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
@@ -503,6 +509,29 @@ def clone(client, index, params, wanted, check_mode=False, with_diff=False, wait
     else:
         result['job'] = job_result(new, plan.current, plan.resolver)
     return result
+
+
+def _cloned_job(client, answer, name, backup_server, wait_timeout, sleep, clock):
+    """The new job of a clone: from the task's Related link, the job in the answer, or found by its name."""
+    hrefs = [link['href'] for link in (answer.task or {}).get('related') or []
+             if (link.get('type') or '').startswith('Job') and link.get('href')]
+    if answer.resource is not None and answer.resource.get('Href'):
+        hrefs.append(answer.resource.get('Href'))
+    if hrefs:
+        return client.get(hrefs[-1].split('?')[0], params={'format': 'Entity'})
+    found = []
+
+    def appeared():
+        try:
+            found.append(JobIndex(client).find(name=name, backup_server=backup_server))
+        except JobNotFound:
+            if not answer.pending:
+                raise
+        return bool(found)
+    # 202 without a task: EM creates the job later; look for it on the poll schedule, never clone again.
+    if appeared() or _tasks.watch_until(appeared, wait_timeout, sleep, clock):
+        return found[-1]
+    raise VerifyFailed('the clone %r was accepted but did not appear within %s s' % (name, wait_timeout))
 
 
 def converge(client, index, params, wanted, **kwargs):

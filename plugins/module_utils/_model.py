@@ -41,6 +41,11 @@ _RANGE_RE = re.compile(r'^([0-9]{1,2})-([0-9]{1,2})$')
 # ---------------------------------------------------------------------------
 # Declarations
 
+# Elements the v13 pages type Int64 (put_jobs_id_actionedit.md, jobscheduleoptions.md,
+# simple_and_gfs_retention_policies.md); every other integer is an Int (Int32).
+INT64_ELEMENTS = frozenset(('RetryTimes', 'RetryTimeout', 'BackupCompetitionWaitingPeriodMin', 'FullPeriod',
+                            'RetainCycles', 'RetainDaysToKeep', 'RetentionPeriod'))
+
 
 class Leaf:
     """One typed value inside a block.
@@ -67,6 +72,12 @@ class Leaf:
     @property
     def name(self):
         return self.option[-1] if self.option else None
+
+    @property
+    def int_bits(self):
+        """64 for an element EM types Int64, else 32 (only meaningful for kind 'int')."""
+        last = self.xml[-1] if self.xml else None
+        return 64 if isinstance(last, str) and last in INT64_ELEMENTS else 32
 
     def __repr__(self):
         return 'Leaf(%r)' % (self.option or self.xml,)
@@ -256,6 +267,9 @@ def normalize_input(leaf, value, option_name):
                 raise ValueError('%s is below the minimum of %s' % (value, leaf.minimum))
             if leaf.maximum is not None and value > leaf.maximum:
                 raise ValueError('%s is above the maximum of %s' % (value, leaf.maximum))
+            limit = 2 ** (leaf.int_bits - 1)
+            if not -limit <= value < limit:
+                raise ValueError('%s does not fit in the Int%d EM stores it in' % (value, leaf.int_bits))
             return value
         if kind == 'str':
             return value

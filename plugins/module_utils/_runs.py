@@ -82,11 +82,11 @@ def run_action(client, job, action, check_mode=False, wait=True, wait_timeout=36
         return result
     if check_mode:
         return result
-    task_el = client.post('jobs/%s' % job['id'], params={'action': action})
-    if task_el is None:
-        raise VeeamEmError('%s of job %r: EM gave no task to follow' % (action, job['name']))
-    task = _tasks.wait_for_task(client, task_el, timeout=min(wait_timeout, 900), sleep=sleep, clock=clock)
-    result['task'] = _tasks.public_task(task)
+    # A 202 task is followed to Finished; an answer done at once (200/204) has no task to report.
+    answer = _tasks.perform_write(client, 'POST', 'jobs/%s' % job['id'], params={'action': action},
+                                  timeout=min(wait_timeout, 900), sleep=sleep, clock=clock)
+    if answer.task is not None:
+        result['task'] = answer.public_task()
     if action == 'stop':
         result['session'] = follow(client, job, last, clock, sleep, wait_timeout) if wait else last
         return result

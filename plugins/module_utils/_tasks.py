@@ -6,7 +6,14 @@
 # This file is internal to the veeam_em.core collection. It is not a public API
 # and may change in any release without notice.
 
-"""Waiting for EM tasks (the 202 answer of a PUT/POST/DELETE).
+"""Write answers and EM tasks: the one place that reads what EM answered a PUT, POST or DELETE.
+
+EM may answer a write at once (``200`` with the resource, ``200``/``204`` with
+no body, ``201``) or with ``202`` and a Task (``put_method.md``,
+``http_response_codes.md``). :func:`perform_write` sends a write and
+:func:`settle_write` carries its answer to an end: a Task is waited on, the
+rest is complete at once. Callers verify the result from the resource in the
+body or by reading again.
 
 A task belongs to the logon session that created it, so it is polled through
 the same client. ``OperationFinished`` is not done: only ``Finished`` is.
@@ -32,6 +39,101 @@ from ansible_collections.veeam_em.core.plugins.module_utils._errors import (
 RUNNING = 'Running'
 OPERATION_FINISHED = 'OperationFinished'
 FINISHED = 'Finished'
+
+TASK = 'task'
+RESOURCE = 'resource'
+DONE = 'done'
+ACCEPTED = 'accepted'
+
+
+class WriteOutcome:
+    """How one write ended, from its answer.
+
+    ``kind`` is one of:
+
+    - ``task``: EM answered with a Task; ``task`` is its last dict (waited on to
+      ``Finished`` unless the caller asked not to wait).
+    - ``resource``: done at once; ``resource`` is the written or created object
+      EM sent back (its root is one of the names the caller expects).
+    - ``done``: done at once without the resource (no body, or a reference or
+      an unknown document, kept in ``element``): read the object again.
+    - ``accepted``: ``202`` without a task: EM carries it out later, untracked;
+      watch the object until it shows the change.
+    """
+
+    def __init__(self, kind, status=None, task=None, resource=None, element=None):
+        self.kind = kind
+        self.status = status
+        self.task = task
+        self.resource = resource
+        self.element = element
+
+    @property
+    def pending(self):
+        """True when the outcome is not known yet: the caller must watch the object."""
+        return self.kind == ACCEPTED
+
+    def wait(self, client, timeout=900, sleep=None, clock=None):
+        """Wait for the task, if EM gave one, to be Finished (errors of wait_for_task propagate); return self."""
+        if self.kind == TASK:
+            self.task = wait_for_task(client, self.task, timeout=timeout, sleep=sleep, clock=clock)
+        return self
+
+    def public_task(self):
+        """The task as returned to playbooks, or None when EM gave no task."""
+        return public_task(self.task) if self.task is not None else None
+
+    def __repr__(self):
+        return 'WriteOutcome(%s, status=%s)' % (self.kind, self.status)
+
+
+def _is_ours(el, local):
+    return isinstance(el.tag, str) and el.tag == '{%s}%s' % (_xml.NS, local)
+
+
+def classify_answer(status, element, resources=()):
+    """A write's answer as a WriteOutcome, without waiting.
+
+    The root element and its namespace decide, never an Href's shape nor the
+    status alone: a ``Task`` is a task whatever the status; an ``Error`` is a
+    failure even under a 2xx; a root named in ``resources`` (e.g. ``('Job',)``)
+    is the resource; any other body, or none, means done at once, except a
+    ``202`` without a task, which means accepted for later.
+    """
+    if element is not None:
+        if _is_ours(element, 'Task'):
+            return WriteOutcome(TASK, status, task=task_to_dict(element), element=element)
+        if _is_ours(element, 'Error'):
+            message = element.get('Message') or _xml.findtext(element, 'Message') or 'no message'
+            raise ApiError('EM answered HTTP %s with an error: %s' % (status, message), status=status, message=message)
+        if any(_is_ours(element, name) for name in resources):
+            return WriteOutcome(RESOURCE, status, resource=element, element=element)
+    if status == 202:
+        return WriteOutcome(ACCEPTED, status, element=element)
+    return WriteOutcome(DONE, status, element=element)
+
+
+def settle_write(client, status, element, resources=(), wait=True, timeout=900, sleep=None, clock=None):
+    """Carry the answer of one write to an end and return its WriteOutcome.
+
+    A Task is waited on (unless ``wait`` is false) with :func:`wait_for_task`,
+    whose errors (TaskFailed, TaskTimeout, TaskLost, TaskPollError) propagate;
+    every other answer is final at once (see :func:`classify_answer`).
+    """
+    outcome = classify_answer(status, element, resources)
+    return outcome.wait(client, timeout=timeout, sleep=sleep, clock=clock) if wait else outcome
+
+
+def perform_write(client, method, path, body=None, params=None, resources=(), wait=True, timeout=900, sleep=None,
+                  clock=None):
+    """Send one write (never resent) and settle its answer: the path every write of the collection takes.
+
+    Returns a WriteOutcome. AmbiguousWriteError (sent, no usable answer)
+    propagates: the caller re-reads and decides.
+    """
+    status, element = client.write(method, path, body, params)
+    return settle_write(client, status, element, resources=resources, wait=wait, timeout=timeout, sleep=sleep,
+                        clock=clock)
 
 
 def task_to_dict(el):
@@ -84,6 +186,14 @@ def poll_schedule(timeout, sleep=None, clock=None, initial=1.0, factor=1.5, maxi
         sleep(interval)
         yield
         interval = min(interval * factor, maximum)
+
+
+def watch_until(shows, timeout, sleep=None, clock=None):
+    """Call ``shows()`` on the poll schedule until it is true (True) or ``timeout`` passes (False).
+
+    For a write whose outcome comes later or is unknown: watch the object, never send the write again.
+    """
+    return any(shows() for _tick in poll_schedule(timeout, sleep, clock))
 
 
 def public_task(task):

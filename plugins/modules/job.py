@@ -14,7 +14,8 @@ version_added: 1.0.0
 description:
   - Reads one job from Veeam Backup Enterprise Manager (EM), compares the settings you declare with the job's
     current ones, and sends one edit (C(PUT /api/jobs/{id}?action=edit)) only when something differs.
-  - It then waits for EM's task to finish, reads the job again, and fails if EM did not take the change.
+  - It then waits for EM's task to finish (an edit EM answers at once, C(200) with or without the job, has no task),
+    checks the job EM sent back or reads it again, and fails if EM did not take the change.
   - Only the settings you give are managed. Every option left out is never touched, and within a setting group
     the values you leave out keep their current value.
   - Works for every job type EM lists under C(/api/jobs) (Backup, Replica, BackupCopy, ImmediateBackupCopy); a
@@ -582,8 +583,8 @@ diff:
     before: {schedule: {daily: {time: "22:00"}}}
     after: {schedule: {daily: {time: "22:30"}}}
 task:
-  description: The EM task of the edit, when one was sent.
-  returned: when a change was sent
+  description: The EM task of the edit, when EM answered it with one (C(202)); an edit done at once has none.
+  returned: when a change was sent and EM answered it with a task
   type: dict
   contains:
     id:

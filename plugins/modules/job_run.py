@@ -103,8 +103,8 @@ session:
       type: str
       sample: '2026-12-02T01:42:17Z'
 task:
-  description: EM's task for the action, when one was sent.
-  returned: when an action was sent
+  description: EM's task for the action; an action EM answers at once (C(200), C(204)) has none.
+  returned: when an action was sent and EM answered it with a task
   type: dict
   sample: {id: task-1, state: Finished, operation: StartJob, success: true, message: Job "SQL Backup" triggered to start.}
 '''

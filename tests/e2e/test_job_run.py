@@ -49,7 +49,7 @@ def test_run_retry_refused_after_success(em):
 
 
 def test_run_start_twice_and_stop(em):
-    em.control('PATCH', 'config', json={'session_seconds': 6})
+    em.control('PATCH', 'config', json={'session_seconds': 12})
     run = run_tasks(em, [
         run_job(name='SQL Backup', action='start', wait=False),
         run_job(name='SQL Backup', action='start', wait=False),
@@ -64,6 +64,10 @@ def test_run_start_twice_and_stop(em):
     assert stopped['changed'] is True and not stopped.get('failed'), stopped.get('msg')
     assert stopped['session']['state'] == 'Stopped'
     assert nothing['changed'] is False and not nothing.get('failed')
+    # the start task showed OperationFinished (as in the vendor's StartJob example) and was followed to Finished
+    assert started['task']['state'] == 'Finished' and started['task']['success'] is True
+    start_task = [t for t in em.control('GET', 'tasks').json() if t['operation'] == 'StartJob'][0]
+    assert start_task['history'] == ['Running', 'OperationFinished', 'Finished']
 
 
 def test_run_actions_by_job_type_and_timeout(em):

@@ -153,8 +153,12 @@ def test_poll_errors_three_tolerated(em):
 
 
 def test_poll_errors_four_fail(em):
-    """#16: the fourth poll error in a row fails the run, clearly, with changed true."""
-    em.fault(http={'method': 'GET', 'path': '^/api/tasks/', 'status': 500, 'count': None})
+    """#16: the fourth poll error in a row fails the run, clearly, with changed true.
+
+    A 500 is retried inside each poll (max_retries, with backoff), so a 501 - a 5xx the client does not
+    resend - makes each poll one error and keeps the run short.
+    """
+    em.fault(http={'method': 'GET', 'path': '^/api/tasks/', 'status': 501, 'count': None})
     run = run_tasks(em, [edit('four errors')])
     r = run.results[0]
     assert r['failed'] is True and r['changed'] is True

@@ -150,7 +150,9 @@ def test_misordered_rejected_in_reject_mode(em, token):
     ("<ScheduleEnabled>True</ScheduleEnabled>", "ScheduleEnabled"),
     ("<ScheduleEnabled>yes</ScheduleEnabled>", "ScheduleEnabled"),
     (RETRY5.replace(">5<", ">five<"), "RetryTimes"),
-    (RETRY5.replace(">5<", ">99999999999<"), "RetryTimes"),
+    (RETRY5.replace(">5<", ">99999999999999999999<"), "RetryTimes"),     # beyond Int64
+    ("<JobScheduleOptions><Standart><OptionsMonthly Enabled=\"false\"><DayOfMonth>99999999999</DayOfMonth>"
+     "</OptionsMonthly></Standart></JobScheduleOptions>", "DayOfMonth"),        # Int: beyond Int32
     ("<JobScheduleOptions><Standart><OptionsDaily Enabled=\"true\"><Kind>everyday</Kind></OptionsDaily>"
      "</Standart></JobScheduleOptions>", "Kind"),
     ("<JobScheduleOptions><Standart><OptionsDaily Enabled=\"yes\"/></Standart></JobScheduleOptions>", "Enabled"),
@@ -230,7 +232,8 @@ def test_tasks_are_per_session(em, token):
     assert [t.findtext("e:TaskId", namespaces=N) for t in res.find("e:Resources/e:Tasks", N)] == ["task-1"]
 
 
-def test_delete_task_204_and_change_still_completes(em, token):
+def test_delete_task_204_ignore_the_change_still_completes(em, token):
+    em.config(task_delete="ignore")
     jid = em.job_id("SQL Backup")
     href = edit(em, token, jid, "<Description>deleted task</Description>")
     r = em.req("DELETE", href, token)
@@ -238,6 +241,44 @@ def test_delete_task_204_and_change_still_completes(em, token):
     assert em.req("GET", href, token).status_code == 404
     time.sleep(0.6)
     assert em.raw(jid).findtext("e:Description", namespaces=N) == "deleted task"
+
+
+def test_delete_task_204_cancel_stops_a_running_task(em, token):
+    assert em.ctl("GET", "config").json()["task_delete"] == "cancel"      # the documented reading is the default
+    jid = em.job_id("SQL Backup")
+    before = em.raw(jid)
+    href = edit(em, token, jid, "<Description>cancelled</Description>")
+    assert em.req("DELETE", href, token).status_code == 204
+    assert em.req("GET", href, token).status_code == 404
+    time.sleep(0.6)
+    assert c14n(em.raw(jid)) == c14n(before)
+    rec = em.ctl("GET", "tasks").json()[-1]
+    assert (rec["state"], rec["success"], rec["cancelled"], rec["deleted"]) == ("Finished", False, True, True)
+    assert em.ctl("PATCH", "config", json={"task_delete": "stop"}).status_code == 400
+
+
+def test_delete_task_cancel_after_running_the_change_completes(em, token):
+    jid = em.job_id("SQL Backup")
+    href = edit(em, token, jid, "<Description>past running</Description>")
+    time.sleep(0.25)
+    t = xml(em.req("GET", href, token))
+    assert t.findtext("e:State", namespaces=N) == "OperationFinished"
+    assert em.req("DELETE", href, token).status_code == 204
+    time.sleep(0.3)
+    assert em.raw(jid).findtext("e:Description", namespaces=N) == "past running"
+    assert em.ctl("GET", "tasks").json()[-1]["cancelled"] is False
+
+
+def test_int64_fields_parse_as_int64(em, token):
+    """RetryTimes is Int64 on the v13 pages: a value past Int32 parses, and the range check fails the task."""
+    jid = em.job_id("SQL Backup")
+    before = em.raw(jid)
+    task, dummy = run(em, token, jid, RETRY5.replace(">5<", ">99999999999<"))
+    assert task.find("e:Result", N).get("Success") == "false"
+    assert "RetryTimes" in task.findtext("e:Result/e:Message", namespaces=N)
+    assert c14n(em.raw(jid)) == c14n(before)
+    r = em.put_job(token, jid, body(RETRY5.replace(">5<", ">9223372036854775808<")))
+    assert r.status_code == 400 and "Int64" in xml(r).get("Message")
 
 
 @pytest.mark.parametrize("inner,needle", [

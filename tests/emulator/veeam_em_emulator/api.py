@@ -334,7 +334,17 @@ def _put_job(state, req, rec):
         raise ApiError(exc.status, exc.message) from None
     state.dropped = {"job_id": rec.id, "items": dropped, "rejected": None}
     task = state.edit_task(req.session, rec, patch)
-    return _accepted(state, req, task)
+    answer = state.config.put_answer
+    if answer == "202":
+        return _accepted(state, req, task)
+    # put_method.md: 200 OK when the operation is done at once; a check that fails is then the answer itself.
+    failure = state.apply_now(task)
+    if failure is not None:
+        raise ApiError(400, failure)
+    if answer == "200-resource":
+        with state.lock:
+            return xml(200, views.job_entity(state, state.jobs[rec.id], root=True))
+    return Response(200)
 
 
 def _accepted(state, req, task):
@@ -901,8 +911,7 @@ def _tasks(state, req, parts):
             if t is None:
                 raise ApiError(404, "The task with ID '%s' was not found" % parts[1])
             if req.method == "DELETE":
-                t.deleted = True
-                del s.tasks[t.task_id]
+                state.delete_task(s, t)
                 return Response(204)
             t.poll(state.config)
             return xml(200, views.task_el(state, t, root=True))

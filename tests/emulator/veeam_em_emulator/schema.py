@@ -165,7 +165,7 @@ def _linked_repos():
 
 
 def _gfs_period(name, sel_name, sel_enum):
-    return G(name, L("Enabled", "bool"), L("RetentionPeriod", "int"), L(sel_name, "enum", enum=sel_enum),
+    return G(name, L("Enabled", "bool"), L("RetentionPeriod", "long"), L(sel_name, "enum", enum=sel_enum),
              block=True)
 
 
@@ -175,9 +175,9 @@ def _continuous():
 
 STANDART = G(
     "Standart",
-    G("RetryOptions", L("RetryTimes", "int"), L("RetryTimeout", "int"), L("RetrySpecified", "bool"), block=True),
+    G("RetryOptions", L("RetryTimes", "long"), L("RetryTimeout", "long"), L("RetrySpecified", "bool"), block=True),
     L("WaitForBackupCompletion", "bool"),
-    L("BackupCompetitionWaitingPeriodMin", "int"),
+    L("BackupCompetitionWaitingPeriodMin", "long"),
     G("OptionsDaily",
       L("Kind", "enum", enum=("Everyday", "WeekDays", "SelectedDays")),
       L("Days", "enum", max=None, enum=DAYS),
@@ -194,7 +194,7 @@ STANDART = G(
       attrs=ENABLED, block=True),
     G("OptionsPeriodically",
       L("Kind", "enum", enum=("Hours", "Minutes")),
-      L("FullPeriod", "int"),
+      L("FullPeriod", "long"),
       _day_list("Schedule"),
       attrs=ENABLED, block=True),
     _continuous(),
@@ -225,8 +225,8 @@ JOB = G(
           _gfs_period("Yearly", "SelectedMonth", MONTHS),
           attrs=ENABLED, block=True),
         G("SimpleRetentionPolicy",
-          L("RetainCycles", "int"),
-          L("RetainDaysToKeep", "int"),
+          L("RetainCycles", "long"),
+          L("RetainDaysToKeep", "long"),
           L("RetainLimitType", "enum", enum=("Cycles", "Days")),
           block=True)),
       G("FileCopyJobInfo", ro=True),

@@ -45,9 +45,12 @@ class Config:
     error_status_attr: bool = False     # add Status="NotFound" etc. to Error bodies
     session_seconds: float = 3.0        # how long a job session (start/retry/sync) runs
     session_result: str = "Success"     # Success | Warning | Failed: result of a session that is not stopped
+    put_answer: str = "202"             # 202 (a Task) | 200-empty | 200-resource: how PUT /jobs/{id} is answered
+    task_delete: str = "cancel"         # cancel (a running task stops, its change is not made) | ignore
 
     CHOICES = {"order_violation": ("ignore", "reject"), "merge": ("deep", "replace"), "absent_bool": ("keep", "false"),
-               "session_result": ("Success", "Warning", "Failed")}
+               "session_result": ("Success", "Warning", "Failed"), "put_answer": ("202", "200-empty", "200-resource"),
+               "task_delete": ("cancel", "ignore")}
 
     def update(self, data):
         """Validate and apply a partial update (dict).  Raises ValueError."""
@@ -202,6 +205,7 @@ class State:
             if quick:
                 t.running_seconds = min(self.config.task_running_seconds, TRIGGER_RUNNING_SECONDS)
                 t.auto_complete = True
+                t.commit_at_opfinished = True
             session.tasks[tid] = t
             self.all_tasks.append(t)
             return t
@@ -230,14 +234,34 @@ class State:
 
         return self.new_task(session, "EditJob", jid, precheck, commit)
 
+    def apply_now(self, task):
+        """Carry a task out at once (a write answered 200): its checks and commit; the failure message or None."""
+        with self.lock:
+            task.complete_in_background(self.config, 0.0, force=True)
+            self.all_tasks.remove(task)
+            task.session.tasks.pop(task.task_id, None)
+            return None if task.success else task.message
+
+    def delete_task(self, session, task):
+        """DELETE /tasks/{id}: the record goes; under task_delete=cancel a task still Running stops unmade."""
+        with self.lock:
+            if self.config.task_delete == "cancel":
+                task.cancel()
+            task.deleted = True
+            del session.tasks[task.task_id]
+
     def tick(self):
-        """Background completion of orphaned tasks (deleted, session ended, or request faulted)."""
+        """Background progress: orphaned tasks (deleted, session ended, request faulted) complete; run triggers
+        leave Running on their own (their job starts) and then wait in OperationFinished for a poll."""
         with self.lock:
             idle = self.config.idle_timeout
             for t in self.all_tasks:
-                if t.state != "Finished" and (t.deleted or t.background or t.auto_complete
-                                              or not t.session.alive(idle)):
+                if t.state == "Finished":
+                    continue
+                if t.deleted or t.background or not t.session.alive(idle):
                     t.complete_in_background(self.config, ORPHAN_GRACE_SECONDS)
+                elif t.auto_complete:
+                    t.leave_running_in_background(self.config)
 
     # ------------------------------------------------------------------ request log
     def add_log(self, entry, generation=None):

@@ -10,6 +10,17 @@ record was DELETEd, whose session ended, or whose request was hit by an HTTP
 fault (the client may never have seen its 202) is completed in the background
 once its running time has elapsed ("a change already in progress still
 completes"); polling it still works.
+
+Run triggers (start, stop, retry, sync) act when they leave ``Running``: the
+backup server starts or stops the job, and the task shows
+``OperationFinished`` (as in the vendor's StartJob example) until polled
+``task_opfinished_polls`` times, then ``Finished``.  The background ticker
+moves them out of ``Running`` even when nobody polls.
+
+``DELETE /tasks/{id}`` of a ``Running`` task under ``task_delete=cancel``
+stops it: it ends ``Finished`` with ``Success="false"`` and its change is
+never made.  Under ``ignore`` (or once past ``Running``) the change still
+completes in the background.
 """
 
 from __future__ import annotations
@@ -39,7 +50,10 @@ class Task:
         self.background = False           # also completed by the ticker (its request was faulted)
         self.related = None               # (rel, type, path, name)
         self.running_seconds = None       # overrides task_running_seconds (run triggers)
-        self.auto_complete = False        # completed by the ticker even while nobody polls
+        self.auto_complete = False        # leaves Running by the ticker even while nobody polls
+        self.commit_at_opfinished = False  # run triggers: the job starts/stops on leaving Running
+        self.committed = False
+        self.cancelled = False
         self.history = ["Running"]
 
     def _set(self, state):
@@ -59,19 +73,10 @@ class Task:
         if self.state == "Finished" or self.never:
             return
         if self.state == "Running":
-            ready = (time.monotonic() - self.created >= self._running_seconds(cfg)
-                     and self.running_polls >= (cfg.task_running_polls or 0))
-            if not ready:
+            if not self._running_done(cfg) or self.running_polls < (cfg.task_running_polls or 0):
                 self.running_polls += 1
                 return
-            msg = self._precheck()
-            self.success = msg is None
-            self.message = "OperationFinished" if msg is None else msg
-            if cfg.task_opfinished_polls > 0:
-                self._set("OperationFinished")
-                self.opf_polls = 1
-                return
-            self._finish_after_precheck()
+            self._leave_running(cfg, polled=True)
             return
         if self.state == "OperationFinished":
             if self.opf_polls >= cfg.task_opfinished_polls:
@@ -79,20 +84,60 @@ class Task:
             else:
                 self.opf_polls += 1
 
+    def _running_done(self, cfg):
+        return time.monotonic() - self.created >= self._running_seconds(cfg)
+
+    def _leave_running(self, cfg, polled):
+        """Running -> OperationFinished (the poll that sees it counts), or Finished when that state is skipped."""
+        msg = self._precheck()
+        self.success = msg is None
+        self.message = "OperationFinished" if msg is None else msg
+        if self.success and self.commit_at_opfinished:
+            self._commit()
+        if cfg.task_opfinished_polls > 0:
+            self._set("OperationFinished")
+            self.opf_polls = 1 if polled else 0
+            return
+        self._finish_after_precheck()
+
+    def _commit(self):
+        msg = self.commit() if self.commit is not None else None
+        self.committed = True
+        self.success = msg is None
+        if msg is not None:
+            self.message = msg
+
+    def leave_running_in_background(self, cfg):
+        """Run triggers: leave Running once its time is up, without a poll (the job starts on its own)."""
+        if self.state == "Running" and not self.never and self._running_done(cfg):
+            self._leave_running(cfg, polled=False)
+
+    def cancel(self):
+        """DELETE under task_delete=cancel: a Running task stops and its change is never made."""
+        if self.state == "Running" and not self.never:
+            self.cancelled = True
+            self.success = False
+            self.message = "The task was cancelled"
+            self._set("Finished")
+
     def _finish_after_precheck(self):
         if self.success:
-            msg = self.precheck() if self.precheck else None
-            if msg is None and self.commit is not None:
-                msg = self.commit()
-            self.success = msg is None
-            self.message = self.ok_message if msg is None else msg
+            if not self.committed:
+                msg = self.precheck() if self.precheck else None
+                if msg is None and self.commit is not None:
+                    msg = self.commit()
+                self.committed = msg is None
+                self.success = msg is None
+                self.message = self.ok_message if msg is None else msg
+            else:
+                self.message = self.ok_message
         self._set("Finished")
 
-    def complete_in_background(self, cfg, grace):
-        """Finish an orphaned task once its running time (plus grace) elapsed."""
-        if self.state == "Finished" or self.never:
+    def complete_in_background(self, cfg, grace, force=False):
+        """Finish an orphaned task once its running time (plus grace) elapsed; ``force``: at once."""
+        if self.state == "Finished" or (self.never and not force):
             return False
-        if time.monotonic() - self.created < self._running_seconds(cfg) + grace:
+        if not force and time.monotonic() - self.created < self._running_seconds(cfg) + grace:
             return False
         if self.state == "Running":
             msg = self._precheck()
@@ -104,5 +149,5 @@ class Task:
     def to_json(self):
         return {"task_id": self.task_id, "session_id": self.session.session_id, "operation": self.operation,
                 "job_id": self.job_id, "state": self.state, "success": self.success, "message": self.message,
-                "deleted": self.deleted,
+                "deleted": self.deleted, "cancelled": self.cancelled,
                 "background": self.background, "history": list(self.history), "never_finishes": self.never}

@@ -54,6 +54,11 @@ def build_parser():
                    help="polls a task shows Running before it may advance (default 0)")
     g.add_argument("--task-opfinished-polls", type=int, default=1,
                    help="polls a task shows OperationFinished before Finished (default 1; 0 = skip)")
+    g.add_argument("--put-answer", choices=("202", "200-empty", "200-resource"), default="202",
+                   help="PUT /jobs/{id}: 202 with a Task (default), or done at once: 200 with no body or with the job")
+    g.add_argument("--task-delete", choices=("cancel", "ignore"), default="cancel",
+                   help="DELETE /tasks/{id} of a Running task: stop it, its change unmade (cancel, default), or "
+                        "only drop the record (ignore)")
     g.add_argument("--latency-ms", type=int, default=0, help="delay added to every /api/ request (default 0)")
     g.add_argument("--session-seconds", type=float, default=3.0,
                    help="seconds a job session (start/retry/sync) runs before it ends (default 3)")
@@ -73,7 +78,7 @@ def main(argv=None):
                  latency_ms=args.latency_ms, task_running_seconds=running_seconds,
                  task_running_polls=args.task_running_polls, task_opfinished_polls=args.task_opfinished_polls,
                  idle_timeout=args.idle_timeout, session_seconds=max(0.0, args.session_seconds),
-                 session_result=args.session_result)
+                 session_result=args.session_result, put_answer=args.put_answer, task_delete=args.task_delete)
     users = {args.username: (args.password, "admin")}
     if args.restore_user:
         if ":" not in args.restore_user:

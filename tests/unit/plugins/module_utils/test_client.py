@@ -489,15 +489,30 @@ def test_server_echo_of_secrets_is_redacted(rsps, fake_time):
     assert '********' in str(exc.value)
 
 
-def test_500_not_retried(rsps, fake_time):
+def test_500_on_a_read_is_retried_within_max_retries(rsps, fake_time):
     add_logon(rsps)
     rsps.add(responses.GET, JOB, body=load('error_500.xml'), status=500)
     add_logoff(rsps)
-    with make_client(fake_time) as client:
+    with make_client(fake_time, max_retries=2, request_deadline=1000) as client:
         with pytest.raises(ApiError) as exc:
             client.get(JOB)
     assert exc.value.status == 500
-    assert [u for _m, u in sequence(rsps)].count(JOB) == 1
+    # 1 attempt + max_retries, each retry after a jittered pause
+    assert [u for _m, u in sequence(rsps)].count(JOB) == 3
+    assert len(fake_time.sleeps) == 2
+    for attempt, delay in enumerate(fake_time.sleeps, 1):
+        assert 0.5 <= delay <= min(30, 0.5 * 2 ** attempt)
+
+
+def test_500_on_a_delete_of_a_job_is_not_resent(rsps, fake_time):
+    add_logon(rsps)
+    rsps.add(responses.DELETE, JOB, body=load('error_500.xml'), status=500)
+    add_logoff(rsps)
+    with make_client(fake_time) as client:
+        with pytest.raises(ApiError) as exc:
+            client.delete(JOB)
+    assert exc.value.status == 500
+    assert [u for m, u in sequence(rsps) if m == 'DELETE'].count(JOB) == 1
     assert fake_time.sleeps == []
 
 
@@ -624,7 +639,7 @@ def test_full_jitter_real_random(rsps, fake_time):
         assert 0.5 <= delay <= min(30, 0.5 * 2 ** attempt)
 
 
-@pytest.mark.parametrize('status', [429, 502, 503, 504])
+@pytest.mark.parametrize('status', [429, 500, 502, 503, 504])
 def test_transient_status_retried_for_get(rsps, fake_time, status):
     add_logon(rsps)
     rsps.add(responses.GET, JOB, status=status)

@@ -15,7 +15,7 @@ import pytest
 from ansible_collections.veeam_em.core.plugins.module_utils import _diff, _xml
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError
 from ansible_collections.veeam_em.core.plugins.module_utils._job_models import JOB_MODEL, SCHEMA_ORDER
-from ansible_collections.veeam_em.core.plugins.module_utils._model import local, resolve, text_to_hours, hours_to_text
+from ansible_collections.veeam_em.core.plugins.module_utils._model import local, normalize_input, resolve, text_to_hours, hours_to_text
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'xml')
 
@@ -278,3 +278,29 @@ def test_schedule_kind_the_job_lacks_names_the_option(entity):
     with pytest.raises(ValidationError) as exc:
         plan(entity, {'schedule': {'periodically': {'window': {}}}})
     assert exc.value.msg.startswith('schedule.periodically:') and 'no such setting' in exc.value.msg
+
+
+def _int_leaf(xml_name):
+    for dummy, leaf in JOB_MODEL.leaves:
+        if leaf.kind == 'int' and leaf.option and leaf.xml and leaf.xml[-1] == xml_name:
+            return leaf
+    raise AssertionError(xml_name)
+
+
+@pytest.mark.parametrize('xml_name', ['RetryTimes', 'RetryTimeout', 'FullPeriod', 'RetainCycles', 'RetainDaysToKeep',
+                                      'RetentionPeriod'])
+def test_int64_fields_take_values_past_int32_and_refuse_past_int64(xml_name):
+    leaf = _int_leaf(xml_name)
+    assert leaf.int_bits == 64
+    assert normalize_input(leaf, 2 ** 31, 'opt') == 2 ** 31
+    with pytest.raises(ValidationError, match='opt: .*Int64') as exc:
+        normalize_input(leaf, 2 ** 63, 'opt')
+    assert exc.value.option == 'opt'
+
+
+@pytest.mark.parametrize('xml_name', ['DayOfMonth', 'BackupLogsFrequencyMin', 'RetainDays'])
+def test_int_fields_are_int32(xml_name):
+    leaf = _int_leaf(xml_name)
+    assert leaf.int_bits == 32
+    with pytest.raises(ValidationError, match='Int32|maximum'):
+        normalize_input(leaf, 2 ** 31, 'opt')

@@ -295,3 +295,26 @@ def test_task_lost_after_relogon_with_real_client():
             with pytest.raises(TaskLost):
                 _tasks.wait_for_task(client, el('task_running.xml'), sleep=fake.sleep, clock=fake.clock)
         assert [c.request.method for c in rsps.calls].count('POST') == 2
+
+
+@pytest.mark.parametrize('script,error', [
+    (['task_running.xml'], TaskTimeout),
+    (['task_opfinished.xml'], TaskTimeout),
+    ([ApiError('gone', status=404)], TaskLost),
+    ([ApiError('down', status=501)] * 4, TaskPollError),
+])
+def test_a_task_not_finished_is_never_deleted(script, error):
+    """DELETE /tasks/{id} stops a running task (delete_task_id.md): deleting one on the way out could leave
+    unmade a change the run reports as made, so only a Finished task is deleted."""
+    fake = FakeTime()
+    client = FakeClient(script)
+    with pytest.raises(error):
+        wait(client, el('task_running.xml'), fake, timeout=20, settle_seconds=60)
+    assert client.deletes == []
+
+
+def test_operation_finished_accepted_after_settling_is_not_deleted():
+    fake = FakeTime()
+    client = FakeClient(['task_opfinished.xml'])
+    result = wait(client, el('task_running.xml'), fake, timeout=300, settle_seconds=60)
+    assert result['state'] == 'OperationFinished' and client.deletes == []
