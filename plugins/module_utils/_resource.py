@@ -378,41 +378,21 @@ class Answer:
 
 
 def send(client, method, path, body, entity_root, params=None, wait_timeout=900, sleep=None, clock=None):
-    """Send one write and classify its answer by the root's qualified name (em-api-cloud.md section 2).
+    """Send one write through the collection's one write path (``_tasks.perform_write``) and keep its answer.
 
-    A ``Task`` is waited on, an ``Error`` under a 2xx fails, the written
-    resource's root is the read-back, anything else (or no body) means
-    "done, read it again". A write whose outcome is unknown (the request left,
-    no answer came) gives ``Answer(known=False)``: the caller re-reads, never
-    re-sends. A ``202`` without a task needs nothing of its own: the caller
-    re-reads until the record shows the write, whatever the answer was.
-
-    This is the one place the engine writes. When ``_tasks.perform_write``
-    (branch i12a) lands, its body becomes ``outcome = perform_write(client,
-    method, path, body, params, resources=(entity_root,), timeout=wait_timeout,
-    sleep=sleep, clock=clock)`` and ``Answer(task=outcome.task,
-    entity=outcome.resource)``, with the same AmbiguousWriteError branch.
+    Its root decides (em-api-cloud.md section 2): a ``Task`` is waited on, an
+    ``Error`` under a 2xx fails, the written resource's root is the read-back;
+    anything else, no body, or a ``202`` without a task means "read it again",
+    and the caller re-reads until the record shows the write. A write whose
+    outcome is unknown (the request left, no answer came) gives
+    ``Answer(known=False)``: the caller re-reads, never re-sends.
     """
     try:
-        if method == 'POST':
-            root = client.post(path, body, params=params)
-        elif method == 'PUT':
-            root = client.put(path, body, params=params)
-        else:
-            root = client.delete(path)
+        outcome = _tasks.perform_write(client, method, path, body, params, resources=(entity_root,),
+                                       timeout=wait_timeout, sleep=sleep, clock=clock)
     except AmbiguousWriteError:
         return Answer(known=False)
-    if root is None:
-        return Answer()
-    tag = root.tag if isinstance(root.tag, str) else ''
-    if tag == _xml.qname('Task'):
-        return Answer(task=_tasks.wait_for_task(client, root, timeout=wait_timeout, sleep=sleep, clock=clock))
-    if tag == _xml.qname('Error'):
-        raise ApiError('EM refused %s %s: %s' % (method, path, root.get('Message') or _xml.findtext(root, 'Message')),
-                       message=root.get('Message'), method=method, path=path)
-    if tag == _xml.qname(entity_root):
-        return Answer(entity=root)
-    return Answer()
+    return Answer(task=outcome.task, entity=outcome.resource)
 
 
 def _refused(exc, what):
@@ -555,14 +535,16 @@ class Plan:
         return bad
 
 
-def _reread(client, plan, wait_timeout, sleep, clock, find):
+def _reread(find, wait_timeout, sleep, clock):
     """Read the record after a write until ``find`` shows what was sent; ``(entity or None, mismatches)``."""
-    entity, bad = find()
-    for _tick in _tasks.poll_schedule(wait_timeout, sleep, clock) if (entity is None or bad) else ():
-        entity, bad = find()
-        if entity is not None and not bad:
-            break
-    return entity, bad
+    last = {}
+
+    def shows():
+        last['entity'], last['bad'] = find()
+        return last['entity'] is not None and not last['bad']
+    if not shows():
+        _tasks.watch_until(shows, wait_timeout, sleep, clock)
+    return last['entity'], last['bad']
 
 
 def run(client, resource, params, wanted, check_mode=False, with_diff=False, wait_timeout=900, sleep=None, clock=None):
@@ -628,7 +610,7 @@ def _write(client, plan, wait_timeout, sleep, clock):
             raise VerifyFailed('%s: EM shows several new records that match: %s' % (what, res.describe(new)))
         return (new[0], plan.mismatches(new[0])) if new else (None, [])
     find.called = False
-    entity, bad = _reread(client, plan, wait_timeout, sleep, clock, find)
+    entity, bad = _reread(find, wait_timeout, sleep, clock)
     if entity is None:
         how = 'EM accepted it' if answer.known else 'the request was sent but its answer was lost (it is not sent again)'
         raise VerifyFailed('%s: %s, but no new record shows%s after %s s' % (what, how, plan._where(), wait_timeout))
@@ -664,7 +646,7 @@ def _delete(client, plan, item, what, wait_timeout, sleep, clock):
     def gone():
         present = _exists(client, plan, record_id)
         return (None if present else True), []
-    done, _bad = _reread(client, plan, wait_timeout, sleep, clock, gone)
+    done, _bad = _reread(gone, wait_timeout, sleep, clock)
     if done is None:
         raise VerifyFailed('%s: EM accepted it, but the record still exists after %s s' % (what, wait_timeout))
     return None, answer

@@ -463,8 +463,8 @@ def test_answers_are_classified_by_their_root_never_by_status():
         def __init__(self, root):
             self.root = root
 
-        def put(self, path, body, params=None):
-            return _xml.parse(self.root.encode()) if self.root else None
+        def write(self, method, path, body_el=None, params=None):
+            return 200, (_xml.parse(self.root.encode()) if self.root else None)
 
     entity = '<CredentialsInfo xmlns="%s" Type="Credentials"><Id>x</Id></CredentialsInfo>' % NS
     assert _resource.send(Stub(entity), 'PUT', 'p', None, 'CredentialsInfo').entity is not None
