@@ -50,6 +50,12 @@ def test_job_option_docs_match_the_model():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_resource_module_docs_match_the_declarations():
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, 'hacking', 'render_resource_docs.py'), '--check'],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_user_agent_and_version_added_follow_the_collection_version():
     from ansible_collections.veeam_em.core.plugins.module_utils import _client
     with open(os.path.join(ROOT, 'galaxy.yml')) as f:
