@@ -332,12 +332,13 @@ class CaseRun:
         return found
 
 
-def run_cases(emulator, cases, check=False, diff=False, env=None, defaults=None, extra_vars=None, forks=20):
+def run_cases(emulator, cases, check=False, diff=False, env=None, defaults=None, extra_vars=None, forks=6):
     """Run many independent cases in one ansible-playbook run; return {case id: CaseRun}.
 
     ``cases`` maps a case id to its list of tasks. Each case is an inventory host (local connection),
     the play's free strategy lets the hosts run side by side, and each host includes its own tasks, so
     a failure, a result or an assertion names its case. Cases must not touch the same EM objects.
+    ``forks`` bounds how many run at once: on two cores, more only queue for the CPU.
     """
     tmp = scratch('cases_')
     hosts = {}

@@ -157,8 +157,10 @@ def setting_groups(emulator, mode):
     return cases
 
 
-# Each reading's cases on one xdist worker (with --dist loadgroup), so that its batch runs once.
-@pytest.mark.parametrize('mode', [pytest.param(m, marks=pytest.mark.xdist_group('setting-group-%s' % m)) for m in MODES])
+# Every setting-group case on one xdist worker (with --dist loadgroup), so that each reading's batch runs
+# once, one batch at a time, while the other workers run the other tests.
+@pytest.mark.xdist_group('setting-groups')
+@pytest.mark.parametrize('mode', MODES)
 @pytest.mark.parametrize('case', CASES, ids=[c[0] for c in CASES])
 def test_setting_group(emulator, mode, case):
     case_id, _name, _settings, prefixes, diff_keys = case
