@@ -45,7 +45,7 @@ JUNIT="$WORK/junit"
 PYBIN="$WORK/pybin"
 TIMES="$WORK/steps.tsv"
 ERRFILE="$WORK/step-errors"
-rm -rf "$JUNIT" "$WORK/lanes" "$WORK/e2e-verbose"*
+rm -rf "$JUNIT" "$WORK/lanes" "$WORK/tmp" "$WORK/e2e-verbose"*
 mkdir -p "$JUNIT" "$PYBIN" "$WORK/logs" "$WORK/lanes"
 : >"$TIMES"; : >"$ERRFILE"
 T_START=$SECONDS
@@ -100,8 +100,10 @@ run_pytest() {  # run_pytest NAME VENV COLL ARGS...
   local t0=$SECONDS rc
   (cd "$c" && PATH="$venv/bin:$PATH" PYTHONPATH="${c%/ansible_collections/*}" \
      ANSIBLE_COLLECTIONS_PATH="${c%/ansible_collections/*}" \
-     "$venv/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$JUNIT/$name.xml" "$@") >"$WORK/logs/$name.log" 2>&1
+     "$venv/bin/python" -m pytest -q -p no:cacheprovider --basetemp="$WORK/tmp/$name" --junitxml="$JUNIT/$name.xml" "$@") \
+     >"$WORK/logs/$name.log" 2>&1
   rc=$?
+  rm -rf "$WORK/tmp/$name"  # nothing a test wrote outlives the run (pytest would keep its last three)
   timed "$name" $rc $((SECONDS - t0))
   tail -n 1 "$WORK/logs/$name.log" | sed "s/^/   $name: /" >&2
   if [ $rc -ne 0 ] && [ $rc -ne 1 ]; then error "$name (pytest exit $rc, see $WORK/logs/$name.log)"; fi
