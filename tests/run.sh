@@ -46,7 +46,7 @@ PYBIN="$WORK/pybin"
 TIMES="$WORK/steps.tsv"
 ERRFILE="$WORK/step-errors"
 rm -rf "$JUNIT" "$WORK/lanes" "$WORK/tmp" "$WORK/e2e-verbose"*
-mkdir -p "$JUNIT" "$PYBIN" "$WORK/logs" "$WORK/lanes"
+mkdir -p "$JUNIT" "$PYBIN" "$WORK/logs" "$WORK/lanes" "$WORK/tmp"
 : >"$TIMES"; : >"$ERRFILE"
 T_START=$SECONDS
 
