@@ -19,7 +19,7 @@ import re
 from ansible_collections.veeam_em.core.plugins.module_utils import _diff, _tasks, _xml
 from ansible_collections.veeam_em.core.plugins.module_utils._client import quote_filter_value
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import (
-    AmbiguousWriteError, TaskLost, ValidationError, VeeamEmError,
+    AmbiguousNameError, AmbiguousWriteError, NotFoundError, TaskLost, ValidationError, VeeamEmError,
 )
 from ansible_collections.veeam_em.core.plugins.module_utils._infra import list_repositories
 from ansible_collections.veeam_em.core.plugins.module_utils._job_models import JOB_MODEL
@@ -33,8 +33,8 @@ JOB_TYPES = {'backup': 'Backup', 'backup_copy': 'BackupCopy', 'immediate_backup_
              'replica': 'Replica'}
 
 
-class JobNotFound(VeeamEmError):
-    pass
+class JobNotFound(NotFoundError):
+    """No job has that name or id (on that backup server); the message lists close names."""
 
 
 class VerifyFailed(VeeamEmError):
@@ -124,7 +124,11 @@ class JobIndex:
         return self.client.query('Job', filter=flt, fmt='Entities')
 
     def find(self, name=None, job_id=None, backup_server=None):
-        """The Job entity for a name or an id; raise JobNotFound with candidates otherwise."""
+        """The Job entity for a name or an id.
+
+        Raises JobNotFound (with close names) when there is none, and AmbiguousNameError (with the backup
+        servers) when the name is taken on several servers and ``backup_server`` does not pick one.
+        """
         if job_id:
             uuid = parse_job_id(job_id)
             if self.summaries is not None:
@@ -147,8 +151,8 @@ class JobIndex:
             return self._entity(exact[0]) if self.summaries is not None else exact[0]
         if len(exact) > 1:
             servers = sorted(_server_of(e) or '?' for e in exact)
-            raise JobNotFound('job name %r is ambiguous: it exists on backup servers %s; set backup_server'
-                              % (name, ', '.join(servers)))
+            raise AmbiguousNameError('job name %r is ambiguous: it exists on backup servers %s; set backup_server'
+                                     % (name, ', '.join(servers)), candidates=servers)
         names = self.all_names()
         close = difflib.get_close_matches(name, names, n=5, cutoff=0.6)
         close += [n for n in names if n.lower() == name.lower() and n not in close]
@@ -176,7 +180,7 @@ class _Resolver:
     def job_uid(self, name):
         try:
             entity = self.index.find(name=name, backup_server=self.backup_server)
-        except JobNotFound as exc:
+        except (JobNotFound, AmbiguousNameError) as exc:
             raise ValidationError('schedule.after_job: %s' % exc.msg, option='schedule.after_job')
         return entity.get('UID')
 
@@ -335,9 +339,7 @@ def remove(client, index, params, check_mode=False, with_diff=False, wait=True, 
     """``state: absent``: delete the job if it exists; a missing job is already as declared."""
     try:
         entity = index.find(name=params.get('name'), job_id=params.get('id'), backup_server=params.get('backup_server'))
-    except JobNotFound as exc:
-        if 'ambiguous' in exc.msg:
-            raise
+    except JobNotFound:
         return {'changed': False, 'job': {}}
     resolver = index.resolver(entity)
     result = {'changed': True, 'job': {}}
@@ -511,8 +513,8 @@ def converge(client, index, params, wanted, **kwargs):
         return remove(client, index, params, **kwargs)
     try:
         plan = prepare(index, params, wanted)
-    except JobNotFound as exc:
-        if params.get('clone_from') is None or 'ambiguous' in exc.msg:
+    except JobNotFound:
+        if params.get('clone_from') is None:
             raise
         return clone(client, index, params, wanted, **kwargs)
     return apply(client, plan, **kwargs)

@@ -166,3 +166,25 @@ def test_bad_input_sends_nothing(em):
     result = run_module({'name': 'DB Backup', 'schedule': {'daily': {'time': '7pm'}}})
     assert result['failed'] is True and 'schedule.daily.time' in result['msg']
     assert calls(em) == []
+
+
+def test_absent_job_whose_name_says_ambiguous_is_left_alone(em):
+    """Issue 12 #5: "not found" is told from "ambiguous" by the error's type, not by words in the message."""
+    em.add(responses.GET, BASE + 'query', body=load('query_refs_empty.xml'), content_type='application/xml')
+    result = run_module({'name': 'Not an ambiguous job', 'state': 'absent'})
+    assert result['changed'] is False and not result.get('failed'), result
+    assert [m for m, _u in calls(em)] == ['POST', 'GET', 'GET', 'DELETE']  # logon, the query, the names, logoff
+
+
+def test_a_name_on_two_servers_is_ambiguous_even_for_absent(em, entity):
+    other = copy.deepcopy(entity)
+    other.set('UID', 'urn:veeam:Job:00000000-0000-4000-8000-000000000002')
+    for link in other.iter('{*}Link'):
+        if link.get('Rel') == 'Up':
+            link.set('Name', 'vbr02')
+    both = _xml.parse(query_result(entity))
+    both.find('{*}Entities/{*}Jobs').append(other)
+    em.add(responses.GET, BASE + 'query', body=_xml.to_bytes(both), content_type='application/xml')
+    result = run_module({'name': 'DB Backup', 'state': 'absent'})
+    assert result['failed'] is True and 'vbr01, vbr02' in result['msg'] and 'backup_server' in result['msg']
+    assert [m for m, _u in calls(em)] == ['POST', 'GET', 'DELETE']
