@@ -327,6 +327,9 @@ def check_entry(params):
     wanted = JOB_MODEL.check_input(params)
     if params.get('clone_from') is not None:
         clone_spec(params)
+    if params.get('state') == 'absent' and params.get('clone_from') is not None:
+        raise ValidationError('clone_from: only used with state present (it creates the job when it is missing)',
+                              option='clone_from')
     if params.get('state') == 'absent' and wanted:
         names = sorted(set(k for k in JOB_MODEL.argument_spec() if params.get(k) is not None))
         raise ValidationError('state: absent deletes the job; remove the settings given with it (%s)'

@@ -162,9 +162,18 @@ def test_server_did_not_take_the_change(em, entity):
     assert len([c for c in em.calls if c.request.method == 'PUT']) == 1
 
 
-def test_bad_input_sends_nothing(em):
-    result = run_module({'name': 'DB Backup', 'schedule': {'daily': {'time': '7pm'}}})
-    assert result['failed'] is True and 'schedule.daily.time' in result['msg']
+@pytest.mark.parametrize('args,option', [
+    ({'schedule': {'daily': {'time': '7pm'}}}, 'schedule.daily.time'),
+    # issue 12 #3: checks that need only the options never log on
+    ({'schedule': {'periodically': {'kind': 'hours', 'full_period': 25}}}, 'schedule.periodically.full_period'),
+    ({'schedule': {'periodically': {'full_period': 90}}}, 'schedule.periodically.full_period'),
+    ({'schedule': {'after_job': 'DB Backup'}}, 'schedule.after_job'),
+    ({'state': 'absent', 'clone_from': 'Other Job'}, 'clone_from'),
+    ({'description': 'x', 'wait_timeout': -1}, 'wait_timeout'),
+])
+def test_bad_input_sends_nothing(em, args, option):
+    result = run_module(dict({'name': 'DB Backup'}, **args))
+    assert result['failed'] is True and option in result['msg'] and result['option'] == option
     assert calls(em) == []
 
 
