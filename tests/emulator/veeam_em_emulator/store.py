@@ -75,6 +75,7 @@ class JobRecord:
         self.server_id = server_id
         self.xml = xml
         self.meta = {}                    # e.g. clone details (cloned_from, repository_uid, ...)
+        self.repo_id = None               # the repository its backups go to (not part of the v1_7 entity)
 
     def text(self, *names):
         el = self.xml
@@ -133,9 +134,14 @@ class State:
                 self.repos[rid] = {"id": rid, "server_id": by_name[srv], "name": name, "kind": kind,
                                    "capacity": cap, "free": free}
             self.jobs = OrderedDict()
+            self.backups = OrderedDict()
             for jid, srv, xml in seed.seed_jobs(self.extra_jobs):
                 self._set_next_run(xml)
-                self.jobs[jid] = JobRecord(jid, by_name[srv], xml)
+                rec = self.jobs[jid] = JobRecord(jid, by_name[srv], xml)
+                repo = seed.job_repository(srv, rec.name)
+                rec.repo_id = seed.repo_id(srv, repo) if repo else None
+                if repo and (srv, rec.name) not in seed.NEVER_RAN:
+                    self.add_backup(rec)
             roots, items = inventory.build(self.extra_jobs)
             self.roots = OrderedDict((r["id"], r) for r in roots)
             self.inventory = items
@@ -159,6 +165,27 @@ class State:
             xml.append(E("NextRun", text=fmt_dt(nr)))
         new = ordered_copy(xml, JOB)
         xml[:] = list(new)
+
+    # ------------------------------------------------------------------ backups
+    def add_backup(self, rec, repo_id=None):
+        """The backup a run of ``rec`` writes to its repository (created by its first run); None for replicas."""
+        repo_id = repo_id or rec.repo_id
+        if repo_id is None or rec.job_type == "Replica":
+            return None
+        for b in self.backups.values():
+            if b["job_id"] == rec.id and b["repo_id"] == repo_id:
+                return b
+        bid = seed.backup_id(self.server_name(rec.server_id), rec.uid + "/" + repo_id)
+        self.backups[bid] = {"id": bid, "server_id": rec.server_id, "job_id": rec.id, "job_name": rec.name,
+                             "repo_id": repo_id, "platform": rec.platform or "VMware", "backup_type": "Standard"}
+        return self.backups[bid]
+
+    def backup_job_name(self, b):
+        """A backup is named after its job: the job's current name, or the last one known once it is deleted."""
+        rec = self.jobs.get(b["job_id"])
+        if rec is not None:
+            b["job_name"] = rec.name
+        return b["job_name"]
 
     # ------------------------------------------------------------------ lookup helpers
     def server_name(self, sid):
