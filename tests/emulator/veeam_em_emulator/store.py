@@ -206,7 +206,7 @@ class State:
             tid = "task-%d" % session.task_counter
             t = Task(tid, session, operation, job_id=job_id, precheck=precheck, commit=commit,
                      ok_message=ok_message, never=self.faults.task_never_finishes,
-                     fail_message=self.faults.take_task_failure(job_id))
+                     fail_message=self.faults.take_task_failure(job_id, operation))
             if quick:
                 t.running_seconds = min(self.config.task_running_seconds, TRIGGER_RUNNING_SECONDS)
                 t.auto_complete = True
