@@ -21,7 +21,7 @@ from ansible_collections.veeam_em.core.plugins.module_utils._client import quote
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import (
     AmbiguousNameError, AmbiguousWriteError, NotFoundError, TaskLost, ValidationError, VeeamEmError,
 )
-from ansible_collections.veeam_em.core.plugins.module_utils._infra import list_repositories
+from ansible_collections.veeam_em.core.plugins.module_utils._infra import job_repositories, list_repositories
 from ansible_collections.veeam_em.core.plugins.module_utils._job_models import JOB_MODEL
 from ansible_collections.veeam_em.core.plugins.module_utils._model import child, children, resolve
 
@@ -448,6 +448,33 @@ def clone_spec(params):
     return spec
 
 
+def clone_repository(client, name, src):
+    """The repository a clone of job ``src`` (a job summary) writes to: the one named, else the source's own.
+
+    EM shows a job's repository only through its backup, so a source that never ran (or whose backups sit in
+    several repositories) needs ``clone_from.repository``; that is refused here, before any write.
+    """
+    server = src['backup_server']
+    if not name:
+        found = job_repositories(client, src['uid'], server)
+        if len(found) == 1:
+            return found[0]
+        there = ', '.join(sorted(r['name'] for r in list_repositories(client, None, server)))
+        if found:
+            why = 'its backups are in several repositories (%s)' % ', '.join(r['name'] for r in found)
+        else:
+            why = 'it has no backup yet, and only its backup shows EM where it writes'
+        raise ValidationError('clone_from.repository: required to clone %s job %r: %s; repositories on backup '
+                              'server %s: %s' % (src['job_type'], src['name'], why, server, there),
+                              option='clone_from.repository')
+    repos = [r for r in list_repositories(client, name, server) if r['name'] == name]
+    if len(repos) != 1:
+        names = sorted(r['name'] for r in list_repositories(client, None, server))
+        raise ValidationError('clone_from.repository: no single repository %r on backup server %s; there: %s'
+                              % (name, server, ', '.join(names)), option='clone_from.repository')
+    return repos[0]
+
+
 def clone(client, index, params, wanted, check_mode=False, with_diff=False, wait=True, wait_timeout=900, sleep=None,
           clock=None):
     """Create the missing job by cloning ``clone_from``, then apply the declared settings."""
@@ -460,20 +487,12 @@ def clone(client, index, params, wanted, check_mode=False, with_diff=False, wait
         raise ValidationError('clone_from: EM cannot clone %s job %r' % (src['job_type'], src['name']), option='clone_from')
     values = {'JobName': params['name'], 'FolderName': spec.get('folder_name') or params['name'],
               'JobFileName': spec.get('folder_name') or params['name'], 'VmSuffix': spec.get('vm_suffix') or '_replica'}
+    repo = None
     if 'RepositoryUid' in children:
-        if not spec.get('repository'):
-            raise ValidationError('clone_from.repository: required to clone %s job %r (EM does not show the source '
-                                  'job\'s repository)' % (src['job_type'], src['name']), option='clone_from.repository')
-        repos = [r for r in list_repositories(client, spec['repository'], src['backup_server'])
-                 if r['name'] == spec['repository']]
-        if len(repos) != 1:
-            names = sorted(r['name'] for r in list_repositories(client, None, src['backup_server']))
-            raise ValidationError('clone_from.repository: no single repository %r on backup server %s; there: %s'
-                                  % (spec['repository'], src['backup_server'], ', '.join(names)),
-                                  option='clone_from.repository')
-        values['RepositoryUid'] = repos[0]['uid']
+        repo = clone_repository(client, spec.get('repository'), src)
+        values['RepositoryUid'] = repo['uid']
     predicted = Plan(source, wanted, index)
-    result = {'changed': True}
+    result = {'changed': True, 'clone': {'job': src['name'], 'id': src['id'], 'repository': repo and repo['name']}}
     settings = dict(job_result(source, predicted.target, predicted.resolver), name=params['name'], id=None, uid=None)
     if with_diff:
         result['diff'] = {'before': {}, 'after': settings['settings']}
@@ -499,14 +518,22 @@ def clone(client, index, params, wanted, check_mode=False, with_diff=False, wait
             new = client.get(link['href'].split('?')[0], params={'format': 'Entity'})
     if new is None:
         new = JobIndex(client).find(name=params['name'], backup_server=src['backup_server'])
-    plan = Plan(new, wanted, index)
-    if plan.changed:
+    try:
+        plan = Plan(new, wanted, index)
         edit = apply(client, plan, wait=wait, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
-        result['job'] = edit['job']
-        if 'task' in edit:
-            result['edit_task'] = edit['task']
-    else:
-        result['job'] = job_result(new, plan.current, plan.resolver)
+    except VeeamEmError as exc:
+        # The job exists now whatever happened to the edit: say so, with its id and the clone's task.
+        edit = getattr(exc, 'result', None) or {}
+        exc.msg = ('job %r was created by cloning %r (id %s, EM task %s %s), but applying the declared settings '
+                   'to it failed: %s' % (params['name'], src['name'], job_summary(new)['id'], task.get('id'),
+                                         task.get('operation'), exc.msg))
+        exc.result = dict(result, job=job_result(new, JOB_MODEL.read(new), index.resolver(new)))
+        if edit.get('task'):
+            exc.result['edit_task'] = edit['task']
+        raise
+    result['job'] = edit['job']
+    if 'task' in edit:
+        result['edit_task'] = edit['task']
     return result
 
 
