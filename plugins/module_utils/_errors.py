@@ -18,11 +18,17 @@ __metaclass__ = type
 
 
 class VeeamEmError(Exception):
-    """Base class of every error raised by the collection's module_utils."""
+    """Base class of every error raised by the collection's module_utils.
 
-    def __init__(self, msg):
+    ``result`` is the module result reached before the error (for example
+    ``changed: true`` and the task of a write that was sent), or None; the
+    module reports it beside the failure.
+    """
+
+    def __init__(self, msg, result=None):
         super(VeeamEmError, self).__init__(msg)
         self.msg = msg
+        self.result = result
 
     def __str__(self):
         return self.msg

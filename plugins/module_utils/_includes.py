@@ -4,7 +4,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
 # This file is internal to the veeam_em.core collection and may change in any release.
-"""The objects a job protects: hierarchy roots, the lookup service, includes added and removed."""
+"""The objects a job protects: hierarchy roots, the lookup service, includes added and removed.
+
+``converge()`` is what the ``job_include`` module does.
+"""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -16,6 +19,7 @@ from ansible_collections.veeam_em.core.plugins.module_utils._client import quote
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError, VeeamEmError
 from ansible_collections.veeam_em.core.plugins.module_utils._infra import up_name
 from ansible_collections.veeam_em.core.plugins.module_utils._job_models import INCLUDE_GUEST_MODEL
+from ansible_collections.veeam_em.core.plugins.module_utils._jobs import JobIndex, job_summary, parse_job_id
 
 GUEST = INCLUDE_GUEST_MODEL
 
@@ -191,3 +195,89 @@ def run_task(client, task_el, wait, wait_timeout, what):
     if not wait:
         return _tasks.public_task(_tasks.task_to_dict(task_el))
     return _tasks.public_task(_tasks.wait_for_task(client, task_el, timeout=wait_timeout))
+
+
+def check_options(params):
+    """Validate the module's options offline (before any request); return each object's wanted guest processing."""
+    if params['id']:
+        parse_job_id(params['id'])
+    if params['purge'] and params['state'] == 'absent':
+        raise ValidationError('purge: only used with state present', option='purge')
+    if not params['objects'] and params['state'] == 'present' and params['purge']:
+        raise ValidationError('objects: a job cannot be left with no object (EM refuses to remove the last one)',
+                              option='objects')
+    return check_guest(params['objects'])
+
+
+def _check_plan(job, current, to_add, to_reinclude, to_remove):
+    """Refuse, before any write, a plan EM would refuse half-way: a job left with no object."""
+    remaining = len(current) + len(to_add) - len(to_remove)
+    if to_remove and remaining < 1:
+        raise ValidationError('removing %s would leave job %r with no object, which EM refuses; include '
+                              'another object first' % (', '.join(o['name'] for o in to_remove), job['name']),
+                              option='objects')
+    if to_reinclude and len(current) + len(to_add) < 2:
+        raise ValidationError('changing the guest processing of %s means removing it and adding it back, and it '
+                              'is the only object of job %r, which EM refuses to remove; include another object '
+                              'first' % (to_reinclude[0][0]['name'], job['name']), option='objects')
+
+
+def converge(client, params, guest, check_mode=False, warn=None):
+    """Make the job's includes match ``params['objects']``; return the module result.
+
+    ``guest`` is what :func:`check_options` returned. An error after a write carries ``result`` with the
+    tasks sent so far, and its message names the step that failed.
+    """
+    entity = JobIndex(client).find(name=params['name'], job_id=params['id'], backup_server=params['backup_server'])
+    job = job_summary(entity)
+    if job['job_type'] not in ('Backup', 'Replica'):
+        raise ValidationError('job %r is a %s job: only backup and replication jobs have includes'
+                              % (job['name'], job['job_type']), option='name')
+    current = included(client, job['id'])
+    resolved = resolve_objects(client, params['objects'], job['backup_server'])
+    for obj, wanted in zip(resolved, guest):
+        obj['wanted'] = wanted
+    to_add, to_reinclude, to_remove = plan(current, resolved, params['state'], params['purge'])
+    if params['state'] == 'present' and warn is not None:
+        for i, obj in enumerate(resolved):
+            have = obj['included']
+            if obj['wanted'] and have is not None and have['_values'] is None:
+                warn('objects[%d] (%s): EM shows no guest processing for this included object, so '
+                     'objects[%d].guest_processing cannot be compared; it is applied only when the object '
+                     'is added' % (i, obj['name'], i))
+    _check_plan(job, current, to_add, to_reinclude, to_remove)
+    result = {'changed': bool(to_add or to_reinclude or to_remove), 'added': [o['name'] for o in to_add],
+              'reincluded': [o['name'] for (o, dummy) in to_reinclude],
+              'removed': [o['name'] for o in to_remove], 'tasks': []}
+    if check_mode or not result['changed']:
+        kept = [c for c in current if not any(c['ref'] == r['ref'] for r in to_remove)]
+        result['objects'] = public(kept + [dict(o, id='', guest_processing=None) for o in to_add])
+        return result
+    info = entity.find('.//{*}JobInfo')
+    source = info[0] if info is not None and len(info) else None
+    wait, wait_timeout = params['wait'], params['wait_timeout']
+    step = ''
+    try:
+        for obj in to_add:
+            step = 'adding %s' % obj['name']
+            result['tasks'].append(run_task(client, add(client, job['id'], obj, source), wait, wait_timeout, step))
+        for (old, obj) in to_reinclude:
+            # the removal must have finished before the object can be added back, wait or not
+            step = 'removing %s to change its guest processing' % obj['name']
+            result['tasks'].append(run_task(client, remove(client, job['id'], old), True, wait_timeout, step))
+            step = ('adding %s back with its new guest processing (it is NOT included in job %r now)'
+                    % (obj['name'], job['name']))
+            result['tasks'].append(run_task(client, add(client, job['id'], obj, old['_el']), wait, wait_timeout, step))
+        for obj in to_remove:
+            step = 'removing %s' % obj['name']
+            result['tasks'].append(run_task(client, remove(client, job['id'], obj), wait, wait_timeout, step))
+    except VeeamEmError as exc:
+        task = getattr(exc, 'task', None)
+        if task:
+            result['tasks'].append(dict((k, v) for k, v in task.items() if k != 'href'))
+        if step and step not in exc.msg:
+            exc.msg = '%s: %s' % (step, exc.msg)
+        exc.result = result
+        raise
+    result['objects'] = public(included(client, job['id']))
+    return result

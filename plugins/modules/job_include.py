@@ -253,8 +253,7 @@ tasks:
 '''
 
 from ansible_collections.veeam_em.core.plugins.module_utils import _includes
-from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError, VeeamEmError
-from ansible_collections.veeam_em.core.plugins.module_utils._jobs import JobIndex, job_summary, parse_job_id
+from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError
 from ansible_collections.veeam_em.core.plugins.module_utils._module import VeeamEmModule
 
 
@@ -272,84 +271,13 @@ def main():
         state=dict(type='str', default='present', choices=['present', 'absent']),
         purge=dict(type='bool', default=False),
     ), with_wait=True, supports_check_mode=True, required_one_of=[('name', 'id')], mutually_exclusive=[('name', 'id')])
-    p = module.params
     try:
-        if p['id']:
-            parse_job_id(p['id'])
-        if p['purge'] and p['state'] == 'absent':
-            raise ValidationError('purge: only used with state present', option='purge')
-        if not p['objects'] and p['state'] == 'present' and p['purge']:
-            raise ValidationError('objects: a job cannot be left with no object (EM refuses to remove the last one)',
-                                  option='objects')
-        guest = _includes.check_guest(p['objects'])
+        guest = _includes.check_options(module.params)
     except ValidationError as exc:
         module.fail_from(exc)
 
     def run(client):
-        entity = JobIndex(client).find(name=p['name'], job_id=p['id'], backup_server=p['backup_server'])
-        job = job_summary(entity)
-        if job['job_type'] not in ('Backup', 'Replica'):
-            raise ValidationError('job %r is a %s job: only backup and replication jobs have includes'
-                                  % (job['name'], job['job_type']), option='name')
-        current = _includes.included(client, job['id'])
-        resolved = _includes.resolve_objects(client, p['objects'], job['backup_server'])
-        for obj, wanted in zip(resolved, guest):
-            obj['wanted'] = wanted
-        to_add, to_reinclude, to_remove = _includes.plan(current, resolved, p['state'], p['purge'])
-        if p['state'] == 'present':
-            for i, obj in enumerate(resolved):
-                have = obj['included']
-                if obj['wanted'] and have is not None and have['_values'] is None:
-                    module.warn('objects[%d] (%s): EM shows no guest processing for this included object, so '
-                                'objects[%d].guest_processing cannot be compared; it is applied only when the object '
-                                'is added' % (i, obj['name'], i))
-        remaining = len(current) + len(to_add) - len(to_remove)
-        if to_remove and remaining < 1:
-            raise ValidationError('removing %s would leave job %r with no object, which EM refuses; include '
-                                  'another object first' % (', '.join(o['name'] for o in to_remove), job['name']),
-                                  option='objects')
-        if to_reinclude and len(current) + len(to_add) < 2:
-            raise ValidationError('changing the guest processing of %s means removing it and adding it back, and it '
-                                  'is the only object of job %r, which EM refuses to remove; include another object '
-                                  'first' % (to_reinclude[0][0]['name'], job['name']), option='objects')
-        result = {'changed': bool(to_add or to_reinclude or to_remove), 'added': [o['name'] for o in to_add],
-                  'reincluded': [o['name'] for (o, dummy) in to_reinclude],
-                  'removed': [o['name'] for o in to_remove], 'tasks': []}
-        if module.check_mode or not result['changed']:
-            kept = [c for c in current if not any(c['ref'] == r['ref'] for r in to_remove)]
-            result['objects'] = _includes.public(kept + [dict(o, id='', guest_processing=None) for o in to_add])
-            return result
-        info = entity.find('.//{*}JobInfo')
-        source = info[0] if info is not None and len(info) else None
-        step = ''
-        try:
-            for obj in to_add:
-                step = 'adding %s' % obj['name']
-                result['tasks'].append(_includes.run_task(client, _includes.add(client, job['id'], obj, source),
-                                                          p['wait'], p['wait_timeout'], step))
-            for (old, obj) in to_reinclude:
-                # the removal must have finished before the object can be added back, wait or not
-                step = 'removing %s to change its guest processing' % obj['name']
-                result['tasks'].append(_includes.run_task(client, _includes.remove(client, job['id'], old), True,
-                                                          p['wait_timeout'], step))
-                step = ('adding %s back with its new guest processing (it is NOT included in job %r now)'
-                        % (obj['name'], job['name']))
-                result['tasks'].append(_includes.run_task(client, _includes.add(client, job['id'], obj, old['_el']),
-                                                          p['wait'], p['wait_timeout'], step))
-            for obj in to_remove:
-                step = 'removing %s' % obj['name']
-                result['tasks'].append(_includes.run_task(client, _includes.remove(client, job['id'], obj), p['wait'],
-                                                          p['wait_timeout'], step))
-        except VeeamEmError as exc:
-            task = getattr(exc, 'task', None)
-            if task:
-                result['tasks'].append(dict((k, v) for k, v in task.items() if k != 'href'))
-            if step and step not in exc.msg:
-                exc.msg = '%s: %s' % (step, exc.msg)
-            exc.result = result
-            raise
-        result['objects'] = _includes.public(_includes.included(client, job['id']))
-        return result
+        return _includes.converge(client, module.params, guest, check_mode=module.check_mode, warn=module.warn)
 
     module.run_safely(run)
 

@@ -525,20 +525,10 @@ jobs:
       sample: {id: task-3, state: Finished, operation: EditJob, success: true, message: Ok}
 '''
 
-from concurrent.futures import ThreadPoolExecutor
-
-from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError, VeeamEmError
-from ansible_collections.veeam_em.core.plugins.module_utils._jobs import (
-    JobIndex, JobNotFound, apply, check_entry, clone, entry_spec, parse_job_id, prepare, remove,
-)
+from ansible_collections.veeam_em.core.plugins.module_utils._bulk import check_config, converge_all
+from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError
+from ansible_collections.veeam_em.core.plugins.module_utils._jobs import entry_spec
 from ansible_collections.veeam_em.core.plugins.module_utils._module import VeeamEmModule
-
-
-def entry_label(entry):
-    label = entry.get('name') or entry.get('id') or '?'
-    if entry.get('backup_server'):
-        label += ' (%s)' % entry['backup_server']
-    return label
 
 
 def main():
@@ -548,83 +538,16 @@ def main():
         max_in_flight=dict(type='int', default=10),
         page_size=dict(type='int', default=500),
     ), with_wait=True, supports_check_mode=True)
-    config = module.params['config']
-    wanted = []
-    for i, entry in enumerate(config):
-        try:
-            wanted.append(check_entry(entry))
-        except ValidationError as exc:
-            module.fail_json(msg='config[%d] (%s): %s' % (i, entry_label(entry), exc.msg), option=exc.option)
-    if module.params['max_in_flight'] < 1:
-        module.fail_json(msg='max_in_flight: must be at least 1', option='max_in_flight')
+    p = module.params
+    try:
+        wanted = check_config(p['config'], p['max_in_flight'])
+    except ValidationError as exc:
+        module.fail_from(exc)
 
     def run(client):
-        ids = set(parse_job_id(e['id']) for e in config if e.get('id'))
-        names = set(e['name'] for e in config if e.get('name'))
-        sources = set()
-        for entry in config:  # the jobs that clones come from are read too
-            if entry.get('clone_from') is not None:
-                src = entry['clone_from'] if isinstance(entry['clone_from'], str) else entry['clone_from'].get('job')
-                sources.add(src)
-        index = JobIndex(client, preload=True, page_size=module.params['page_size'],
-                         keep=lambda s: s['id'] in ids or s['name'] in names or s['name'] in sources or s['id'] in sources)
-        options = dict(check_mode=module.check_mode, with_diff=module._diff, wait=module.params['wait'],
-                       wait_timeout=module.params['wait_timeout'])
-        results = []
-        plans = []
-        for entry, want in zip(config, wanted):
-            result = {'name': entry_label(entry), 'changed': False, 'failed': False, 'msg': ''}
-            results.append(result)
-            try:
-                plan = 'absent' if entry['state'] == 'absent' else prepare(index, entry, want)
-                if plan != 'absent' and (module.check_mode or not plan.changed):
-                    # Nothing to send: settle the entry now and let its entity go.
-                    result.update(apply(client, plan, with_job=False, **options))
-                    plan = 'done'
-                plans.append(plan)
-            except JobNotFound as exc:
-                if entry.get('clone_from') is not None and 'ambiguous' not in exc.msg:
-                    plans.append('clone')
-                else:
-                    plans.append(None)
-                    result.update(failed=True, msg=exc.msg)
-            except VeeamEmError as exc:
-                plans.append(None)
-                result.update(failed=True, msg=exc.msg)
-
-        def one(i):
-            try:
-                if plans[i] == 'absent':
-                    results[i].update(remove(client, index, config[i], **options))
-                elif plans[i] == 'clone':
-                    results[i].update(clone(client, index, config[i], wanted[i], **options))
-                else:
-                    results[i].update(apply(client, plans[i], with_job=False, **options))
-            except VeeamEmError as exc:
-                results[i].update(getattr(exc, 'result', None) or {})
-                results[i].update(failed=True, msg=exc.msg)
-
-        todo = [i for i, plan in enumerate(plans) if plan not in (None, 'done')]
-        busy = [i for i in todo if not module.check_mode and (plans[i] in ('absent', 'clone') or plans[i].changed)]
-        for i in todo:
-            if i not in busy:
-                one(i)
-        if busy:
-            with ThreadPoolExecutor(max_workers=min(module.params['max_in_flight'], len(busy))) as pool:
-                list(pool.map(one, busy))
-        for result in results:  # the entry results of the interface; job_info reads whole jobs
-            result.pop('job', None)
-        out = {'changed': any(r['changed'] for r in results), 'jobs': results}
-        if module._diff:
-            out['diff'] = [dict(r['diff'], before_header=r['name'], after_header=r['name'])
-                           for r in results if r.get('diff') and (r['diff']['before'] or r['diff']['after'])]
-        failed = [r['name'] for r in results if r['failed']]
-        if failed:
-            err = VeeamEmError('%d of %d jobs failed: %s' % (len(failed), len(results), '; '.join(
-                '%s: %s' % (r['name'], r['msg']) for r in results if r['failed'])))
-            err.result = out
-            raise err
-        return out
+        return converge_all(client, p['config'], wanted, check_mode=module.check_mode, with_diff=module._diff,
+                            wait=p['wait'], wait_timeout=p['wait_timeout'], max_in_flight=p['max_in_flight'],
+                            page_size=p['page_size'])
 
     module.run_safely(run)
 

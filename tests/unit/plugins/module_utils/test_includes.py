@@ -7,10 +7,12 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import copy
+
 import pytest
 
 from ansible_collections.veeam_em.core.plugins.module_utils import _includes, _xml
-from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError
+from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError, VeeamEmError
 
 NS = 'xmlns="http://www.veeam.com/ent/v1.0"'
 GPO = (b'<GuestProcessingOptions>'
@@ -115,3 +117,148 @@ def test_object_added_back_keeps_everything_it_had():
     expected = leaves(before)
     expected['TransactionLogsProcessing'] = 'Never'
     assert leaves(sent) == expected
+
+
+# -- converge(): what the job_include module does --------------------------------------------------------------
+
+JOB = (b'<Job ' + NS.encode() + b' Type="Job" Name="SQL Backup" UID="urn:veeam:Job:11111111-2222-3333-4444-555555555555">'
+       b'<Links><Link Rel="Up" Type="BackupServerReference" Name="vbr01"/></Links>'
+       b'<JobType>Backup</JobType><Platform>VMware</Platform>'
+       b'<JobInfo><BackupJobInfo><Includes/>' + GPO + b'</BackupJobInfo></JobInfo></Job>')
+JOB_ID = '11111111-2222-3333-4444-555555555555'
+TASK = (b'<Task ' + NS.encode() + b' Type="Task" Href="https://em/api/tasks/%s"><TaskId>%s</TaskId><State>%s</State>'
+        b'<Operation>UpdateJob</Operation><Result Success="%s"><Message>%s</Message></Result></Task>')
+
+
+def task(tid, success=True):
+    return _xml.parse(TASK % (tid, tid, b'Finished', b'true' if success else b'false', b'Ok' if success else b'refused'))
+
+
+class FakeEm:
+    """Just enough of EmClient for job_include: one job, one root, a lookup, includes added and removed by tasks."""
+
+    def __init__(self, included=('vm1',), inventory=('vm1', 'vm2', 'vm3'), fail_adds=()):
+        self.included = [self._oij(n) for n in included]
+        self.inventory = inventory
+        self.fail_adds = fail_adds
+        self.writes = []
+        self.tasks = 0
+
+    def _oij(self, name, gpo=GPO):
+        return _xml.parse(b'<ObjectInJob ' + NS.encode() + b' Type="ObjectInJob"><ObjectInJobId>oid-' + name.encode()
+                          + b'</ObjectInJobId><HierarchyObjRef>urn:VMware:Vm:root.' + name.encode()
+                          + b'</HierarchyObjRef><Name>' + name.encode() + b'</Name>' + (gpo or b'') + b'</ObjectInJob>')
+
+    def query(self, qtype, filter=None, fmt='Entities', page_size=None):  # pylint: disable=redefined-builtin
+        if qtype == 'Job':
+            return [_xml.parse(JOB)]
+        return [_xml.parse(b'<HierarchyRoot ' + NS.encode() + b' Name="vc01" UID="urn:veeam:HierarchyRoot:r1">'
+                           b'<Links><Link Rel="Up" Type="BackupServerReference" Name="vbr01"/></Links></HierarchyRoot>')]
+
+    def get(self, path, params=None):
+        if path == 'jobs/%s/includes' % JOB_ID:
+            root = _xml.element('ObjectsInJob')
+            for oij_el in self.included:
+                root.append(copy.deepcopy(oij_el))
+            return root
+        if path == 'lookup':
+            name = dict(params)['name']
+            items = _xml.element('HierarchyItems')
+            if name in self.inventory:
+                item = _xml.sub(items, 'HierarchyItem')
+                _xml.sub(item, 'ObjectRef', 'urn:VMware:Vm:root.%s' % name)
+                _xml.sub(item, 'ObjectName', name)
+            return items
+        raise AssertionError('unexpected GET %s' % path)
+
+    def _task(self, ok):
+        self.tasks += 1
+        return task(b'task-%d' % self.tasks, ok)
+
+    def post(self, path, body):
+        name = _xml.findtext(body, 'HierarchyObjName')
+        self.writes.append(('POST', path, name))
+        ok = name not in self.fail_adds
+        if ok:
+            self.included.append(self._oij(name))
+        return self._task(ok)
+
+    def delete(self, path):
+        if '/tasks/' in path:  # a finished task is deleted: not a write to the job
+            return None
+        self.writes.append(('DELETE', path))
+        self.included = [o for o in self.included if 'oid-' + _xml.findtext(o, 'Name') != path.rsplit('/', 1)[1]]
+        return self._task(True)
+
+
+def params(*names, **kw):
+    p = dict(name='SQL Backup', id=None, backup_server=None, state='present', purge=False, wait=True, wait_timeout=5,
+             objects=[{'name': n, 'type': 'vm', 'root': None, 'guest_processing': None} for n in names])
+    p.update(kw)
+    return p
+
+
+def converge(em, p, **kw):
+    return _includes.converge(em, p, _includes.check_options(p), **kw)
+
+
+@pytest.mark.parametrize('p, option', [
+    (params('vm1', state='absent', purge=True), 'purge'),
+    (params(purge=True), 'objects'),
+    (params('vm1', id='not-a-uuid'), 'id'),
+])
+def test_options_alone_refused(p, option):
+    with pytest.raises(ValidationError) as err:
+        _includes.check_options(p)
+    assert err.value.option == option
+
+
+def test_adds_only_what_is_missing_and_reports_the_objects_after():
+    em = FakeEm()
+    result = converge(em, params('vm1', 'vm2'))
+    assert em.writes == [('POST', 'jobs/%s/includes' % JOB_ID, 'vm2')]
+    assert result['changed'] is True and result['added'] == ['vm2'] and result['removed'] == []
+    assert [o['name'] for o in result['objects']] == ['vm1', 'vm2'] and [t['id'] for t in result['tasks']] == ['task-1']
+    assert converge(em, params('vm1', 'vm2'))['changed'] is False and len(em.writes) == 1
+
+
+def test_check_mode_predicts_and_writes_nothing():
+    em = FakeEm()
+    result = converge(em, params('vm2', purge=True), check_mode=True)
+    assert em.writes == [] and result['added'] == ['vm2'] and result['removed'] == ['vm1']
+    assert [(o['name'], o['id']) for o in result['objects']] == [('vm2', '')]
+
+
+def test_removing_the_last_object_fails_before_any_write():
+    em = FakeEm()
+    with pytest.raises(ValidationError) as err:
+        converge(em, params('vm1', state='absent'))
+    assert 'no object' in err.value.msg and em.writes == []
+
+
+def test_unknown_object_fails_before_any_write_even_for_the_ones_found():
+    em = FakeEm()
+    with pytest.raises(ValidationError) as err:
+        converge(em, params('vm2', 'nope'))
+    assert 'objects[1] (vm nope): not found in vc01' in err.value.msg and em.writes == []
+
+
+def test_failed_step_is_named_and_the_tasks_so_far_are_the_declared_result():
+    em = FakeEm(fail_adds=('vm3',))
+    with pytest.raises(VeeamEmError) as err:
+        converge(em, params('vm2', 'vm3'))
+    exc = err.value
+    assert exc.msg.startswith('adding vm3: ')
+    assert exc.result['changed'] is True and exc.result['added'] == ['vm2', 'vm3']
+    assert [(t['id'], t['success']) for t in exc.result['tasks']] == [('task-1', True), ('task-2', False)]
+
+
+def test_include_shown_without_guest_processing_warns_instead_of_reincluding():
+    em = FakeEm(included=())
+    em.included = [em._oij('vm1', gpo=None)]
+    warnings = []
+    result = converge(em, params('vm1', objects=[{'name': 'vm1', 'type': 'vm', 'root': None,
+                                                  'guest_processing': {'sql': {'transaction_logs': 'never'}}}]),
+                      warn=warnings.append)
+    assert result['changed'] is False and em.writes == []
+    assert len(warnings) == 1 and warnings[0].startswith('objects[0] (vm1): EM shows no guest processing')

@@ -1,0 +1,156 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, veeam_em.core contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The jobs module's logic: offline checks, one read of every job, writes only where needed, failures collected."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import copy
+import os
+import uuid
+
+import pytest
+
+from ansible_collections.veeam_em.core.plugins.module_utils import _bulk, _xml
+from ansible_collections.veeam_em.core.plugins.module_utils._errors import ApiError, ValidationError
+from ansible_collections.veeam_em.core.plugins.module_utils._jobs import entry_spec
+
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'xml')
+TEMPLATE = 'job_backup_full.xml'
+NS = '{http://www.veeam.com/ent/v1.0}'
+
+
+def load(name):
+    with open(os.path.join(FIXTURES, name), 'rb') as f:
+        return f.read()
+
+
+def make_job(name):
+    job = _xml.parse(load(TEMPLATE))
+    job_id = str(uuid.uuid5(uuid.NAMESPACE_DNS, name))
+    job.set('Name', name)
+    job.set('UID', 'urn:veeam:Job:%s' % job_id)
+    return job_id, job
+
+
+class FakeEm:
+    """Just enough of EmClient for the bulk path: paged query, PUT as a finished task, GET, DELETE."""
+
+    def __init__(self, names, fail_put=()):
+        self.jobs = dict(make_job(n) for n in names)
+        self.calls = []
+        self.fail_put = set(fail_put)
+
+    def query_pages(self, qtype, filter=None, fmt='Entities', page_size=None):  # pylint: disable=redefined-builtin
+        self.calls.append(('QUERY', qtype, filter))
+        jobs = [copy.deepcopy(j) for j in self.jobs.values()]
+        size = page_size or len(jobs) or 1
+        for start in range(0, len(jobs), size):
+            yield jobs[start:start + size]
+
+    def query(self, qtype, filter=None, fmt='Entities', page_size=None):  # pylint: disable=redefined-builtin
+        return [e for page in self.query_pages(qtype, filter, fmt, page_size) for e in page]
+
+    def get(self, path, params=None):
+        self.calls.append(('GET', path))
+        if path.startswith('tasks/'):
+            return _xml.parse(load('task_finished_ok.xml'))
+        return copy.deepcopy(self.jobs[path.split('/')[1]])
+
+    def put(self, path, body, params=None):
+        self.calls.append(('PUT', path))
+        job_id = path.split('/')[1]
+        if job_id in self.fail_put:
+            raise ApiError('PUT %s: HTTP 400' % path, status=400, message='refused', method='PUT', path=path)
+        job = self.jobs[job_id]
+        for block in body:  # a block sent replaces the job's block of the same name
+            old = job.find(block.tag)
+            job.replace(old, copy.deepcopy(block))
+        return _xml.parse(load('task_finished_ok.xml'))
+
+    def delete(self, path):
+        self.calls.append(('DELETE', path))
+
+    def writes(self):
+        return [c for c in self.calls if c[0] in ('PUT', 'POST')]
+
+
+def entries(*items):
+    """Entries as Ansible hands them to the module: every option present, defaults filled in."""
+    out = []
+    for item in items:
+        entry = dict((k, v.get('default')) for k, v in entry_spec().items())
+        entry.update(item)
+        out.append(entry)
+    return out
+
+
+def run(client, config, **kwargs):
+    wanted = _bulk.check_config(config, kwargs.get('max_in_flight', 1))
+    kwargs.setdefault('wait_timeout', 5)
+    return _bulk.converge_all(client, config, wanted, **kwargs)
+
+
+def test_bad_entry_is_named_by_index_and_label_before_any_request():
+    config = entries({'name': 'A'}, {'name': 'B', 'backup_server': 'vbr02', 'schedule': {'daily': {'time': '7pm'}}})
+    with pytest.raises(ValidationError) as err:
+        _bulk.check_config(config)
+    assert err.value.msg.startswith('config[1] (B (vbr02)): schedule.daily.time')
+
+
+def test_max_in_flight_below_one_is_refused():
+    with pytest.raises(ValidationError) as err:
+        _bulk.check_config(entries({'name': 'A'}), max_in_flight=0)
+    assert err.value.option == 'max_in_flight'
+
+
+def test_only_named_jobs_and_clone_sources_are_kept():
+    keep = _bulk.wanted_jobs(entries({'name': 'A'}, {'id': 'urn:veeam:Job:' + '1' * 8 + '-1111-1111-1111-' + '1' * 12},
+                                     {'name': 'C', 'clone_from': {'job': 'Template'}}))
+    assert keep({'id': 'x', 'name': 'A'}) and keep({'id': 'x', 'name': 'Template'})
+    assert keep({'id': '11111111-1111-1111-1111-111111111111', 'name': 'other'})
+    assert not keep({'id': 'x', 'name': 'B'})
+
+
+def test_noop_reads_once_and_writes_nothing():
+    em = FakeEm(['A', 'B', 'C'])
+    out = run(em, entries({'name': 'A', 'schedule_enabled': True}, {'name': 'C', 'retention': {'restore_points': 7}}))
+    assert out == {'changed': False, 'jobs': [{'name': 'A', 'changed': False, 'failed': False, 'msg': ''},
+                                              {'name': 'C', 'changed': False, 'failed': False, 'msg': ''}]}
+    assert em.calls == [('QUERY', 'Job', None)]
+
+
+def test_check_mode_predicts_with_diff_and_sends_nothing():
+    em = FakeEm(['A', 'B'])
+    out = run(em, entries({'name': 'A'}, {'name': 'B', 'description': 'new'}), check_mode=True, with_diff=True)
+    assert [r['changed'] for r in out['jobs']] == [False, True] and out['changed'] is True
+    assert out['diff'] == [{'before': {'description': 'Created by SRV12\\Administrator.'}, 'after': {'description': 'new'},
+                            'before_header': 'B', 'after_header': 'B'}]
+    assert em.writes() == []
+
+
+def test_one_write_per_changed_job_and_the_rest_untouched():
+    em = FakeEm(['A', 'B', 'C'])
+    out = run(em, entries({'name': 'A', 'description': 'a'}, {'name': 'B'}, {'name': 'C', 'description': 'c'}),
+              max_in_flight=2)
+    assert [r['changed'] for r in out['jobs']] == [True, False, True]
+    assert sorted(c[1] for c in em.writes()) == sorted('jobs/%s' % make_job(n)[0] for n in 'AC')
+    assert [r['task']['state'] for r in out['jobs'] if r['changed']] == ['Finished', 'Finished']
+    assert all('job' not in r for r in out['jobs'])
+    assert _xml.findtext(em.jobs[make_job('A')[0]], 'Description') == 'a'
+
+
+def test_failures_are_collected_with_every_result_as_a_declared_attribute():
+    em = FakeEm(['A', 'B'], fail_put=[make_job('B')[0]])
+    config = entries({'name': 'A', 'description': 'a'}, {'name': 'B', 'description': 'b'}, {'name': 'Missing'})
+    with pytest.raises(_bulk.BulkFailed) as err:
+        run(em, config)
+    exc = err.value
+    assert exc.msg.startswith('2 of 3 jobs failed: B: PUT') and "Missing: job 'Missing' not found" in exc.msg
+    jobs = exc.result['jobs']
+    expected = [('A', True, False), ('B', False, True), ('Missing', False, True)]
+    assert [(r['name'], r['changed'], r['failed']) for r in jobs] == expected
+    assert exc.result['changed'] is True
+    assert exc.to_fail_kwargs() == {'msg': exc.msg}  # the result travels beside, through run_safely
