@@ -209,6 +209,8 @@ class Plan:
 
     def __init__(self, entity, wanted, index, model=JOB_MODEL):
         self.entity = entity
+        self.wanted = wanted
+        self.index = index
         self.model = model
         self.resolver = index.resolver(entity)
         self.current = model.read(entity)
@@ -232,13 +234,27 @@ class Plan:
         before, after = _diff.prune(self.before, self.after)
         return {'before': before, 'after': after}
 
-    def body(self):
+    def blocks(self):
+        """The blocks the PUT sends whole: each one that holds a change."""
         blocks = []
         for key in self.changes:
             block = self.model.by_key[key[0]]
             if block not in blocks:
                 blocks.append(block)
-        return self.model.encode(self.entity, self.target, blocks)
+        return blocks
+
+    def body(self):
+        return self.model.encode(self.entity, self.target, self.blocks())
+
+    def option_names(self):
+        """``{element path below Job: option name}`` for the settings this job has (see :func:`flatten`)."""
+        names = {}
+        for block in self.model.available(self.entity):
+            base = self.model.block_path(block, self.entity)
+            for leaf in block.leaves:
+                if leaf.option:
+                    names[_path_text(base + leaf.xml)] = '.'.join(leaf.option)
+        return names
 
     def mismatches(self, entity):
         """Changed keys that the entity read after the write does not show."""
@@ -258,6 +274,82 @@ class Plan:
                 return '%s/%s' % ('/'.join(self.model.block_path(block, self.entity) or block.paths[0]),
                                   '/'.join(s if isinstance(s, str) else s[0] for s in key[1]))
         return str(key)
+
+
+# Elements EM changes by itself (NextRun follows the schedule and the clock) or that are not settings.
+_NOT_SETTINGS = ('Links', 'NextRun')
+
+
+def _path_text(path):
+    """A path below Job as text: ``JobScheduleOptions/Standart/OptionsDaily/@Enabled``, ``Schedule/Day[Monday]``."""
+    return '/'.join(step if isinstance(step, str) else '%s[%s]' % step for step in path)
+
+
+def flatten(entity):
+    """``{path below Job: text}`` of every element and attribute of a Job entity but Links and NextRun.
+
+    A repeated element gets ``[n]`` from its second occurrence; a named ``Day`` is ``Day[Monday]``.
+    """
+    out = {'@Name': entity.get('Name')}
+
+    def walk(el, path):
+        seen = {}
+        for c in el.iterchildren('*'):
+            name = _xml.localname(c.tag)
+            if name in _NOT_SETTINGS:
+                continue
+            step = '%s[%s]' % (name, c.get('Name')) if name == 'Day' and c.get('Name') else name
+            seen[step] = seen.get(step, 0) + 1
+            if seen[step] > 1:
+                step = '%s[%d]' % (step, seen[step])
+            here = path + '/' + step if path else step
+            out[here] = (c.text or '').strip()
+            for attr, value in sorted(c.attrib.items()):
+                out['%s/@%s' % (here, attr)] = value
+            walk(c, here)
+    walk(entity, '')
+    return out
+
+
+def refresh(client, plan):
+    """Read the job again just before its PUT, since EM has no ETag or version to make the write conditional.
+
+    When the job changed since ``plan`` was made (a console edit meanwhile), plan again from this read, so the
+    blocks the PUT sends whole carry what the job holds now; otherwise keep ``plan``.
+    """
+    fresh = client.get('jobs/%s' % job_summary(plan.entity)['id'], params={'format': 'Entity'})
+    if flatten(fresh) == flatten(plan.entity):
+        return plan
+    return Plan(fresh, plan.wanted, plan.index, plan.model)
+
+
+def changed_elsewhere(plan, first, after):
+    """What changed between the module's first read and the job after its write, outside the blocks it sent.
+
+    Those changes are someone else's (EM keeps what a PUT does not send); returned as option names where the
+    collection has one, else as element paths below Job.
+    """
+    sent = [_path_text(plan.model.block_path(b, plan.entity)) for b in plan.blocks()]
+    before, now = flatten(first), flatten(after)
+    names = plan.option_names()
+    found = []
+    for path in sorted(set(before) | set(now)):
+        if before.get(path) == now.get(path) or any(path == s or path.startswith(s + '/') for s in sent):
+            continue
+        base = re.sub(r'\[[0-9]+\]$', '', path)
+        label = names.get(base) or names.get(re.sub(r'\[[0-9]+\](?=/)', '', base)) or path
+        if label not in found:
+            found.append(label)
+    return found
+
+
+def warn_changed_elsewhere(client, plan, first, after, limit=10):
+    found = changed_elsewhere(plan, first, after)
+    if found:
+        more = ' and %d more' % (len(found) - limit) if len(found) > limit else ''
+        client.warn('job %r was changed by someone else while the module worked on it, outside the settings it '
+                    'sent: %s%s. EM has no lock, so these changes were kept as they are now; check that the job is '
+                    'as you want it.' % (plan.entity.get('Name'), ', '.join(found[:limit]), more))
 
 
 def submit(client, plan):
@@ -395,6 +487,9 @@ def apply(client, plan, check_mode=False, with_diff=False, wait=True, wait_timeo
     Returns the module result. An error raised after a write carries
     ``result`` with ``changed: true`` and the task, so the caller reports it.
     """
+    first = plan.entity
+    if plan.changed and not check_mode:
+        plan = refresh(client, plan)
     result = {'changed': plan.changed}
     if with_diff:
         result['diff'] = plan.diff()
@@ -411,6 +506,8 @@ def apply(client, plan, check_mode=False, with_diff=False, wait=True, wait_timeo
         raise
     if task is not None:
         result['task'] = _tasks.public_task(task)
+    if after is not None:
+        warn_changed_elsewhere(client, plan, first, after)
     if after is None:
         result['job'] = job_result(plan.entity, plan.target, plan.resolver)
     else:

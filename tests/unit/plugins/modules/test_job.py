@@ -115,6 +115,8 @@ def test_one_change_one_put_then_poll_verify_logoff(em, entity):
     add_query(em, entity)
     after = copy.deepcopy(entity)
     resolve(after, ('JobScheduleOptions', 'Standart', 'RetryOptions', 'RetryTimes')).text = '6'
+    em.add(responses.GET, BASE + 'jobs/%s?format=Entity' % JOB_ID, body=_xml.to_bytes(entity),
+           content_type='application/xml')  # read again just before the PUT: unchanged
     em.add(responses.PUT, BASE + 'jobs/%s?action=edit' % JOB_ID, body=load('task_running.xml'), status=202,
            content_type='application/xml')
     em.add(responses.GET, BASE + 'tasks/task-1', body=load('task_running.xml'), content_type='application/xml')
@@ -124,7 +126,8 @@ def test_one_change_one_put_then_poll_verify_logoff(em, entity):
            content_type='application/xml')
     result = run_module({'name': 'DB Backup', 'schedule': {'retry': {'times': 6}}, '_ansible_diff': True})
     assert result['changed'] is True and not result.get('failed'), result
-    assert [m for m, _u in calls(em)] == ['POST', 'GET', 'PUT', 'GET', 'GET', 'DELETE', 'GET', 'DELETE']
+    assert [m for m, _u in calls(em)] == ['POST', 'GET', 'GET', 'PUT', 'GET', 'GET', 'DELETE', 'GET', 'DELETE']
+    assert calls(em)[2] == ('GET', '/api/jobs/%s?format=Entity' % JOB_ID)
     put = [c for c in em.calls if c.request.method == 'PUT'][0].request
     assert put.headers['Content-Type'].startswith('application/xml')
     body = _xml.parse(put.body)
