@@ -22,12 +22,16 @@ for those secrets in every byte of the output.
 
 from __future__ import (absolute_import, division, print_function)
 
+import atexit
 import json
 import os
+import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 import pytest
 import requests
@@ -46,6 +50,33 @@ WORKER = os.environ.get('PYTEST_XDIST_WORKER', 'main')
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'slow: takes minutes (a real-length EM task); still part of the suite')
+
+
+_BASE = []
+
+
+def scratch(prefix='veeam_em_e2e_'):
+    """A new private directory under this process's scratch root, which is removed when the run ends.
+
+    Playbooks, vars files with the emulator's password, the emulator's CA and every tmp_path live there,
+    so that nothing a test writes outlives the run (the -vvv output kept for the secrets sweep excepted:
+    tests/run.sh removes it after the sweep).
+    """
+    if not _BASE:
+        _BASE.append(tempfile.mkdtemp(prefix='veeam_em_e2e_run_'))
+        atexit.register(shutil.rmtree, _BASE[0], True)
+    return tempfile.mkdtemp(prefix=prefix, dir=_BASE[0])
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _BASE:
+        shutil.rmtree(_BASE[0], ignore_errors=True)
+
+
+@pytest.fixture
+def tmp_path():
+    """pytest's tmp_path, but under the run's scratch root (pytest keeps its own for three runs)."""
+    return pathlib.Path(scratch('tmp_path_'))
 
 
 def _note_secrets(*records):
@@ -145,7 +176,7 @@ def _free_port():
 
 @pytest.fixture(scope='session')
 def emulator():
-    tmp = tempfile.mkdtemp(prefix='veeam_em_e2e_')
+    tmp = scratch('emulator_')
     ca_file = os.path.join(tmp, 'ca.pem')
     ready = os.path.join(tmp, 'ready')
     proc = subprocess.Popen(
@@ -240,7 +271,7 @@ def secrets_out_of_play(defaults, extra_vars, tmp):
 
 def playbook(emulator, tasks, check=False, diff=False, verbosity=0, env=None, defaults=None, extra_vars=None):
     """Write a play of ``tasks`` (module calls); return (command, environment, results file)."""
-    tmp = tempfile.mkdtemp(prefix='veeam_em_play_')
+    tmp = scratch('play_')
     out = os.path.join(tmp, 'results.json')
     body = []
     names = []
@@ -276,6 +307,92 @@ def playbook(emulator, tasks, check=False, diff=False, verbosity=0, env=None, de
     return cmd, playbook_env(env), out
 
 
+class CaseRun:
+    """One case of a ``run_cases`` play: its results and the emulator's requests of its sessions."""
+
+    def __init__(self, results, log, output, rc):
+        self.results = results
+        self.log = log
+        self.output = output
+        self.rc = rc
+
+    def sessions(self, *needles):
+        """Per logon session, in order, the requests of the sessions that name any of ``needles``.
+
+        Hosts run side by side, so a case's sessions are told from the others' by what they ask
+        for: a job's id in a path, its name in a query.
+        """
+        run = PlaybookRun.__new__(PlaybookRun)
+        run.log = self.log
+        found = []
+        for session in run.sessions():
+            text = ' '.join('%s %s' % (e['path'], urllib.parse.unquote_plus(e.get('query') or '')) for e in session)
+            if any(n in text for n in needles):
+                found.append(session)
+        return found
+
+
+def run_cases(emulator, cases, check=False, diff=False, env=None, defaults=None, extra_vars=None, forks=20):
+    """Run many independent cases in one ansible-playbook run; return {case id: CaseRun}.
+
+    ``cases`` maps a case id to its list of tasks. Each case is an inventory host (local connection),
+    the play's free strategy lets the hosts run side by side, and each host includes its own tasks, so
+    a failure, a result or an assertion names its case. Cases must not touch the same EM objects.
+    """
+    tmp = scratch('cases_')
+    hosts = {}
+    for i, (case_id, tasks) in enumerate(cases.items()):
+        host = 'case%03d' % i
+        hosts[host] = case_id
+        body, names = [], []
+        for j, task in enumerate(tasks):
+            task = dict(task)
+            task.setdefault('name', '%s task %d' % (case_id, j))
+            task['register'] = 'r%d' % j
+            task['ignore_errors'] = True
+            names.append(task['register'])
+            body.append(task)
+        body.append({'name': 'collect results of %s' % case_id, 'ansible.builtin.copy': {
+            'content': '{{ [%s] | to_json }}' % ', '.join(names), 'dest': os.path.join(tmp, host + '.json')},
+            'check_mode': False, 'diff': False})
+        with open(os.path.join(tmp, host + '.yml'), 'w') as f:
+            yaml.safe_dump(body, f, sort_keys=False)
+    with open(os.path.join(tmp, 'inventory.ini'), 'w') as f:
+        line = '%s ansible_connection=local ansible_python_interpreter=' + sys.executable + '\n'
+        f.write('[cases]\n' + ''.join(line % h for h in hosts))
+    defaults = defaults if defaults is not None else module_defaults(emulator)
+    if defaults.get('password'):
+        _note_secrets({'password': defaults['password']})
+    defaults, extra_vars, secret_args = secrets_out_of_play(defaults, extra_vars, tmp)
+    play = [{'hosts': 'cases', 'gather_facts': False, 'strategy': 'free', 'vars': dict(extra_vars or {}),
+             'module_defaults': {'group/veeam_em.core.em': defaults},
+             'tasks': [{'name': 'the case of this host',
+                        'ansible.builtin.include_tasks': os.path.join(tmp, '{{ inventory_hostname }}.yml')}]}]
+    path = os.path.join(tmp, 'play.yml')
+    with open(path, 'w') as f:
+        yaml.safe_dump(play, f, sort_keys=False)
+    cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', os.path.join(tmp, 'inventory.ini'),
+           '-f', str(max(1, min(forks, len(hosts)))), path] + secret_args
+    cmd += ['--check'] if check else []
+    cmd += ['--diff'] if diff else []
+    cmd += verbose_args()
+    emulator.control('DELETE', 'log')
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=playbook_env(env), timeout=600, check=False)
+        keep_output(proc.stdout + proc.stderr)
+        log = emulator.log()
+        out = {}
+        for host, case_id in hosts.items():
+            results = []
+            if os.path.exists(os.path.join(tmp, host + '.json')):
+                with open(os.path.join(tmp, host + '.json')) as f:
+                    results = json.load(f)
+            out[case_id] = CaseRun(results, log, proc.stdout + proc.stderr, proc.returncode)
+    finally:  # the play and its vars file (the password) go as soon as the run is over
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
 def run_tasks(emulator, tasks, **kwargs):
     """Run ``tasks`` (module calls) in one play; return their registered results.
 
@@ -284,11 +401,13 @@ def run_tasks(emulator, tasks, **kwargs):
     """
     cmd, run_env, out = playbook(emulator, tasks, **kwargs)
     emulator.control('DELETE', 'log')
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=600, check=False)
-    keep_output(proc.stdout + proc.stderr)
-    results = {}
-    if os.path.exists(out):
-        with open(out) as f:
-            data = json.load(f)
-        results = data
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=600, check=False)
+        keep_output(proc.stdout + proc.stderr)
+        results = {}
+        if os.path.exists(out):
+            with open(out) as f:
+                results = json.load(f)
+    finally:  # the play and its vars file (the password) go as soon as the run is over
+        shutil.rmtree(os.path.dirname(out), ignore_errors=True)
     return PlaybookRun(results, proc, emulator.log())

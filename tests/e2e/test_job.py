@@ -18,7 +18,7 @@ import os
 import pytest
 from lxml import etree
 
-from conftest import PASSWORD, ROOT, USER, module_defaults, run_tasks
+from conftest import MODES, PASSWORD, ROOT, USER, module_defaults, run_cases, run_tasks
 
 NS = '{http://www.veeam.com/ent/v1.0}'
 
@@ -126,39 +126,73 @@ def _writes(requests_of_session):
     return [e for e in requests_of_session if e['method'] == 'PUT']
 
 
+_BATCHES = {}
+
+
+def setting_groups(emulator, mode):
+    """Every setting-group case under one reading, in two ansible-playbook runs (once per process).
+
+    Each case gets its own copy of its job (control API) and its own inventory host, so the cases
+    run side by side and cannot see each other: one check-mode run, then one run holding each case's
+    task twice (the change, then the idempotent re-run).
+    """
+    if mode in _BATCHES:
+        return _BATCHES[mode]
+    order, merge = mode.split(':')
+    emulator.reset(order_violation=order, merge=merge)
+    cases = {}
+    for case_id, name, settings, _prefixes, _keys in CASES:
+        source = emulator.job(name)
+        copy = emulator.control('POST', 'jobs/%s/copy' % source['id'], json={'name': 'e2e %s' % case_id}).json()
+        before = emulator.raw_xml(copy['id'])
+        task = {'veeam_em.core.job': dict({'name': copy['name']}, **_resolve(settings, before))}
+        cases[case_id] = {'job_id': copy['id'], 'job_name': copy['name'], 'before': before, 'task': task}
+    check = run_cases(emulator, dict((c, [v['task']]) for c, v in cases.items()), check=True, diff=True)
+    for c, v in cases.items():
+        v.update(check=check[c], after_check=emulator.raw_xml(v['job_id']))
+    apply_ = run_cases(emulator, dict((c, [v['task'], v['task']]) for c, v in cases.items()), diff=True)
+    for c, v in cases.items():
+        v.update(apply=apply_[c], after=emulator.raw_xml(v['job_id']))
+    _BATCHES[mode] = cases
+    return cases
+
+
+# Each reading's cases on one xdist worker (with --dist loadgroup), so that its batch runs once.
+@pytest.mark.parametrize('mode', [pytest.param(m, marks=pytest.mark.xdist_group('setting-group-%s' % m)) for m in MODES])
 @pytest.mark.parametrize('case', CASES, ids=[c[0] for c in CASES])
-def test_setting_group(em_mode, emulator, case):
-    _id, name, settings, prefixes, diff_keys = case
-    job = emulator.job(name)
-    before = emulator.raw_xml(job['id'])
-    settings = _resolve(settings, before)
-    task = dict({'veeam_em.core.job': dict({'name': name}, **settings)})
+def test_setting_group(emulator, mode, case):
+    case_id, _name, _settings, prefixes, diff_keys = case
+    c = setting_groups(emulator, mode)[case_id]
+    before, check = c['before'], c['check']
 
-    check = run_tasks(emulator, [task], check=True, diff=True)
-    assert check.results[0].get('changed') is True, check.output
-    assert not check.results[0].get('failed'), check.results[0]
-    assert check.writes() == [], 'check mode must not write'
-    assert emulator.raw_xml(job['id']) == before
-    assert sorted(check.results[0]['diff']['after']) == sorted(diff_keys)
+    assert len(check.results) == 1, check.output[-3000:]
+    result = check.results[0]
+    assert result.get('changed') is True, result
+    assert not result.get('failed'), result
+    check_sessions = check.sessions(c['job_id'], '"%s"' % c['job_name'])
+    assert len(check_sessions) == 1
+    assert _writes(check_sessions[0]) == [], 'check mode must not write'
+    assert c['after_check'] == before
+    assert sorted(result['diff']['after']) == sorted(diff_keys)
 
-    apply_ = run_tasks(emulator, [task, task], diff=True)
-    first, second = apply_.results
+    assert len(c['apply'].results) == 2, c['apply'].output[-3000:]
+    first, second = c['apply'].results
     assert not first.get('failed'), first.get('msg')
     assert first['changed'] is True
     assert first['task']['state'] == 'Finished' and first['task']['success'] is True
-    sessions = apply_.sessions()
+    sessions = c['apply'].sessions(c['job_id'], '"%s"' % c['job_name'])
     assert len(sessions) == 2
     assert len(_writes(sessions[0])) == 1, 'exactly one PUT for the change'
+    assert _writes(sessions[0])[0]['path'].lower().endswith(c['job_id']), 'the PUT went to another job'
     assert second['changed'] is False and not second.get('failed'), second
     assert _writes(sessions[1]) == [], 'no PUT when nothing differs'
     assert 'diff' not in second or second['diff'] == {'before': {}, 'after': {}}
     # the diff shows only what changed, and the returned job holds the declared values
     assert sorted(first['diff']['after']) == sorted(diff_keys)
-    assert first['diff'] == check.results[0]['diff']
+    assert first['diff'] == result['diff']
     assert second['job']['settings'] == first['job']['settings']
 
-    after = emulator.raw_xml(job['id'])
-    changed = changed_paths(before, after)
+    changed = changed_paths(before, c['after'])
     assert changed, 'the stored job did not change'
     stray = [p for p in changed if not any(p.startswith(prefix) for prefix in prefixes)]
     assert stray == [], 'elements changed outside the intended group: %s' % stray

@@ -16,7 +16,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -304,9 +303,9 @@ def _playbook(em, tmp, name, hosts, tasks, forks=5):
     return cmd + verbose_args()
 
 
-def test_five_forks_edit_five_jobs(em):
+def test_five_forks_edit_five_jobs(em, tmp_path):
     """#18: five forks, five jobs, one emulator: all converge, nothing crosses, every session logged off."""
-    tmp = tempfile.mkdtemp()
+    tmp = str(tmp_path)
     jobs = ['SQL Backup', 'HV Backup', 'Exchange Backup', 'Chained Backup', 'DC Replication']
     cmd = _playbook(em, tmp, 'forks', [('h%d' % i, j) for i, j in enumerate(jobs)],
                     [{'veeam_em.core.job': {'name': '{{ job_name }}', 'description': 'fork {{ inventory_hostname }}',
@@ -323,9 +322,9 @@ def test_five_forks_edit_five_jobs(em):
     assert len(sessions) == 5 and all(s['logged_off'] for s in sessions)
 
 
-def test_two_racing_runs_on_one_job(em):
+def test_two_racing_runs_on_one_job(em, tmp_path):
     """#18: two runs with the same desired state at once: correct end state, at most two PUTs."""
-    tmp = tempfile.mkdtemp()
+    tmp = str(tmp_path)
     cmd = _playbook(em, tmp, 'race', [('one', JOB)],
                     [{'veeam_em.core.job': {'name': '{{ job_name }}', 'description': 'raced'}}], forks=1)
     em.control('DELETE', 'log')

@@ -256,3 +256,18 @@ def test_generated_jobs_option(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_control_copy_gives_a_job_of_its_own(em, token):
+    """The test-only copy: same entity but for id and name, listed and editable on its own."""
+    src = em.job_id("SQL Backup")
+    r = em.ctl("POST", "jobs/%s/copy" % src, json={"name": "SQL Backup copy"})
+    assert r.status_code == 201, r.text
+    new = r.json()["id"]
+    assert new != src and em.jobs()[("vbr01", "SQL Backup copy")]["id"] == new
+    a, b = em.raw(src), em.raw(new)
+    assert b.get("Name") == "SQL Backup copy" and b.get("UID") == "urn:veeam:Job:" + new
+    assert [c.tag for c in a.iter()] == [c.tag for c in b.iter()]
+    assert em.req("GET", "/api/jobs/%s?format=Entity" % new, token).status_code == 200
+    assert em.ctl("POST", "jobs/%s/copy" % src, json={"name": "SQL Backup copy"}).status_code == 409
+    assert em.ctl("POST", "jobs/%s/copy" % src, json={}).status_code == 400

@@ -179,7 +179,8 @@ def _route(state, req):
     if head == "jobs":
         return _jobs(state, req, parts)
     if head == "backupservers":
-        return _servers(state, req, parts)
+        answer = servers.route(state, req, parts)      # writes, credentials, passwords (servers.py, secrets.py)
+        return answer if answer is not None else _servers(state, req, parts)
     if head == "repositories":
         return _repos(state, req, parts)
     if head == "backups":
@@ -1064,6 +1065,7 @@ def _query(state, req):
     if not qtype:
         raise ApiError(400, "The query parameter 'type' is required")
     t = qtype.lower()
+    wrap = None
     with state.lock:
         if t == "job":
             _require_admin(req)
@@ -1097,6 +1099,8 @@ def _query(state, req):
             fields = _session_fields(state)
             ref, ent = partial(views.session_ref, state), partial(views.session_entity, state)
             plural = kind + "s"
+        elif t in secrets.QUERY_TYPES:
+            items, fields, ref, ent, plural, wrap = secrets.QUERY_TYPES[t](state, req)
         elif t in [x.lower() for x in UNIMPLEMENTED_QUERY_TYPES]:
             raise ApiError(501, "Query type '%s' is not implemented by the emulator" % qtype)
         else:
@@ -1121,7 +1125,9 @@ def _query(state, req):
         if fmt and fmt not in ("entities", "entity", "refs", "references", "reference"):
             raise ApiError(400, "Unknown format '%s' (use Entities)" % req.param("format"))
         result = E("QueryResult", root=True)
-        if ref is None:
+        if wrap is not None:
+            result.append(wrap([ent(x) for x in shown], fmt))
+        elif ref is None:
             result.append(E("Resources", E(plural, [ent(x) for x in shown])))
         elif fmt in ("entities", "entity"):
             result.append(E("Entities", E(plural, [ent(x) for x in shown])))
@@ -1166,3 +1172,7 @@ def _page_link(state, req, rel, page):
     if not seen:
         out.append("page=%d" % page)
     return E("Link", attrs=[("Href", "%s/api/query?%s" % (state.base_url, "&".join(out))), ("Rel", rel)])
+
+
+# Route modules that import this one (kept last: they use the names above).
+from . import secrets, servers  # noqa: E402  pylint: disable=wrong-import-position,cyclic-import

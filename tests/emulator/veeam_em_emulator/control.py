@@ -1,19 +1,23 @@
 """Test-only control API under /_emulator/ (JSON in and out, no authentication).
 
-Endpoints: health, log, reset, config, faults, jobs, jobs/{id}/xml, dropped,
+Endpoints: health, log, reset, config, faults, jobs, jobs/{id}/xml, jobs/{id}/copy, dropped,
 sessions, sessions/expire, tasks, backup_sessions.  See README.md for shapes and examples.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 import urllib.parse
+import uuid
 
 from lxml import etree
 
+from . import secret_store
 from .api import GUID_RE, Response
 from .schema import JOB, ordered_copy
+from .store import JobRecord
 from .xmlutil import XMLBodyError, local, parse_xml, qn, to_bytes
 
 JSON_CT = "application/json; charset=utf-8"
@@ -125,6 +129,9 @@ def _route(state, method, parts, params, headers, body):
     if key == "backup_sessions" and len(parts) == 1:
         with state.lock:
             return _allow(method, "GET") or _json(200, [js.to_json() for js in state.job_sessions.values()])
+    secret = secret_store.control(state, method, parts, body)    # credentials, passwords, backup_servers
+    if secret is not None:
+        return _json(*secret)
     if key == "tasks" and len(parts) == 1:
         with state.lock:
             return _allow(method, "GET") or _json(200, [t.to_json() for t in state.all_tasks])
@@ -176,6 +183,8 @@ def _jobs(state, method, parts, body):
                       "backup_server": state.server_name(j.server_id), "backup_server_id": j.server_id},
                      **({"meta": j.meta} if j.meta else {}))
                 for j in state.jobs.values()])
+        if len(parts) == 3 and parts[2] == "copy":
+            return _copy_job(state, method, parts[1], body)
         if len(parts) == 3 and parts[2] == "xml":
             jid = parts[1].lower()
             rec = state.jobs.get(jid) if GUID_RE.match(jid) else None
@@ -202,6 +211,32 @@ def _jobs(state, method, parts, body):
                 return Response(200, to_bytes(rec.xml), content_type="text/xml; charset=utf-8")
             return _err(405, "use GET or PUT")
     return _err(404, "unknown control endpoint /_emulator/%s" % "/".join(parts))
+
+
+def _copy_job(state, method, job_id, body):
+    """POST jobs/{id}/copy {"name": N}: a new job, identical but for its id and name (a test fixture, not EM).
+
+    The end-to-end tests give each case its own job this way, so that many cases run in one playbook.
+    """
+    bad = _allow(method, "POST")
+    if bad:
+        return bad
+    jid = job_id.lower()
+    rec = state.jobs.get(jid) if GUID_RE.match(jid) else None
+    if rec is None:
+        return _err(404, "no job %s" % job_id)
+    name = _body_json(body).get("name")
+    if not isinstance(name, str) or not name.strip():
+        return _err(400, "give the copy a name: {\"name\": \"...\"}")
+    if any(j.name == name and j.server_id == rec.server_id for j in state.jobs.values()):
+        return _err(409, "a job named %r already exists on that backup server" % name)
+    new_id = str(uuid.uuid5(uuid.UUID(jid), name))
+    xml = copy.deepcopy(rec.xml)
+    xml.set("Name", name)
+    xml.set("UID", "urn:veeam:Job:" + new_id)
+    state.jobs[new_id] = JobRecord(new_id, rec.server_id, xml)
+    state.jobs[new_id].meta = copy.deepcopy(rec.meta)
+    return _json(201, {"id": new_id, "name": name, "copied_from": rec.id})
 
 
 __all__ = ["handle", "etree"]

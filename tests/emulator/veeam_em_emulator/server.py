@@ -11,7 +11,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import api, control
+from . import api, control, secret_store
 from .api import Request, Response, error_response
 from .faults import edit_job_xml
 
@@ -100,7 +100,8 @@ class Handler(BaseHTTPRequestHandler):
             latency = state.config.latency_ms
             generation = state.generation
         entry = {"method": method, "path": path, "query": raw_query, "status": None, "session": None,
-                 "body": body.decode("utf-8", "replace") if method in ("PUT", "POST", "DELETE", "PATCH") else None,
+                 "body": (secret_store.mask_log_body(body.decode("utf-8", "replace"))
+                          if method in ("PUT", "POST", "DELETE", "PATCH") else None),
                  "fault": fault["action"] if fault else None}
         try:
             before = fault is not None and fault["when"] == "before"

@@ -10,7 +10,7 @@ import time
 from collections import OrderedDict
 from datetime import datetime, timezone
 
-from . import inventory, seed
+from . import inventory, secret_store, seed
 from .faults import Faults
 from .merge import check_patch, merge
 from .schema import JOB, ordered_copy
@@ -27,6 +27,16 @@ class Config:
     order_violation: str = "ignore"     # ignore | reject
     merge: str = "deep"                 # deep | replace
     absent_bool: str = "keep"           # keep | false
+    # backup-server secrets and registration (secrets.py, servers.py; em-api-cloud.md section 13)
+    sync_put_answer: str = "204"                # 204 | 200_empty | 200_body
+    cred_create_answer: str = "201_empty"       # 201_empty | 201_body
+    password_create_answer: str = "201_empty"   # 201_empty | 202_empty | 202_task
+    backupserver_create_answer: str = "201_empty"   # 201_empty | 202_empty | 202_task
+    in_use_delete_status: str = "500"           # 500 | 400 | 409
+    username_max: str = "accept"                # accept | reject
+    empty_password: str = "keep"                # keep | blank | reject
+    secret_query_wrapper: str = "entities"      # entities | resources
+    backupserver_name_source: str = "address"   # address | hostname
     latency_ms: int = 0
     task_running_seconds: float = 2.0
     task_running_polls: int = 0
@@ -67,6 +77,14 @@ class Config:
 
     def to_json(self):
         return dataclasses.asdict(self)
+
+    CHOICES.update({   # the secrets switches (secrets.py, servers.py)
+        "sync_put_answer": ("204", "200_empty", "200_body"), "cred_create_answer": ("201_empty", "201_body"),
+        "password_create_answer": ("201_empty", "202_empty", "202_task"),
+        "backupserver_create_answer": ("201_empty", "202_empty", "202_task"),
+        "in_use_delete_status": ("500", "400", "409"), "username_max": ("accept", "reject"),
+        "empty_password": ("keep", "blank", "reject"), "secret_query_wrapper": ("entities", "resources"),
+        "backupserver_name_source": ("address", "hostname")})
 
 
 class JobRecord:
@@ -127,6 +145,7 @@ class State:
                 self.servers[sid] = {"id": sid, "name": name, "description": desc, "port": 9392,
                                      "version": version, "wcf_port": 9405, "dns": dns,
                                      "thumbprint": seed.guid("thumb", name).replace("-", "").upper()[:40]}
+            secret_store.seed_state(self)       # server accounts, credentials records, encryption passwords
             by_name = {s["name"]: s["id"] for s in self.servers.values()}
             self.repos = OrderedDict()
             for srv, name, kind, cap, free in seed.REPOSITORIES:

@@ -59,6 +59,8 @@ def build_parser():
                    help="seconds a job session (start/retry/sync) runs before it ends (default 3)")
     g.add_argument("--session-result", choices=("Success", "Warning", "Failed"), default="Success",
                    help="Result of a job session that is not stopped (default Success)")
+    g.add_argument("--switch", action="append", default=[], metavar="KEY=VALUE",
+                   help="set any other config switch, e.g. in_use_delete_status=409 (repeatable; see README)")
     return p
 
 
@@ -79,6 +81,11 @@ def main(argv=None):
             return 2
         ru, rp = args.restore_user.split(":", 1)
         users[ru] = (rp, "restore")
+    try:
+        cfg.update(dict(item.split("=", 1) if "=" in item else (item, None) for item in args.switch))
+    except ValueError as exc:
+        print("em-emulator: --switch: %s" % exc, file=sys.stderr)
+        return 2
     state = State(cfg, users, extra_jobs=max(0, args.jobs), log_file=args.log_file)
     ctx = None if args.no_tls else make_ssl_context(args.ca_file)
     try:
