@@ -114,3 +114,15 @@ def test_control_adds_and_removes_backups(em, token):
     assert em.ctl("POST", "backups", json={"job_id": sql, "repository_id": other}).status_code == 400
     assert em.ctl("DELETE", "backups/" + added.json()["id"]).status_code == 200
     assert em.ctl("DELETE", "backups/" + added.json()["id"]).status_code == 404
+
+
+def test_a_test_copy_of_a_job_has_its_backups(em, token):
+    sql = em.job_id("SQL Backup")
+    made = em.ctl("POST", "jobs/%s/copy" % sql, json={"name": "SQL Backup case 1"}).json()
+    res = q(em, token, "type=Backup&format=Entities&" + flt('JobUid=="urn:veeam:Job:%s"' % made["id"]))
+    backups = list(res.find("e:Entities/e:Backups", N))
+    assert len(backups) == 1 and backups[0].get("Name") == "SQL Backup case 1"
+    assert repo_link(backups[0]).get("Name") == "Backup Volume 01"
+    chained = em.ctl("POST", "jobs/%s/copy" % em.job_id("Chained Backup"), json={"name": "Chained case"}).json()
+    assert "Chained case" not in [b["job_name"] for b in em.ctl("GET", "backups").json()], "no run, no backup"
+    assert chained["copied_from"] == em.job_id("Chained Backup")

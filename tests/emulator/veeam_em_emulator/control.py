@@ -236,6 +236,9 @@ def _copy_job(state, method, job_id, body):
     xml.set("UID", "urn:veeam:Job:" + new_id)
     state.jobs[new_id] = JobRecord(new_id, rec.server_id, xml)
     state.jobs[new_id].meta = copy.deepcopy(rec.meta)
+    state.jobs[new_id].repo_id = rec.repo_id
+    for b in [b for b in state.backups.values() if b["job_id"] == rec.id]:  # its backups too
+        state.add_backup(state.jobs[new_id], b["repo_id"])
     return _json(201, {"id": new_id, "name": name, "copied_from": rec.id})
 
 
