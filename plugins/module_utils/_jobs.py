@@ -525,6 +525,18 @@ CLONE_INFO = {
 CLONE_KEYS = ('job', 'repository', 'folder_name', 'vm_suffix')
 
 
+def _clone_keys(children):
+    """The ``clone_from`` keys that mean something for a clone info with these children."""
+    keys = ['job']
+    if 'RepositoryUid' in children:
+        keys.append('repository')
+    if 'FolderName' in children or 'JobFileName' in children:
+        keys.append('folder_name')
+    if 'VmSuffix' in children:
+        keys.append('vm_suffix')
+    return keys
+
+
 def clone_spec(params):
     """Validate ``clone_from`` offline; return it as a dict."""
     spec = params['clone_from']
@@ -582,6 +594,12 @@ def clone(client, index, params, wanted, check_mode=False, with_diff=False, wait
     element, children = CLONE_INFO.get(src['job_type'], (None, ()))
     if element is None:
         raise ValidationError('clone_from: EM cannot clone %s job %r' % (src['job_type'], src['name']), option='clone_from')
+    for key, child in (('repository', 'RepositoryUid'), ('vm_suffix', 'VmSuffix'), ('folder_name', None)):
+        takes = ('FolderName' in children or 'JobFileName' in children) if child is None else child in children
+        if spec.get(key) and not takes:
+            raise ValidationError('clone_from.%s: a clone of %s job %r has none; accepted keys for it: %s'
+                                  % (key, src['job_type'], src['name'], ', '.join(_clone_keys(children))),
+                                  option='clone_from.%s' % key)
     values = {'JobName': params['name'], 'FolderName': spec.get('folder_name') or params['name'],
               'JobFileName': spec.get('folder_name') or params['name'], 'VmSuffix': spec.get('vm_suffix') or '_replica'}
     repo = None

@@ -42,6 +42,8 @@ options:
       - A job name or id, or a dict with C(job) (name or id), C(repository) (name of the repository, on the source
         job's backup server where the clone is created, that receives the clone's backups), C(folder_name) (the
         clone's backup folder or file name, by default O(name)) and C(vm_suffix) (replicas; by default C(_replica)).
+        A key the source job's type does not take (C(repository) or C(folder_name) for a replica, C(vm_suffix) for
+        the others) fails before anything is sent.
       - Backup and backup copy jobs need a repository. Left out, it is the source job's own: EM does not show it on
         the job, but on the job's backup (C(GET /api/query?type=Backup), whose entity links its repository). A
         source that has no backup yet (it never ran), or whose backups sit in several repositories, fails before

@@ -52,8 +52,10 @@ def test_clone_replica_and_refusals(em):
             'job': 'Exchange Backup', 'repository': 'Default Backup Repository'}}},
         {'veeam_em.core.job': {'name': 'Some ambiguous job', 'state': 'absent'}},
         {'veeam_em.core.job': {'name': 'File Server Copy', 'clone_from': 'File Server Backup'}},
+        # a key the source's type does not take is refused once the source is read, before any write
+        {'veeam_em.core.job': {'name': 'Suffixed Copy', 'clone_from': {'job': 'SQL Backup', 'vm_suffix': '_dr'}}},
     ])
-    replica, no_backup, bad_repo, too_long, existing, ambiguous_word, absent_word, two_servers = run.results
+    replica, no_backup, bad_repo, too_long, existing, ambiguous_word, absent_word, two_servers, suffix = run.results
     assert not replica.get('failed'), replica.get('msg')
     assert replica['job']['job_type'] == 'Replica' and replica['clone']['repository'] is None
     meta = [j for j in em.jobs() if j['name'] == 'DC Replication DR'][0].get('meta') or {}
@@ -70,10 +72,12 @@ def test_clone_replica_and_refusals(em):
     assert two_servers['failed'] is True and 'backup_server' in two_servers['msg']
     clones = [e for e in run.log if 'action=clone' in (e.get('query') or '')]
     assert len(clones) == 2, 'only the replica and the "ambiguous" copy were cloned'
+    assert suffix['failed'] is True and suffix['option'] == 'clone_from.vm_suffix'
+    assert 'job, repository, folder_name' in suffix['msg']
     sessions = run.sessions()
-    assert len(sessions) == 7, 'the name too long for a clone was refused before the logon'
+    assert len(sessions) == 8, 'the name too long for a clone was refused before the logon'
     writes = [e['seq'] for e in run.writes()]
-    refused = sessions[1:3] + sessions[6:7]
+    refused = sessions[1:3] + sessions[6:8]
     assert all(e['seq'] not in writes for s in refused for e in s), 'each refusal came before any write'
 
 
