@@ -44,8 +44,8 @@ options:
         clone's backup folder or file name, by default O(name)) and C(vm_suffix) (replicas; by default C(_replica)).
         A key the source job's type does not take (C(repository) or C(folder_name) for a replica, C(vm_suffix) for
         the others) fails before anything is sent.
-      - Backup and backup copy jobs need a repository. Left out, it is the source job's own: EM does not show it on
-        the job, but on the job's backup (C(GET /api/query?type=Backup), whose entity links its repository). A
+      - Backup and backup copy jobs need a repository. Left out, it is the source job's own, which EM does not show
+        on the job but on the job's backup (C(GET /api/query?type=Backup), whose entity links its repository). A
         source that has no backup yet (it never ran), or whose backups sit in several repositories, fails before
         anything is sent, asking for C(repository) and listing the repositories of that backup server.
       - Check mode reports the creation, with the settings the clone would have and the repository it would use,

@@ -65,6 +65,10 @@ def test_backup_entity_reference_and_collections(em, token):
     assert em.req("GET", "/api/backups", None).status_code == 401
 
 
+def names(res):
+    return sorted(b.get("Name") for b in res.find("e:Entities/e:Backups", N))
+
+
 def test_backup_query_fields_paging_and_seed(em, token):
     got = q(em, token, "type=Backup&" + flt('JobName=="File Server Backup"'))
     refs = list(got.find("e:Refs", N))
@@ -72,7 +76,6 @@ def test_backup_query_fields_paging_and_seed(em, token):
     servers = sorted(next(x for x in r.find("e:Links", N) if x.get("Type") == "BackupServerReference").get("Name")
                      for r in refs)
     assert servers == ["vbr01", "vbr02"]
-    names = lambda res: sorted(b.get("Name") for b in res.find("e:Entities/e:Backups", N))  # noqa: E731
     vol = q(em, token, "type=Backup&format=Entities&" + flt('RepositoryName=="Backup Volume 01"'))
     assert names(vol) == ["Exchange Backup", "Immediate Copy", "SQL Backup"]
     hv = q(em, token, "type=backup&format=entities&" + flt("platform==hyperv;backuptype==standard"))
