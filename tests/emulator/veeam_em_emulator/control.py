@@ -1,6 +1,6 @@
 """Test-only control API under /_emulator/ (JSON in and out, no authentication).
 
-Endpoints: health, log, reset, config, faults, jobs, jobs/{id}/xml, jobs/{id}/copy, dropped,
+Endpoints: health, log, reset, config, faults, jobs, jobs/{id}/xml, jobs/{id}/copy, backups, backups/{id}, dropped,
 sessions, sessions/expire, tasks, backup_sessions.  See README.md for shapes and examples.
 """
 
