@@ -34,16 +34,25 @@ def entry_label(entry):
     return label
 
 
-def check_config(config, max_in_flight=1):
+def check_config(config, max_in_flight=1, page_size=500):
     """Validate every entry offline (before any request); return each entry's wanted values."""
     wanted = []
+    seen = {}
     for i, entry in enumerate(config):
         try:
             wanted.append(check_entry(entry))
         except ValidationError as exc:
             raise ValidationError('config[%d] (%s): %s' % (i, entry_label(entry), exc.msg), option=exc.option)
+        # Two entries for one job would send two writes at once, each undoing the other's.
+        key = ('id', parse_job_id(entry['id'])) if entry.get('id') else ('name', entry.get('name'), entry.get('backup_server'))
+        if key in seen:
+            raise ValidationError('config[%d] (%s): names the same job as config[%d]; merge the two entries'
+                                  % (i, entry_label(entry), seen[key]), option='config')
+        seen[key] = i
     if max_in_flight < 1:
         raise ValidationError('max_in_flight: must be at least 1', option='max_in_flight')
+    if page_size is not None and page_size < 1:
+        raise ValidationError('page_size: %d jobs per page; accepted: 1 or more' % page_size, option='page_size')
     return wanted
 
 
@@ -80,7 +89,7 @@ def converge_all(client, config, wanted, check_mode=False, with_diff=False, wait
                 plan = 'done'
             plans.append(plan)
         except JobNotFound as exc:
-            if entry.get('clone_from') is not None and 'ambiguous' not in exc.msg:
+            if entry.get('clone_from') is not None:
                 plans.append('clone')
             else:
                 plans.append(None)

@@ -756,6 +756,10 @@ class EmClient:
     def logged_on(self):
         return self._token is not None
 
+    def warn(self, msg):
+        """Pass a warning to the module (a no-op without one)."""
+        self._warn(msg)
+
     # ---- verbs ----------------------------------------------------------
 
     def get(self, path, params=None):

@@ -67,6 +67,23 @@ class TransportError(VeeamEmError):
     """Connection failure, timeout or unreadable response, after the allowed retries."""
 
 
+class NotFoundError(VeeamEmError):
+    """The object the options name (a job, a repository...) does not exist."""
+
+
+class AmbiguousNameError(VeeamEmError):
+    """A name matches more than one object, so the options do not say which one is meant.
+
+    ``candidates`` lists where the name was found (e.g. the backup servers of
+    the jobs of that name). This is never "not found": a caller that treats a
+    missing object as already absent must not treat this one so.
+    """
+
+    def __init__(self, msg, candidates=None):
+        super(AmbiguousNameError, self).__init__(msg)
+        self.candidates = list(candidates or [])
+
+
 class AmbiguousWriteError(VeeamEmError):
     """A write (PUT/POST) was sent but its outcome is unknown.
 

@@ -219,6 +219,14 @@ def check_options(params):
     if not params['objects'] and params['state'] == 'present' and params['purge']:
         raise ValidationError('objects: a job cannot be left with no object (EM refuses to remove the last one)',
                               option='objects')
+    seen = {}
+    for i, obj in enumerate(params['objects']):
+        # The same object twice would be added twice, and EM fails the second addition after the first was made.
+        key = (obj['name'], obj['type'], (obj.get('root') or '').lower())
+        if key in seen:
+            raise ValidationError('objects[%d] (%s %s): the same object as objects[%d]; list each object once'
+                                  % (i, obj['type'], obj['name'], seen[key]), option='objects')
+        seen[key] = i
     return check_guest(params['objects'])
 
 

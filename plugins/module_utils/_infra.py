@@ -10,11 +10,13 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import fnmatch
+import re
 
 from ansible_collections.veeam_em.core.plugins.module_utils import _xml
 from ansible_collections.veeam_em.core.plugins.module_utils._client import quote_filter_value
 
 _GLOB = set('*?[')
+_REPOSITORY_HREF = re.compile(r'/repositories/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(?:[?#]|$)')
 
 
 def _int(text):
@@ -83,3 +85,24 @@ def list_repositories(client, name=None, server=None):
     if server:
         repos = [r for r in repos if (r['backup_server'] or '').lower() == server.lower()]
     return sorted(repos, key=lambda r: (r['backup_server'] or '', r['name'] or ''))
+
+
+def job_repositories(client, job_uid, server=None):
+    """The repositories that hold a job's backups: ``[{'name', 'id', 'uid'}]``, one per repository.
+
+    The v1_7 Job entity does not name its repository; EM shows it on the job's ``Backup`` entities, each
+    linked Up to its repository (``RepositoryReference``). A job that never ran has no backup: ``[]``.
+    """
+    found = client.query('Backup', filter='JobUid==%s' % quote_filter_value(job_uid), fmt='Entities')
+    repos = {}
+    for backup in found:
+        if server and (up_name(backup) or '').lower() != server.lower():
+            continue
+        for link in _xml.findall(backup, 'Links/Link'):
+            if link.get('Rel') != 'Up' or not (link.get('Type') or '').startswith('Repository'):
+                continue
+            m = _REPOSITORY_HREF.search(link.get('Href') or '')
+            if m:
+                rid = m.group(1).lower()
+                repos[rid] = {'name': link.get('Name'), 'id': rid, 'uid': 'urn:veeam:Repository:%s' % rid}
+    return sorted(repos.values(), key=lambda r: (r['name'] or '', r['id']))

@@ -256,6 +256,24 @@ def _given(params, *path):
     return node
 
 
+PERIOD_LIMITS = (('hours', 24), ('minutes', 60))
+
+
+def check_period(period, unit):
+    """Refuse a ``full_period`` out of range for ``unit``; with no unit (the job's is not known yet), for both."""
+    if not isinstance(period, int) or isinstance(period, bool):
+        return
+    limits = dict(PERIOD_LIMITS)
+    if unit in limits:
+        if not 1 <= period <= limits[unit]:
+            raise ValidationError('schedule.periodically.full_period: %s %s is out of range; accepted: 1 to %d'
+                                  % (period, unit, limits[unit]), option='schedule.periodically.full_period')
+    elif unit is None and not 1 <= period <= max(limits.values()):
+        raise ValidationError('schedule.periodically.full_period: %s is out of range for every kind; accepted: %s'
+                              % (period, ' or '.join('1 to %d %s' % (n, k) for k, n in PERIOD_LIMITS)),
+                              option='schedule.periodically.full_period')
+
+
 class ScheduleKinds:
     """One schedule kind at a time; the chosen one is enabled and the others are disabled."""
 
@@ -273,6 +291,10 @@ class ScheduleKinds:
         after = _given(params, 'schedule', 'after_job')
         if after is not None and not after.strip():
             raise ValidationError('schedule.after_job: give the name of the job to run after', option='schedule.after_job')
+        if after is not None and after == params.get('name'):
+            raise ValidationError('schedule.after_job: a job cannot run after itself (%r)' % after, option='schedule.after_job')
+        periodic = _given(params, 'schedule', 'periodically') or {}
+        check_period(periodic.get('full_period'), periodic.get('kind'))
 
     def derive(self, model, wanted, target, managed, available, resolver):
         chosen = [k for k in SCHEDULE_KINDS if wanted.get((k, ENABLED))]
@@ -284,18 +306,18 @@ class ScheduleKinds:
             if 'schedule_configured' in available:
                 target[('schedule_configured', ())] = True
                 managed.add(('schedule_configured', ()))
+        if ('daily', ('Kind',)) in wanted and target.get(('daily', ('Kind',))) == 'selected_days' \
+                and not target.get(('daily', ('Days',))):
+            raise ValidationError('schedule.daily.days: kind selected_days needs at least one day, and the job has '
+                                  'none; give days', option='schedule.daily.days')
         key = ('after_job', ('PreviousJobUid',))
         if key in wanted:
             if resolver is None:
                 raise ValidationError('schedule.after_job: cannot look the job up here', option='schedule.after_job')
             target[key] = resolver.job_uid(wanted[key])
         if wanted.get(('periodically', ENABLED)) or ('periodically', ('FullPeriod',)) in wanted:
-            unit = target.get(('periodically', ('Kind',)))
-            period = target.get(('periodically', ('FullPeriod',)))
-            limit = {'hours': 24, 'minutes': 60}.get(unit)
-            if limit and isinstance(period, int) and not 1 <= period <= limit:
-                raise ValidationError('schedule.periodically.full_period: %s %s is out of range; accepted: 1 to %d'
-                                      % (period, unit, limit), option='schedule.periodically.full_period')
+            # Only here when the unit or the period comes from the job; the options alone were checked before.
+            check_period(target.get(('periodically', ('FullPeriod',))), target.get(('periodically', ('Kind',))))
 
     def view(self, model, values, out, resolver):
         sched = out.get('schedule')

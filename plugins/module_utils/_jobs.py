@@ -19,9 +19,9 @@ import re
 from ansible_collections.veeam_em.core.plugins.module_utils import _diff, _tasks, _xml
 from ansible_collections.veeam_em.core.plugins.module_utils._client import quote_filter_value
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import (
-    AmbiguousWriteError, TaskLost, ValidationError, VeeamEmError,
+    AmbiguousNameError, AmbiguousWriteError, NotFoundError, TaskLost, ValidationError, VeeamEmError,
 )
-from ansible_collections.veeam_em.core.plugins.module_utils._infra import list_repositories
+from ansible_collections.veeam_em.core.plugins.module_utils._infra import job_repositories, list_repositories
 from ansible_collections.veeam_em.core.plugins.module_utils._job_models import JOB_MODEL
 from ansible_collections.veeam_em.core.plugins.module_utils._model import child, children, resolve
 
@@ -33,8 +33,8 @@ JOB_TYPES = {'backup': 'Backup', 'backup_copy': 'BackupCopy', 'immediate_backup_
              'replica': 'Replica'}
 
 
-class JobNotFound(VeeamEmError):
-    pass
+class JobNotFound(NotFoundError):
+    """No job has that name or id (on that backup server); the message lists close names."""
 
 
 class VerifyFailed(VeeamEmError):
@@ -124,7 +124,11 @@ class JobIndex:
         return self.client.query('Job', filter=flt, fmt='Entities')
 
     def find(self, name=None, job_id=None, backup_server=None):
-        """The Job entity for a name or an id; raise JobNotFound with candidates otherwise."""
+        """The Job entity for a name or an id.
+
+        Raises JobNotFound (with close names) when there is none, and AmbiguousNameError (with the backup
+        servers) when the name is taken on several servers and ``backup_server`` does not pick one.
+        """
         if job_id:
             uuid = parse_job_id(job_id)
             if self.summaries is not None:
@@ -147,8 +151,8 @@ class JobIndex:
             return self._entity(exact[0]) if self.summaries is not None else exact[0]
         if len(exact) > 1:
             servers = sorted(_server_of(e) or '?' for e in exact)
-            raise JobNotFound('job name %r is ambiguous: it exists on backup servers %s; set backup_server'
-                              % (name, ', '.join(servers)))
+            raise AmbiguousNameError('job name %r is ambiguous: it exists on backup servers %s; set backup_server'
+                                     % (name, ', '.join(servers)), candidates=servers)
         names = self.all_names()
         close = difflib.get_close_matches(name, names, n=5, cutoff=0.6)
         close += [n for n in names if n.lower() == name.lower() and n not in close]
@@ -176,7 +180,7 @@ class _Resolver:
     def job_uid(self, name):
         try:
             entity = self.index.find(name=name, backup_server=self.backup_server)
-        except JobNotFound as exc:
+        except (JobNotFound, AmbiguousNameError) as exc:
             raise ValidationError('schedule.after_job: %s' % exc.msg, option='schedule.after_job')
         return entity.get('UID')
 
@@ -205,6 +209,8 @@ class Plan:
 
     def __init__(self, entity, wanted, index, model=JOB_MODEL):
         self.entity = entity
+        self.wanted = wanted
+        self.index = index
         self.model = model
         self.resolver = index.resolver(entity)
         self.current = model.read(entity)
@@ -228,13 +234,27 @@ class Plan:
         before, after = _diff.prune(self.before, self.after)
         return {'before': before, 'after': after}
 
-    def body(self):
+    def blocks(self):
+        """The blocks the PUT sends whole: each one that holds a change."""
         blocks = []
         for key in self.changes:
             block = self.model.by_key[key[0]]
             if block not in blocks:
                 blocks.append(block)
-        return self.model.encode(self.entity, self.target, blocks)
+        return blocks
+
+    def body(self):
+        return self.model.encode(self.entity, self.target, self.blocks())
+
+    def option_names(self):
+        """``{element path below Job: option name}`` for the settings this job has (see :func:`flatten`)."""
+        names = {}
+        for block in self.model.available(self.entity):
+            base = self.model.block_path(block, self.entity)
+            for leaf in block.leaves:
+                if leaf.option:
+                    names[_path_text(base + leaf.xml)] = '.'.join(leaf.option)
+        return names
 
     def mismatches(self, entity):
         """Changed keys that the entity read after the write does not show."""
@@ -254,6 +274,82 @@ class Plan:
                 return '%s/%s' % ('/'.join(self.model.block_path(block, self.entity) or block.paths[0]),
                                   '/'.join(s if isinstance(s, str) else s[0] for s in key[1]))
         return str(key)
+
+
+# Elements EM changes by itself (NextRun follows the schedule and the clock) or that are not settings.
+_NOT_SETTINGS = ('Links', 'NextRun')
+
+
+def _path_text(path):
+    """A path below Job as text: ``JobScheduleOptions/Standart/OptionsDaily/@Enabled``, ``Schedule/Day[Monday]``."""
+    return '/'.join(step if isinstance(step, str) else '%s[%s]' % step for step in path)
+
+
+def flatten(entity):
+    """``{path below Job: text}`` of every element and attribute of a Job entity but Links and NextRun.
+
+    A repeated element gets ``[n]`` from its second occurrence; a named ``Day`` is ``Day[Monday]``.
+    """
+    out = {'@Name': entity.get('Name')}
+
+    def walk(el, path):
+        seen = {}
+        for c in el.iterchildren('*'):
+            name = _xml.localname(c.tag)
+            if name in _NOT_SETTINGS:
+                continue
+            step = '%s[%s]' % (name, c.get('Name')) if name == 'Day' and c.get('Name') else name
+            seen[step] = seen.get(step, 0) + 1
+            if seen[step] > 1:
+                step = '%s[%d]' % (step, seen[step])
+            here = path + '/' + step if path else step
+            out[here] = (c.text or '').strip()
+            for attr, value in sorted(c.attrib.items()):
+                out['%s/@%s' % (here, attr)] = value
+            walk(c, here)
+    walk(entity, '')
+    return out
+
+
+def refresh(client, plan):
+    """Read the job again just before its PUT, since EM has no ETag or version to make the write conditional.
+
+    When the job changed since ``plan`` was made (a console edit meanwhile), plan again from this read, so the
+    blocks the PUT sends whole carry what the job holds now; otherwise keep ``plan``.
+    """
+    fresh = client.get('jobs/%s' % job_summary(plan.entity)['id'], params={'format': 'Entity'})
+    if flatten(fresh) == flatten(plan.entity):
+        return plan
+    return Plan(fresh, plan.wanted, plan.index, plan.model)
+
+
+def changed_elsewhere(plan, first, after):
+    """What changed between the module's first read and the job after its write, outside the blocks it sent.
+
+    Those changes are someone else's (EM keeps what a PUT does not send); returned as option names where the
+    collection has one, else as element paths below Job.
+    """
+    sent = [_path_text(plan.model.block_path(b, plan.entity)) for b in plan.blocks()]
+    before, now = flatten(first), flatten(after)
+    names = plan.option_names()
+    found = []
+    for path in sorted(set(before) | set(now)):
+        if before.get(path) == now.get(path) or any(path == s or path.startswith(s + '/') for s in sent):
+            continue
+        base = re.sub(r'\[[0-9]+\]$', '', path)
+        label = names.get(base) or names.get(re.sub(r'\[[0-9]+\](?=/)', '', base)) or path
+        if label not in found:
+            found.append(label)
+    return found
+
+
+def warn_changed_elsewhere(client, plan, first, after, limit=10):
+    found = changed_elsewhere(plan, first, after)
+    if found:
+        more = ' and %d more' % (len(found) - limit) if len(found) > limit else ''
+        client.warn('job %r was changed by someone else while the module worked on it, outside the settings it '
+                    'sent: %s%s. EM has no lock, so these changes were kept as they are now; check that the job is '
+                    'as you want it.' % (plan.entity.get('Name'), ', '.join(found[:limit]), more))
 
 
 def submit(client, plan):
@@ -329,6 +425,9 @@ def check_entry(params):
     wanted = JOB_MODEL.check_input(params)
     if params.get('clone_from') is not None:
         clone_spec(params)
+    if params.get('state') == 'absent' and params.get('clone_from') is not None:
+        raise ValidationError('clone_from: only used with state present (it creates the job when it is missing)',
+                              option='clone_from')
     if params.get('state') == 'absent' and wanted:
         names = sorted(set(k for k in JOB_MODEL.argument_spec() if params.get(k) is not None))
         raise ValidationError('state: absent deletes the job; remove the settings given with it (%s)'
@@ -341,9 +440,7 @@ def remove(client, index, params, check_mode=False, with_diff=False, wait=True, 
     """``state: absent``: delete the job if it exists; a missing job is already as declared."""
     try:
         entity = index.find(name=params.get('name'), job_id=params.get('id'), backup_server=params.get('backup_server'))
-    except JobNotFound as exc:
-        if 'ambiguous' in exc.msg:
-            raise
+    except JobNotFound:
         return {'changed': False, 'job': {}}
     resolver = index.resolver(entity)
     result = {'changed': True, 'job': {}}
@@ -401,6 +498,9 @@ def apply(client, plan, check_mode=False, with_diff=False, wait=True, wait_timeo
     Returns the module result. An error raised after a write carries
     ``result`` with ``changed: true`` and the task, so the caller reports it.
     """
+    first = plan.entity
+    if plan.changed and not check_mode:
+        plan = refresh(client, plan)
     result = {'changed': plan.changed}
     if with_diff:
         result['diff'] = plan.diff()
@@ -417,6 +517,8 @@ def apply(client, plan, check_mode=False, with_diff=False, wait=True, wait_timeo
         raise
     if task is not None:
         result['task'] = _tasks.public_task(task)
+    if after is not None:
+        warn_changed_elsewhere(client, plan, first, after)
     if after is None:
         result['job'] = job_result(plan.entity, plan.target, plan.resolver)
     else:
@@ -432,6 +534,18 @@ CLONE_INFO = {
     'ImmediateBackupCopy': ('ImmediateBackupCopyJobCloneInfo', ('JobName', 'JobFileName', 'RepositoryUid')),
 }
 CLONE_KEYS = ('job', 'repository', 'folder_name', 'vm_suffix')
+
+
+def _clone_keys(children):
+    """The ``clone_from`` keys that mean something for a clone info with these children."""
+    keys = ['job']
+    if 'RepositoryUid' in children:
+        keys.append('repository')
+    if 'FolderName' in children or 'JobFileName' in children:
+        keys.append('folder_name')
+    if 'VmSuffix' in children:
+        keys.append('vm_suffix')
+    return keys
 
 
 def clone_spec(params):
@@ -454,6 +568,33 @@ def clone_spec(params):
     return spec
 
 
+def clone_repository(client, name, src):
+    """The repository a clone of job ``src`` (a job summary) writes to: the one named, else the source's own.
+
+    EM shows a job's repository only through its backup, so a source that never ran (or whose backups sit in
+    several repositories) needs ``clone_from.repository``; that is refused here, before any write.
+    """
+    server = src['backup_server']
+    if not name:
+        found = job_repositories(client, src['uid'], server)
+        if len(found) == 1:
+            return found[0]
+        there = ', '.join(sorted(r['name'] for r in list_repositories(client, None, server)))
+        if found:
+            why = 'its backups are in several repositories (%s)' % ', '.join(r['name'] for r in found)
+        else:
+            why = 'it has no backup yet, and only its backup shows EM where it writes'
+        raise ValidationError('clone_from.repository: required to clone %s job %r: %s; repositories on backup '
+                              'server %s: %s' % (src['job_type'], src['name'], why, server, there),
+                              option='clone_from.repository')
+    repos = [r for r in list_repositories(client, name, server) if r['name'] == name]
+    if len(repos) != 1:
+        names = sorted(r['name'] for r in list_repositories(client, None, server))
+        raise ValidationError('clone_from.repository: no single repository %r on backup server %s; there: %s'
+                              % (name, server, ', '.join(names)), option='clone_from.repository')
+    return repos[0]
+
+
 def clone(client, index, params, wanted, check_mode=False, with_diff=False, wait=True, wait_timeout=900, sleep=None,
           clock=None):
     """Create the missing job by cloning ``clone_from``, then apply the declared settings."""
@@ -464,22 +605,20 @@ def clone(client, index, params, wanted, check_mode=False, with_diff=False, wait
     element, children = CLONE_INFO.get(src['job_type'], (None, ()))
     if element is None:
         raise ValidationError('clone_from: EM cannot clone %s job %r' % (src['job_type'], src['name']), option='clone_from')
+    for key, child in (('repository', 'RepositoryUid'), ('vm_suffix', 'VmSuffix'), ('folder_name', None)):
+        takes = ('FolderName' in children or 'JobFileName' in children) if child is None else child in children
+        if spec.get(key) and not takes:
+            raise ValidationError('clone_from.%s: a clone of %s job %r has none; accepted keys for it: %s'
+                                  % (key, src['job_type'], src['name'], ', '.join(_clone_keys(children))),
+                                  option='clone_from.%s' % key)
     values = {'JobName': params['name'], 'FolderName': spec.get('folder_name') or params['name'],
               'JobFileName': spec.get('folder_name') or params['name'], 'VmSuffix': spec.get('vm_suffix') or '_replica'}
+    repo = None
     if 'RepositoryUid' in children:
-        if not spec.get('repository'):
-            raise ValidationError('clone_from.repository: required to clone %s job %r (EM does not show the source '
-                                  'job\'s repository)' % (src['job_type'], src['name']), option='clone_from.repository')
-        repos = [r for r in list_repositories(client, spec['repository'], src['backup_server'])
-                 if r['name'] == spec['repository']]
-        if len(repos) != 1:
-            names = sorted(r['name'] for r in list_repositories(client, None, src['backup_server']))
-            raise ValidationError('clone_from.repository: no single repository %r on backup server %s; there: %s'
-                                  % (spec['repository'], src['backup_server'], ', '.join(names)),
-                                  option='clone_from.repository')
-        values['RepositoryUid'] = repos[0]['uid']
+        repo = clone_repository(client, spec.get('repository'), src)
+        values['RepositoryUid'] = repo['uid']
     predicted = Plan(source, wanted, index)
-    result = {'changed': True}
+    result = {'changed': True, 'clone': {'job': src['name'], 'id': src['id'], 'repository': repo and repo['name']}}
     settings = dict(job_result(source, predicted.target, predicted.resolver), name=params['name'], id=None, uid=None)
     if with_diff:
         result['diff'] = {'before': {}, 'after': settings['settings']}
@@ -501,13 +640,25 @@ def clone(client, index, params, wanted, check_mode=False, with_diff=False, wait
         result['task'] = answer.public_task()
     new = _cloned_job(client, answer, params['name'], src['backup_server'], wait_timeout, sleep, clock)
     plan = Plan(new, wanted, index)
-    if plan.changed:
-        edit = apply(client, plan, wait=wait, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
-        result['job'] = edit['job']
-        if 'task' in edit:
-            result['edit_task'] = edit['task']
-    else:
+    if not plan.changed:
         result['job'] = job_result(new, plan.current, plan.resolver)
+        return result
+    try:
+        edit = apply(client, plan, wait=wait, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
+    except VeeamEmError as exc:
+        # The job exists now whatever happened to the edit: say so, with its id and the clone's task.
+        edit = getattr(exc, 'result', None) or {}
+        how = ('EM task %s %s' % (answer.task.get('id'), answer.task.get('operation')) if answer.task is not None
+               else 'answered at once, HTTP %s' % answer.status)
+        exc.msg = ('job %r was created by cloning %r (id %s, %s), but applying the declared settings to it failed: '
+                   '%s' % (params['name'], src['name'], job_summary(new)['id'], how, exc.msg))
+        exc.result = dict(result, job=job_result(new, JOB_MODEL.read(new), index.resolver(new)))
+        if edit.get('task'):
+            exc.result['edit_task'] = edit['task']
+        raise
+    result['job'] = edit['job']
+    if 'task' in edit:
+        result['edit_task'] = edit['task']
     return result
 
 
@@ -540,8 +691,8 @@ def converge(client, index, params, wanted, **kwargs):
         return remove(client, index, params, **kwargs)
     try:
         plan = prepare(index, params, wanted)
-    except JobNotFound as exc:
-        if params.get('clone_from') is None or 'ambiguous' in exc.msg:
+    except JobNotFound:
+        if params.get('clone_from') is None:
             raise
         return clone(client, index, params, wanted, **kwargs)
     return apply(client, plan, **kwargs)

@@ -51,6 +51,11 @@ class VeeamEmModule(AnsibleModule):
             self.fail_json(msg=missing_required_lib('requests'), exception=_client.REQUESTS_IMPORT_ERROR)
         if not _xml.HAS_LXML:
             self.fail_json(msg=missing_required_lib('lxml'), exception=_xml.LXML_IMPORT_ERROR)
+        wait_timeout = self.params.get('wait_timeout')
+        if wait_timeout is not None and wait_timeout < 0:
+            # A negative wait would send the write and then fail at once: refuse it before the logon.
+            self.fail_json(msg='wait_timeout: %d is not a number of seconds; accepted: 0 or more' % wait_timeout,
+                           option='wait_timeout')
         self.client = None
 
     def _client(self):

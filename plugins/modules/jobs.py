@@ -523,6 +523,16 @@ jobs:
       description: The EM task of the edit, when EM answered it with one (as in M(veeam_em.core.job)).
       type: dict
       sample: {id: task-3, state: Finished, operation: EditJob, success: true, message: Ok}
+    clone:
+      description:
+        - For an entry created with C(clone_from), the source job and the repository of the clone's backups
+          (as in M(veeam_em.core.job)).
+      type: dict
+      sample: {job: SQL Backup, id: 9d0f5c41-2a55-5a2b-b0bc-1c4e52a1d2f7, repository: Backup Volume 01}
+    edit_task:
+      description: For an entry created with C(clone_from), the EM task of the edit that applied its settings.
+      type: dict
+      sample: {id: task-4, state: Finished, operation: EditJob, success: true, message: Ok}
 '''
 
 from ansible_collections.veeam_em.core.plugins.module_utils._bulk import check_config, converge_all
@@ -540,7 +550,7 @@ def main():
     ), with_wait=True, supports_check_mode=True)
     p = module.params
     try:
-        wanted = check_config(p['config'], p['max_in_flight'])
+        wanted = check_config(p['config'], p['max_in_flight'], p['page_size'])
     except ValidationError as exc:
         module.fail_from(exc)
 

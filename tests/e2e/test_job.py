@@ -302,10 +302,16 @@ def test_option_the_job_type_lacks(em):
 
 
 def test_periodic_range_checked_before_write(em):
-    run = run_tasks(em, [{'veeam_em.core.job': {'name': 'Exchange Backup',
-                                                'schedule': {'periodically': {'kind': 'hours', 'full_period': 30}}}}])
-    r = run.results[0]
-    assert r['failed'] is True and 'full_period' in r['msg'] and '24' in r['msg']
+    """Issue 12 #3: with the unit given, the options alone are refused before the logon; with the unit
+    left to the job's (Exchange Backup runs every 4 hours), after one read and before any write."""
+    run = run_tasks(em, [
+        {'veeam_em.core.job': {'name': 'Exchange Backup', 'schedule': {'periodically': {'kind': 'hours', 'full_period': 30}}}},
+        {'veeam_em.core.job': {'name': 'Exchange Backup', 'schedule': {'periodically': {'full_period': 45}}}},
+    ])
+    offline, online = run.results
+    assert offline['failed'] is True and 'full_period' in offline['msg'] and '1 to 24' in offline['msg']
+    assert online['failed'] is True and '45 hours' in online['msg'] and '1 to 24' in online['msg']
+    assert [len(s) for s in run.sessions()] == [3], 'only the second task logged on: logon, one query, logoff'
     assert run.writes() == []
 
 

@@ -77,10 +77,15 @@ def test_jobs_deletes_entries_with_state_absent(em):
 
 def test_jobs_creates_a_missing_job_by_cloning(em):
     config = [{'name': 'Bulk Clone', 'clone_from': {'job': 'SQL Backup', 'repository': 'Default Backup Repository'},
-               'description': 'made by jobs'}]
+               'description': 'made by jobs'},
+              # issue 12 #4 and #5: the source's repository by default; "ambiguous" in a name means nothing
+              {'name': 'An ambiguous clone', 'clone_from': 'Exchange Backup'}]
     run = run_tasks(em, [{'veeam_em.core.jobs': {'config': config}}, {'veeam_em.core.jobs': {'config': config}}])
     first, second = run.results
     assert not first.get('failed'), first.get('msg')
     assert first['jobs'][0]['changed'] is True and first['jobs'][0]['task']['operation'] == 'CloneJob'
+    assert first['jobs'][1]['changed'] is True and first['jobs'][1]['clone']['repository'] == 'Backup Volume 01'
     assert second['changed'] is False
     assert [j['name'] for j in em.jobs()].count('Bulk Clone') == 1
+    assert em.job('An ambiguous clone')['meta']['repository_uid'].endswith(
+        [b['repository_id'] for b in em.control('GET', 'backups').json() if b['job_name'] == 'Exchange Backup'][0])

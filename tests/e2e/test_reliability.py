@@ -533,14 +533,47 @@ def test_concurrent_edit_of_fields_the_put_does_not_send_survives(em_mode, emula
     assert _field(stored, STD + 'RetryOptions/RetryTimes') == '8'
     for path, value in console.items():
         assert _field(stored, path) == value, path
+    # issue 12 #7: after the write, what someone else changed outside the blocks sent is named
+    warning = [w for w in r.get('warnings', []) if 'changed by someone else' in w]
+    assert len(warning) == 1, r.get('warnings')
+    assert ('outside the settings it sent: description, JobInfo/BackupJobInfo/GuestProcessingOptions/VssSnapshotOptions/'
+            'UsePersistentGuestAgent, JobScheduleOptions/Standart/BackupCompetitionWaitingPeriodMin, '
+            'JobScheduleOptions/Standart/OptionsDaily/TimeOffsetUtc.') in warning[0]
+    assert 'RetryOptions' not in warning[0] and 'retry' not in warning[0]
+
+
+def test_concurrent_edit_between_the_read_and_the_put_is_planned_again(em):
+    """Issue 12 #7: the module reads the job again just before its PUT and plans from that read, so a console
+    edit made after its first read, inside the block it sends, is carried instead of put back. The no-op
+    path stays logon, one query, logoff: the second read is only on the change path."""
+    job = em.job(JOB)
+    em.fault(http={'method': 'GET', 'path': '^/api/query$', 'action': 'edit_job', 'job_id': job['id'], 'when': 'after',
+                   'set': {STD + 'RetryOptions/RetryTimes': '7', STD + 'OptionsDaily/TimeOffsetUtc': '3'}})
+    run = run_tasks(em, [{'veeam_em.core.job': {'name': JOB, 'schedule': {'retry': {'wait_minutes': 25}}}},
+                         {'veeam_em.core.job': {'name': JOB, 'schedule': {'retry': {'wait_minutes': 25}}}}])
+    first, again = run.results
+    assert not first.get('failed'), first.get('msg')
+    assert first['changed'] is True and again['changed'] is False
+    stored = em.raw_xml(job['id'])
+    assert _field(stored, STD + 'RetryOptions/RetryTimeout') == '25'
+    assert _field(stored, STD + 'RetryOptions/RetryTimes') == '7', 'the console edit inside the block sent survived'
+    assert first['job']['settings']['schedule']['retry']['times'] == 7
+    # the change inside the block sent is carried, not lost; the one outside it is named
+    warning = [w for w in first.get('warnings', []) if 'changed by someone else' in w]
+    assert len(warning) == 1 and 'sent: JobScheduleOptions/Standart/OptionsDaily/TimeOffsetUtc. ' in warning[0]
+    assert _field(stored, STD + 'OptionsDaily/TimeOffsetUtc') == '3'
+    change, noop = run.sessions()
+    steps = [(e['method'], e['path'].replace(job['id'], '{id}')) for e in change]
+    assert steps[1:4] == [('GET', '/api/query'), ('GET', '/api/jobs/{id}'), ('PUT', '/api/jobs/{id}')]
+    assert len(noop) == 3
 
 
 def test_concurrent_edit_inside_a_sent_block_is_overwritten(em_mode, emulator):
     """#8, the documented limitation: a sibling inside a block the PUT carries gets the value the GET saw.
 
-    The module sends whole blocks (OptionsDaily here) copied from its GET, so a console change to an
-    unmanaged element of that block (TimeOffsetUtc) made between the GET and the PUT is put back. EM has no
-    ETag or version to detect it. If this test starts failing, the limitation is gone: update
+    The module sends whole blocks (OptionsDaily here) copied from its second read, made just before the PUT,
+    so a console change to an unmanaged element of that block (TimeOffsetUtc) made between that read and the
+    PUT is put back. EM has no ETag or version to detect it. If this test starts failing, the limitation is gone: update
     docs/reliability.md.
     """
     job = emulator.job(JOB)

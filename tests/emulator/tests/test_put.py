@@ -5,7 +5,7 @@ import time
 import pytest
 from lxml import etree
 
-from conftest import N, NS, xml
+from conftest import N, NS, rebase, xml
 
 HDR = '<Job xmlns="%s" Type="Job" Name="x" UID="urn:veeam:Job:00000000-0000-0000-0000-000000000000">' % NS
 
@@ -323,6 +323,15 @@ def test_fail_job_tasks_and_never_finishes(em, token):
     task, states = run(em, token, jid, "<Description>x</Description>")
     assert task.findtext("e:Result/e:Message", namespaces=N) == "job is locked"
     em.ctl("DELETE", "faults")
+    # by operation: every EditJob fails, other operations do not; null removes it
+    em.ctl("POST", "faults", json={"fail_operation_tasks": {"EditJob": "edits are frozen"}})
+    task, states = run(em, token, jid, "<Description>x</Description>")
+    assert task.findtext("e:Result/e:Message", namespaces=N) == "edits are frozen"
+    start = xml(em.req("POST", "/api/jobs/%s?action=start" % jid, token))
+    done, states = em.wait_task(token, rebase(start.get("Href"), em))
+    assert done.find("e:Result", N).get("Success") == "true"
+    assert em.ctl("POST", "faults", json={"fail_operation_tasks": {"EditJob": None}}).json()["fail_operation_tasks"] == {}
+    assert em.ctl("POST", "faults", json={"fail_operation_tasks": ["EditJob"]}).status_code == 400
     em.ctl("POST", "faults", json={"task_never_finishes": True})
     href = edit(em, token, jid, "<Description>x</Description>")
     time.sleep(0.4)

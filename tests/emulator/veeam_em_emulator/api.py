@@ -183,6 +183,8 @@ def _route(state, req):
         return answer if answer is not None else _servers(state, req, parts)
     if head == "repositories":
         return _repos(state, req, parts)
+    if head == "backups":
+        return _backups(state, req, parts)
     if head == "tasks":
         return _tasks(state, req, parts)
     if head == "query" and n == 1:
@@ -436,6 +438,7 @@ def _run_trigger(state, req, rec, action):
         js = JobSession(state.jobs[jid], cfg.session_seconds, state.faults.take_session_result(cfg.session_result),
                         is_retry=action == "retry")
         state.job_sessions[js.id] = js
+        state.add_backup(state.jobs[jid])  # a job's first run creates its backup in its repository
         return None
 
     return state.new_task(req.session, operation, jid, precheck=check, commit=commit, ok_message=ok, quick=True)
@@ -786,6 +789,7 @@ def _clone_job(state, req, src):
         state._set_next_run(new)
         rec = JobRecord(nid, server_id, new)
         repo = repo_of(cur) if "RepositoryUid" in values else None
+        rec.repo_id = repo["id"] if repo else None   # its backup appears with its first run
         rec.meta = {"cloned_from": jid, "clone_info": kind,
                     "repository_uid": "urn:veeam:Repository:" + repo["id"] if repo else None}
         for k in ("FolderName", "VmSuffix", "JobFileName"):
@@ -885,14 +889,40 @@ def _repos(state, req, parts):
     _allow(req, "GET")
     if len(parts) == 1:
         return _repo_list(state, req, list(state.repos.values()))
+    rid = _guid(parts[1], "repository")
+    r = state.repos.get(rid)
+    if r is None:
+        raise ApiError(404, "The repository with ID '%s' was not found" % parts[1])
     if len(parts) == 2:
-        rid = _guid(parts[1], "repository")
-        r = state.repos.get(rid)
-        if r is None:
-            raise ApiError(404, "The repository with ID '%s' was not found" % parts[1])
         if _entity_format(req):
             return xml(200, views.repo_entity(state, r, root=True))
         return xml(200, views.repo_ref(state, r, tag="EntityRef", root=True))
+    if len(parts) == 3 and parts[2].lower() == "backups":
+        with state.lock:
+            return _backup_list(state, req, [b for b in state.backups.values() if b["repo_id"] == rid])
+    raise ApiError(404, "The resource '%s' was not found" % req.path)
+
+
+def _backup_list(state, req, items):
+    if _entity_format(req):
+        return xml(200, views.collection("Backups", [views.backup_entity(state, b) for b in items]))
+    return xml(200, views.collection("EntityReferences", [views.backup_ref(state, b) for b in items]))
+
+
+def _backups(state, req, parts):
+    """``/backups[/{id}]``: the backups of every backup server, each linked Up to its repository."""
+    _allow(req, "GET")
+    with state.lock:
+        if len(parts) == 1:
+            return _backup_list(state, req, list(state.backups.values()))
+        if len(parts) == 2:
+            bid = _guid(parts[1], "backup")
+            b = state.backups.get(bid)
+            if b is None:
+                raise ApiError(404, "The backup with ID '%s' was not found" % parts[1])
+            if _entity_format(req):
+                return xml(200, views.backup_entity(state, b, root=True))
+            return xml(200, views.backup_ref(state, b, tag="EntityRef", root=True))
     raise ApiError(404, "The resource '%s' was not found" % req.path)
 
 
@@ -960,6 +990,27 @@ def _repo_fields(state):
         "Capacity": Field("Capacity", lambda r: r["capacity"], "int"),
         "BackupServerUid": Field("BackupServerUid", lambda r: "urn:veeam:BackupServer:" + r["server_id"]),
         "BackupServerName": Field("BackupServerName", lambda r: state.server_name(r["server_id"])),
+    }
+
+
+BACKUP_PLATFORMS = ("VMware", "HyperV", "vCloud", "AgentForLinux", "AgentForWindows", "CustomPlatform")
+BACKUP_TYPES = ("Standard", "ParentBackup", "ChildBackup")
+
+
+def _backup_fields(state):
+    """The fields get_query_backup.md lists, and no others (an unknown field is a 400)."""
+    def repo(b, key):
+        r = state.repos.get(b["repo_id"])
+        return r[key] if r else None
+    return {
+        "UID": Field("UID", lambda b: "urn:veeam:Backup:" + b["id"]),
+        "Name": Field("Name", state.backup_job_name),
+        "JobUid": Field("JobUid", lambda b: "urn:veeam:Job:" + b["job_id"]),
+        "JobName": Field("JobName", state.backup_job_name),
+        "RepositoryUid": Field("RepositoryUid", lambda b: "urn:veeam:Repository:" + b["repo_id"]),
+        "RepositoryName": Field("RepositoryName", lambda b: repo(b, "name")),
+        "Platform": Field("Platform", lambda b: b["platform"], "enum", BACKUP_PLATFORMS),
+        "BackupType": Field("BackupType", lambda b: b["backup_type"], "enum", BACKUP_TYPES),
     }
 
 
@@ -1035,6 +1086,9 @@ def _query(state, req):
         elif t == "repository":
             items, fields = list(state.repos.values()), _repo_fields(state)
             ref, ent, plural = partial(views.repo_ref, state), partial(views.repo_entity, state), "Repositories"
+        elif t == "backup":
+            items, fields = list(state.backups.values()), _backup_fields(state)
+            ref, ent, plural = partial(views.backup_ref, state), partial(views.backup_entity, state), "Backups"
         elif t == "task":
             items, fields = list(req.session.tasks.values()), _task_fields()
             ref, ent, plural = None, partial(views.task_el, state), "Tasks"

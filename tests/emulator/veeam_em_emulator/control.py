@@ -1,6 +1,6 @@
 """Test-only control API under /_emulator/ (JSON in and out, no authentication).
 
-Endpoints: health, log, reset, config, faults, jobs, jobs/{id}/xml, jobs/{id}/copy, dropped,
+Endpoints: health, log, reset, config, faults, jobs, jobs/{id}/xml, jobs/{id}/copy, backups, backups/{id}, dropped,
 sessions, sessions/expire, tasks, backup_sessions.  See README.md for shapes and examples.
 """
 
@@ -101,6 +101,8 @@ def _route(state, method, parts, params, headers, body):
             return _json(200, state.faults.to_json())
     if key == "jobs":
         return _jobs(state, method, parts, body)
+    if key == "backups":
+        return _backups(state, method, parts, body)
     if key == "dropped" and len(parts) == 1:
         return _allow(method, "GET") or _json(200, state.dropped)
     if key == "sessions":
@@ -133,6 +135,43 @@ def _route(state, method, parts, params, headers, body):
     if key == "tasks" and len(parts) == 1:
         with state.lock:
             return _allow(method, "GET") or _json(200, [t.to_json() for t in state.all_tasks])
+    return _err(404, "unknown control endpoint /_emulator/%s" % "/".join(parts))
+
+
+def _backup_json(state, b):
+    return {"id": b["id"], "uid": "urn:veeam:Backup:" + b["id"], "job_id": b["job_id"],
+            "job_name": state.backup_job_name(b), "repository_id": b["repo_id"],
+            "repository": (state.repos.get(b["repo_id"]) or {}).get("name"),
+            "backup_server": state.server_name(b["server_id"])}
+
+
+def _backups(state, method, parts, body):
+    """``GET`` lists the backups; ``POST {"job_id", "repository_id"}`` adds one (a job whose backups sit in two
+    repositories); ``DELETE /_emulator/backups/{id}`` removes one (a job that has not run yet)."""
+    with state.lock:
+        if len(parts) == 1:
+            bad = _allow(method, "GET", "POST")
+            if bad:
+                return bad
+            if method == "POST":
+                data = _body_json(body)
+                rec = state.jobs.get(str(data.get("job_id") or "").lower()) if isinstance(data, dict) else None
+                repo = state.repos.get(str(data.get("repository_id") or "").lower()) if rec is not None else None
+                if rec is None or repo is None or repo["server_id"] != rec.server_id:
+                    return _err(400, "give job_id and repository_id of a repository on that job's backup server")
+                b = state.add_backup(rec, repo["id"])
+                if b is None:
+                    return _err(400, "a replica job has no backups")
+                return _json(200, _backup_json(state, b))
+            return _json(200, [_backup_json(state, b) for b in state.backups.values()])
+        if len(parts) == 2:
+            bad = _allow(method, "DELETE")
+            if bad:
+                return bad
+            b = state.backups.pop(parts[1].lower(), None)
+            if b is None:
+                return _err(404, "no backup %s" % parts[1])
+            return _json(200, _backup_json(state, b))
     return _err(404, "unknown control endpoint /_emulator/%s" % "/".join(parts))
 
 
@@ -197,6 +236,9 @@ def _copy_job(state, method, job_id, body):
     xml.set("UID", "urn:veeam:Job:" + new_id)
     state.jobs[new_id] = JobRecord(new_id, rec.server_id, xml)
     state.jobs[new_id].meta = copy.deepcopy(rec.meta)
+    state.jobs[new_id].repo_id = rec.repo_id
+    for b in [b for b in state.backups.values() if b["job_id"] == rec.id]:  # its backups too
+        state.add_backup(state.jobs[new_id], b["repo_id"])
     return _json(201, {"id": new_id, "name": name, "copied_from": rec.id})
 
 

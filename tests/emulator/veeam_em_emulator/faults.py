@@ -3,6 +3,8 @@
 Task faults:
   ``fail_next_task``: message -> the next task created ends Success="false" with it (one-off).
   ``fail_job_tasks``: {job id: message} -> every task on that job fails (until cleared).
+  ``fail_operation_tasks``: {operation: message} -> every task of that operation (``EditJob``,
+      ``CloneJob``...) fails (until cleared), e.g. the edit that follows a clone.
   ``task_never_finishes``: true -> tasks created while set stay Running forever.
 
 Session faults:
@@ -69,19 +71,22 @@ class Faults:
     def clear(self):
         self.fail_next_task = None
         self.fail_job_tasks = {}
+        self.fail_operation_tasks = {}
         self.task_never_finishes = False
         self.next_session_result = None
         self.http = []
 
     def to_json(self):
         return {"fail_next_task": self.fail_next_task, "fail_job_tasks": dict(self.fail_job_tasks),
+                "fail_operation_tasks": dict(self.fail_operation_tasks),
                 "task_never_finishes": self.task_never_finishes,
                 "next_session_result": self.next_session_result, "http": [dict(r) for r in self.http]}
 
     def update(self, data):
         if not isinstance(data, dict):
             raise FaultError("expected a JSON object")
-        known = {"fail_next_task", "fail_job_tasks", "task_never_finishes", "next_session_result", "http"}
+        known = {"fail_next_task", "fail_job_tasks", "fail_operation_tasks", "task_never_finishes",
+                 "next_session_result", "http"}
         unknown = set(data) - known
         if unknown:
             raise FaultError("unknown fault keys: %s (known: %s)" % (", ".join(sorted(unknown)), ", ".join(sorted(known))))
@@ -90,18 +95,20 @@ class Faults:
             if v is not None and not isinstance(v, str):
                 raise FaultError("fail_next_task must be a message string or null")
             self.fail_next_task = v
-        if "fail_job_tasks" in data:
-            v = data["fail_job_tasks"]
+        for key, what, norm in (("fail_job_tasks", "job ids", str.lower), ("fail_operation_tasks", "operations", str)):
+            if key not in data:
+                continue
+            v, table = data[key], getattr(self, key)
             if v is None:
-                self.fail_job_tasks = {}
+                table.clear()
             elif isinstance(v, dict) and all(isinstance(m, str) or m is None for m in v.values()):
                 for k, m in v.items():
                     if m is None:
-                        self.fail_job_tasks.pop(k.lower(), None)
+                        table.pop(norm(k), None)
                     else:
-                        self.fail_job_tasks[k.lower()] = m
+                        table[norm(k)] = m
             else:
-                raise FaultError("fail_job_tasks must map job ids to messages")
+                raise FaultError("%s must map %s to messages" % (key, what))
         if "task_never_finishes" in data:
             if not isinstance(data["task_never_finishes"], bool):
                 raise FaultError("task_never_finishes must be a boolean")
@@ -212,13 +219,13 @@ class Faults:
             return res
         return default
 
-    def take_task_failure(self, job_id):
+    def take_task_failure(self, job_id, operation=None):
         if self.fail_next_task is not None:
             msg, self.fail_next_task = self.fail_next_task, None
             return msg
         if job_id and job_id.lower() in self.fail_job_tasks:
             return self.fail_job_tasks[job_id.lower()]
-        return None
+        return self.fail_operation_tasks.get(operation)
 
 
 def _edit_target(path, value):

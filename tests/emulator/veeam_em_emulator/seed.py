@@ -48,6 +48,31 @@ REPOSITORIES = [
     ("vbr02", "Default Backup Repository", "LinuxLocal", 1099511627776, 805306368000),
 ]
 
+# Where each seed job writes its backups: (server, job name) -> repository name. Replicas write none.
+JOB_REPOSITORIES = {
+    ("vbr01", "SQL Backup"): "Backup Volume 01",
+    ("vbr01", "HV Backup"): "Default Backup Repository",
+    ("vbr01", "Exchange Backup"): "Backup Volume 01",
+    ("vbr01", "Periodic Copy"): "Default Backup Repository",
+    ("vbr01", "Immediate Copy"): "Backup Volume 01",
+    ("vbr01", "Chained Backup"): "Default Backup Repository",
+    ("vbr01", "File Server Backup"): "Default Backup Repository",
+    ("vbr02", "File Server Backup"): "Default Backup Repository",
+}
+NEVER_RAN = {("vbr01", "Chained Backup")}   # configured, but no run yet: no backup
+
+
+def job_repository(server, name):
+    """The repository name a seed job (generated ones too) writes to, or None."""
+    if name.startswith("Generated Job "):
+        return "Backup Volume 01" if int(name.rsplit(" ", 1)[1]) % 2 else "Default Backup Repository"
+    return JOB_REPOSITORIES.get((server, name))
+
+
+def backup_id(server, job_uid):
+    return guid("backup", server, job_uid)
+
+
 FULL_MASK = ",".join(["1"] * 24)
 NIGHT_MASK = ",".join(["1"] * 6 + ["0"] * 16 + ["1"] * 2)
 

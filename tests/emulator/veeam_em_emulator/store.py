@@ -96,6 +96,7 @@ class JobRecord:
         self.server_id = server_id
         self.xml = xml
         self.meta = {}                    # e.g. clone details (cloned_from, repository_uid, ...)
+        self.repo_id = None               # the repository its backups go to (not part of the v1_7 entity)
 
     def text(self, *names):
         el = self.xml
@@ -155,9 +156,14 @@ class State:
                 self.repos[rid] = {"id": rid, "server_id": by_name[srv], "name": name, "kind": kind,
                                    "capacity": cap, "free": free}
             self.jobs = OrderedDict()
+            self.backups = OrderedDict()
             for jid, srv, xml in seed.seed_jobs(self.extra_jobs):
                 self._set_next_run(xml)
-                self.jobs[jid] = JobRecord(jid, by_name[srv], xml)
+                rec = self.jobs[jid] = JobRecord(jid, by_name[srv], xml)
+                repo = seed.job_repository(srv, rec.name)
+                rec.repo_id = seed.repo_id(srv, repo) if repo else None
+                if repo and (srv, rec.name) not in seed.NEVER_RAN:
+                    self.add_backup(rec)
             roots, items = inventory.build(self.extra_jobs)
             self.roots = OrderedDict((r["id"], r) for r in roots)
             self.inventory = items
@@ -182,6 +188,27 @@ class State:
         new = ordered_copy(xml, JOB)
         xml[:] = list(new)
 
+    # ------------------------------------------------------------------ backups
+    def add_backup(self, rec, repo_id=None):
+        """The backup a run of ``rec`` writes to its repository (created by its first run); None for replicas."""
+        repo_id = repo_id or rec.repo_id
+        if repo_id is None or rec.job_type == "Replica":
+            return None
+        for b in self.backups.values():
+            if b["job_id"] == rec.id and b["repo_id"] == repo_id:
+                return b
+        bid = seed.backup_id(self.server_name(rec.server_id), rec.uid + "/" + repo_id)
+        self.backups[bid] = {"id": bid, "server_id": rec.server_id, "job_id": rec.id, "job_name": rec.name,
+                             "repo_id": repo_id, "platform": rec.platform or "VMware", "backup_type": "Standard"}
+        return self.backups[bid]
+
+    def backup_job_name(self, b):
+        """A backup is named after its job: the job's current name, or the last one known once it is deleted."""
+        rec = self.jobs.get(b["job_id"])
+        if rec is not None:
+            b["job_name"] = rec.name
+        return b["job_name"]
+
     # ------------------------------------------------------------------ lookup helpers
     def server_name(self, sid):
         s = self.servers.get(sid)
@@ -201,7 +228,7 @@ class State:
             tid = "task-%d" % session.task_counter
             t = Task(tid, session, operation, job_id=job_id, precheck=precheck, commit=commit,
                      ok_message=ok_message, never=self.faults.task_never_finishes,
-                     fail_message=self.faults.take_task_failure(job_id))
+                     fail_message=self.faults.take_task_failure(job_id, operation))
             if quick:
                 t.running_seconds = min(self.config.task_running_seconds, TRIGGER_RUNNING_SECONDS)
                 t.auto_complete = True

@@ -177,6 +177,45 @@ def repo_entity(state, r, root=False):
     return el
 
 
+# ---------------------------------------------------------------- backups
+
+def _backup_links(state, b, alt_type, alt_path, full):
+    """The vendor's order: Up repository, Up backup server, Alternate, Down. A reference carries no repository
+    link (the pages show it on the entity only), so a client has to read the entity to learn it."""
+    base = state.base_url
+    p = "/api/backups/" + b["id"]
+    out = []
+    repo = state.repos.get(b["repo_id"])
+    if full and repo is not None:
+        out.append(link(base, "Up", "/api/repositories/" + repo["id"], "RepositoryReference", repo["name"]))
+    out += [link(base, "Up", "/api/backupServers/" + b["server_id"], "BackupServerReference",
+                 state.server_name(b["server_id"])),
+            link(base, "Alternate", alt_path, alt_type, state.backup_job_name(b)),
+            link(base, "Down", p + "/restorePoints", "RestorePointReferenceList"),
+            link(base, "Down", p + "/backupFiles", "BackupFileReferenceList")]
+    return links(*out)
+
+
+def backup_ref(state, b, tag="Ref", root=False):
+    base = state.base_url
+    p = "/api/backups/" + b["id"]
+    el = E(tag, attrs=[("Type", "BackupReference"), ("Href", base + p), ("Name", state.backup_job_name(b)),
+                       ("UID", "urn:veeam:Backup:" + b["id"])], root=root)
+    el.append(_backup_links(state, b, "Backup", p + "?format=Entity", full=False))
+    return el
+
+
+def backup_entity(state, b, root=False):
+    base = state.base_url
+    p = "/api/backups/" + b["id"]
+    el = E("Backup", attrs=[("Type", "Backup"), ("Href", base + p + "?format=Entity"),
+                            ("Name", state.backup_job_name(b)), ("UID", "urn:veeam:Backup:" + b["id"])], root=root)
+    el.append(_backup_links(state, b, "BackupReference", p, full=True))
+    el.append(E("Platform", text=b["platform"]))
+    el.append(E("BackupType", text=b["backup_type"]))
+    return el
+
+
 # ---------------------------------------------------------------- tasks / sessions / misc
 
 def task_el(state, t, root=False):
@@ -239,7 +278,7 @@ def query_svc(state):
     base = state.base_url
     el = E("QuerySvc", attrs=[("Type", "QueryService"), ("Href", base + "/api/querySvc")], root=True)
     ls = [link(base, "Up", "/api/", "EnterpriseManager")]
-    for t in ("Job", "BackupServer", "Repository", "HierarchyRoot", "ObjectInJob", "BackupJobSession",
+    for t in ("Job", "BackupServer", "Repository", "Backup", "HierarchyRoot", "ObjectInJob", "BackupJobSession",
               "ReplicaJobSession", "Task"):
         ls.append(link(base, "Down", "/api/query?type=%s" % t, "QueryResult", t))
     el.append(links(*ls))

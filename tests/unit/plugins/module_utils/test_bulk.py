@@ -82,6 +82,9 @@ class FakeEm:
         return [c for c in self.calls if c[0] in ('PUT', 'POST')]
 
 
+JOB_UUID = '5658281f-625e-4627-89dd-d2a0c48be99e'
+
+
 def entries(*items):
     """Entries as Ansible hands them to the module: every option present, defaults filled in."""
     out = []
@@ -109,6 +112,22 @@ def test_max_in_flight_below_one_is_refused():
     with pytest.raises(ValidationError) as err:
         _bulk.check_config(entries({'name': 'A'}), max_in_flight=0)
     assert err.value.option == 'max_in_flight'
+
+
+@pytest.mark.parametrize('config,kwargs,option', [
+    # issue 12 #3: decided by the options alone, so refused before the logon
+    (entries({'name': 'A', 'description': 'x'}, {'name': 'A', 'description': 'y'}), {}, 'config'),
+    (entries({'id': JOB_UUID}, {'id': 'urn:veeam:Job:' + JOB_UUID.upper(), 'description': 'y'}), {}, 'config'),
+    (entries({'name': 'A'}), {'page_size': 0}, 'page_size'),
+])
+def test_options_alone_refused(config, kwargs, option):
+    with pytest.raises(ValidationError) as err:
+        _bulk.check_config(config, **kwargs)
+    assert err.value.option == option and option in err.value.msg
+
+
+def test_one_name_on_two_servers_is_two_entries():
+    assert len(_bulk.check_config(entries({'name': 'A', 'backup_server': 'vbr01'}, {'name': 'A', 'backup_server': 'vbr02'}))) == 2
 
 
 def test_only_named_jobs_and_clone_sources_are_kept():

@@ -211,11 +211,18 @@ def converge(em, p, **kw):
     (params('vm1', state='absent', purge=True), 'purge'),
     (params(purge=True), 'objects'),
     (params('vm1', id='not-a-uuid'), 'id'),
+    (params('vm1', 'vm2', 'vm1'), 'objects'),  # issue 12 #3: EM would fail the second addition, after the first
 ])
 def test_options_alone_refused(p, option):
     with pytest.raises(ValidationError) as err:
         _includes.check_options(p)
     assert err.value.option == option
+
+
+def test_one_name_in_two_roots_is_not_a_repeat():
+    p = params('fs01', 'fs01')
+    p['objects'][0]['root'], p['objects'][1]['root'] = 'vc01', 'vc02'
+    assert len(_includes.check_options(p)) == 2
 
 
 def test_adds_only_what_is_missing_and_reports_the_objects_after():

@@ -211,6 +211,11 @@ def test_empty_description_equals_absent(entity):
     ({'schedule': {'monthly': {'day_of_month': 0}}}, 'schedule.monthly.day_of_month'),
     ({'schedule': {'daily': {'kind': 'selected_days', 'days': []}}}, 'schedule.daily.days'),
     ({'schedule': {'after_job': '  '}}, 'schedule.after_job'),
+    # issue 12 #3: whatever the options alone show is refused here, before the logon
+    ({'schedule': {'periodically': {'kind': 'hours', 'full_period': 25}}}, 'schedule.periodically.full_period'),
+    ({'schedule': {'periodically': {'kind': 'minutes', 'full_period': 61}}}, 'schedule.periodically.full_period'),
+    ({'schedule': {'periodically': {'full_period': 61}}}, 'schedule.periodically.full_period'),
+    ({'name': 'SQL Backup', 'schedule': {'after_job': 'SQL Backup'}}, 'schedule.after_job'),
 ])
 def test_invalid_input_names_the_option(params, option):
     with pytest.raises(ValidationError) as exc:
@@ -221,10 +226,26 @@ def test_invalid_input_names_the_option(params, option):
 
 def test_periodic_range_depends_on_unit(entity):
     with pytest.raises(ValidationError) as exc:
-        plan(entity, {'schedule': {'periodically': {'kind': 'hours', 'full_period': 25}}})
+        JOB_MODEL.check_input({'schedule': {'periodically': {'kind': 'hours', 'full_period': 25}}})
     assert '1 to 24' in exc.value.msg
     _c, _t, changes, _b = plan(entity, {'schedule': {'periodically': {'kind': 'minutes', 'full_period': 45}}})
     assert ('periodically', ('FullPeriod',)) in changes
+    # Without a kind, a period that fits minutes but not hours needs the job's unit: checked after the read.
+    assert JOB_MODEL.check_input({'schedule': {'periodically': {'full_period': 45}}})
+    with pytest.raises(ValidationError) as exc:
+        plan(entity, {'schedule': {'periodically': {'full_period': 45}}})  # the fixture's unit is Hours
+    assert '45 hours' in exc.value.msg and '1 to 24' in exc.value.msg
+
+
+def test_selected_days_without_days_on_the_job_fails_before_a_write(entity):
+    daily = resolve(entity, ('JobScheduleOptions', 'Standart', 'OptionsDaily'))
+    for day in list(daily.iterchildren('{*}Days')):
+        daily.remove(day)
+    with pytest.raises(ValidationError) as exc:
+        plan(entity, {'schedule': {'daily': {'kind': 'selected_days'}}})
+    assert exc.value.option == 'schedule.daily.days'
+    _c, _t, changes, _b = plan(entity, {'schedule': {'daily': {'kind': 'selected_days', 'days': ['monday']}}})
+    assert ('daily', ('Kind',)) in changes
 
 
 def test_option_missing_from_job_type(entity):

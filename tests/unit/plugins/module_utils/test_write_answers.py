@@ -157,16 +157,18 @@ EDIT = '/jobs/%s?action=edit' % JOB_ID
 READ = '/jobs/%s?format=Entity' % JOB_ID
 
 
+# Every edit reads the job once more just before its PUT (no ETag in EM), then answers as EM did.
 @pytest.mark.parametrize('answer,expected', [
-    ('202', [('PUT', EDIT), ('GET', '/tasks/task-1'), ('DELETE', '/tasks/task-1'), ('GET', READ)]),
-    ('200-resource', [('PUT', EDIT)]),
-    ('200-stale-resource', [('PUT', EDIT), ('GET', READ)]),
-    ('200-empty', [('PUT', EDIT), ('GET', READ)]),
-    ('204', [('PUT', EDIT), ('GET', READ)]),
-    ('202-no-task', [('PUT', EDIT), ('GET', READ), ('GET', READ)]),
+    ('202', [('GET', READ), ('PUT', EDIT), ('GET', '/tasks/task-1'), ('DELETE', '/tasks/task-1'), ('GET', READ)]),
+    ('200-resource', [('GET', READ), ('PUT', EDIT)]),
+    ('200-stale-resource', [('GET', READ), ('PUT', EDIT), ('GET', READ)]),
+    ('200-empty', [('GET', READ), ('PUT', EDIT), ('GET', READ)]),
+    ('204', [('GET', READ), ('PUT', EDIT), ('GET', READ)]),
+    ('202-no-task', [('GET', READ), ('PUT', EDIT), ('GET', READ), ('GET', READ)]),
 ])
 def test_job_edit_under_each_answer(em, answer, expected):
     client, rsps, fake = em
+    rsps.add(responses.GET, JOB, body=load('job_entity.xml'))         # the read just before the PUT
     if answer == '202':
         rsps.add(responses.PUT, JOB, body=load('task_running.xml'), status=202)
         rsps.add(responses.GET, BASE + 'tasks/task-1', body=load('task_finished_ok.xml'))
@@ -205,11 +207,12 @@ def test_a_500_on_the_verify_read_after_the_put_is_retried(em):
     rsps.add(responses.PUT, JOB, body=load('task_running.xml'), status=202)
     rsps.add(responses.GET, BASE + 'tasks/task-1', body=load('task_finished_ok.xml'))
     rsps.add(responses.DELETE, BASE + 'tasks/task-1', status=204)
+    rsps.add(responses.GET, JOB, body=load('job_entity.xml'))         # the read just before the PUT
     rsps.add(responses.GET, JOB, body=load('error_500.xml'), status=500)
     rsps.add(responses.GET, JOB, body=job_xml('new text'))
     result = _jobs.apply(client, plan_for(client, 'new text'), sleep=fake.sleep, clock=fake.clock)
     assert result['changed'] is True and result['job']['settings']['description'] == 'new text'
-    assert calls(rsps).count(('GET', READ)) == 2
+    assert calls(rsps).count(('GET', READ)) == 3
     assert calls(rsps).count(('PUT', EDIT)) == 1
 
 

@@ -115,6 +115,8 @@ def test_one_change_one_put_then_poll_verify_logoff(em, entity):
     add_query(em, entity)
     after = copy.deepcopy(entity)
     resolve(after, ('JobScheduleOptions', 'Standart', 'RetryOptions', 'RetryTimes')).text = '6'
+    em.add(responses.GET, BASE + 'jobs/%s?format=Entity' % JOB_ID, body=_xml.to_bytes(entity),
+           content_type='application/xml')  # read again just before the PUT: unchanged
     em.add(responses.PUT, BASE + 'jobs/%s?action=edit' % JOB_ID, body=load('task_running.xml'), status=202,
            content_type='application/xml')
     em.add(responses.GET, BASE + 'tasks/task-1', body=load('task_running.xml'), content_type='application/xml')
@@ -124,7 +126,8 @@ def test_one_change_one_put_then_poll_verify_logoff(em, entity):
            content_type='application/xml')
     result = run_module({'name': 'DB Backup', 'schedule': {'retry': {'times': 6}}, '_ansible_diff': True})
     assert result['changed'] is True and not result.get('failed'), result
-    assert [m for m, _u in calls(em)] == ['POST', 'GET', 'PUT', 'GET', 'GET', 'DELETE', 'GET', 'DELETE']
+    assert [m for m, _u in calls(em)] == ['POST', 'GET', 'GET', 'PUT', 'GET', 'GET', 'DELETE', 'GET', 'DELETE']
+    assert calls(em)[2] == ('GET', '/api/jobs/%s?format=Entity' % JOB_ID)
     put = [c for c in em.calls if c.request.method == 'PUT'][0].request
     assert put.headers['Content-Type'].startswith('application/xml')
     body = _xml.parse(put.body)
@@ -162,7 +165,38 @@ def test_server_did_not_take_the_change(em, entity):
     assert len([c for c in em.calls if c.request.method == 'PUT']) == 1
 
 
-def test_bad_input_sends_nothing(em):
-    result = run_module({'name': 'DB Backup', 'schedule': {'daily': {'time': '7pm'}}})
-    assert result['failed'] is True and 'schedule.daily.time' in result['msg']
+@pytest.mark.parametrize('args,option', [
+    ({'schedule': {'daily': {'time': '7pm'}}}, 'schedule.daily.time'),
+    # issue 12 #3: checks that need only the options never log on
+    ({'schedule': {'periodically': {'kind': 'hours', 'full_period': 25}}}, 'schedule.periodically.full_period'),
+    ({'schedule': {'periodically': {'full_period': 90}}}, 'schedule.periodically.full_period'),
+    ({'schedule': {'after_job': 'DB Backup'}}, 'schedule.after_job'),
+    ({'state': 'absent', 'clone_from': 'Other Job'}, 'clone_from'),
+    ({'description': 'x', 'wait_timeout': -1}, 'wait_timeout'),
+])
+def test_bad_input_sends_nothing(em, args, option):
+    result = run_module(dict({'name': 'DB Backup'}, **args))
+    assert result['failed'] is True and option in result['msg'] and result['option'] == option
     assert calls(em) == []
+
+
+def test_absent_job_whose_name_says_ambiguous_is_left_alone(em):
+    """Issue 12 #5: "not found" is told from "ambiguous" by the error's type, not by words in the message."""
+    em.add(responses.GET, BASE + 'query', body=load('query_refs_empty.xml'), content_type='application/xml')
+    result = run_module({'name': 'Not an ambiguous job', 'state': 'absent'})
+    assert result['changed'] is False and not result.get('failed'), result
+    assert [m for m, _u in calls(em)] == ['POST', 'GET', 'GET', 'DELETE']  # logon, the query, the names, logoff
+
+
+def test_a_name_on_two_servers_is_ambiguous_even_for_absent(em, entity):
+    other = copy.deepcopy(entity)
+    other.set('UID', 'urn:veeam:Job:00000000-0000-4000-8000-000000000002')
+    for link in other.iter('{*}Link'):
+        if link.get('Rel') == 'Up':
+            link.set('Name', 'vbr02')
+    both = _xml.parse(query_result(entity))
+    both.find('{*}Entities/{*}Jobs').append(other)
+    em.add(responses.GET, BASE + 'query', body=_xml.to_bytes(both), content_type='application/xml')
+    result = run_module({'name': 'DB Backup', 'state': 'absent'})
+    assert result['failed'] is True and 'vbr01, vbr02' in result['msg'] and 'backup_server' in result['msg']
+    assert [m for m, _u in calls(em)] == ['POST', 'GET', 'DELETE']
