@@ -344,7 +344,6 @@ def run_cases(emulator, cases, check=False, diff=False, env=None, defaults=None,
     hosts = {}
     for i, (case_id, tasks) in enumerate(cases.items()):
         host = 'case%03d' % i
-        hosts[host] = case_id
         body, names = [], []
         for j, task in enumerate(tasks):
             task = dict(task)
@@ -353,9 +352,7 @@ def run_cases(emulator, cases, check=False, diff=False, env=None, defaults=None,
             task['ignore_errors'] = True
             names.append(task['register'])
             body.append(task)
-        body.append({'name': 'collect results of %s' % case_id, 'ansible.builtin.copy': {
-            'content': '{{ [%s] | to_json }}' % ', '.join(names), 'dest': os.path.join(tmp, host + '.json')},
-            'check_mode': False, 'diff': False})
+        hosts[host] = (case_id, names)
         with open(os.path.join(tmp, host + '.yml'), 'w') as f:
             yaml.safe_dump(body, f, sort_keys=False)
     with open(os.path.join(tmp, 'inventory.ini'), 'w') as f:
@@ -365,10 +362,19 @@ def run_cases(emulator, cases, check=False, diff=False, env=None, defaults=None,
     if defaults.get('password'):
         _note_secrets({'password': defaults['password']})
     defaults, extra_vars, secret_args = secrets_out_of_play(defaults, extra_vars, tmp)
+    # One task at the end collects every host's results (one copy, not one per host).
+    collected = '{{ {%s} | to_json }}' % ', '.join(
+        "'%s': [%s]" % (host, ', '.join("hostvars['%s']['%s'] | default(None)" % (host, n) for n in names))
+        for host, (_case, names) in hosts.items())
+    out = os.path.join(tmp, 'results.json')
     play = [{'hosts': 'cases', 'gather_facts': False, 'strategy': 'free', 'vars': dict(extra_vars or {}),
              'module_defaults': {'group/veeam_em.core.em': defaults},
              'tasks': [{'name': 'the case of this host',
-                        'ansible.builtin.include_tasks': os.path.join(tmp, '{{ inventory_hostname }}.yml')}]}]
+                        'ansible.builtin.include_tasks': os.path.join(tmp, '{{ inventory_hostname }}.yml')}]},
+            {'hosts': 'localhost', 'gather_facts': False, 'connection': 'local',
+             'vars': {'ansible_python_interpreter': sys.executable},
+             'tasks': [{'name': 'collect the results of every case', 'ansible.builtin.copy': {
+                 'content': collected, 'dest': out}, 'check_mode': False, 'diff': False}]}]
     path = os.path.join(tmp, 'play.yml')
     with open(path, 'w') as f:
         yaml.safe_dump(play, f, sort_keys=False)
@@ -382,16 +388,17 @@ def run_cases(emulator, cases, check=False, diff=False, env=None, defaults=None,
         proc = subprocess.run(cmd, capture_output=True, text=True, env=playbook_env(env), timeout=600, check=False)
         keep_output(proc.stdout + proc.stderr)
         log = emulator.log()
-        out = {}
-        for host, case_id in hosts.items():
-            results = []
-            if os.path.exists(os.path.join(tmp, host + '.json')):
-                with open(os.path.join(tmp, host + '.json')) as f:
-                    results = json.load(f)
-            out[case_id] = CaseRun(results, log, proc.stdout + proc.stderr, proc.returncode)
+        collected = {}
+        if os.path.exists(out):
+            with open(out) as f:
+                collected = json.load(f)
+        runs = {}
+        for host, (case_id, _names) in hosts.items():
+            results = [r for r in collected.get(host, []) if r is not None]
+            runs[case_id] = CaseRun(results, log, proc.stdout + proc.stderr, proc.returncode)
     finally:  # the play and its vars file (the password) go as soon as the run is over
         shutil.rmtree(tmp, ignore_errors=True)
-    return out
+    return runs
 
 
 def run_tasks(emulator, tasks, **kwargs):
