@@ -288,7 +288,7 @@ lane_e2e() {  # lane_e2e CORE PY: the end-to-end tests on one release
   if [ "$core:$py" = "$FULL_ENTRY" ]; then
     verbose="$WORK/e2e-verbose-core$core-py$py"
     select=(tests/e2e); [ -n "$QUICK" ] && select=(-m "not slow" tests/e2e)
-    E2E_MODES="$ALL_MODES" E2E_VERBOSE_DIR="$verbose" run_pytest "e2e-core$core-py$py" "$V" "$c" -n 4 --dist loadgroup "${select[@]}"
+    E2E_MODES="$ALL_MODES" E2E_VERBOSE_DIR="$verbose" run_pytest "e2e-core$core-py$py" "$V" "$c" -n 3 "${select[@]}"
     # every byte that -vvv run left behind: no password, no base64(user:pass), no session; then it goes
     E2E_VERBOSE_DIR="$verbose" run_pytest "secrets-sweep-core$core-py$py" "$V" "$c" tests/e2e/sweep_secrets.py
     rm -rf "$verbose"
@@ -297,7 +297,7 @@ lane_e2e() {  # lane_e2e CORE PY: the end-to-end tests on one release
       "$V/bin/python" benchmarks/bulk.py --jobs 12 --latency-ms 5 --task-seconds 0.2 --changed 3 --rss-jobs 50 --check
   else
     # shellcheck disable=SC2086
-    E2E_MODES="$ONE_MODE" run_pytest "e2e-core$core-py$py" "$V" "$c" -n 3 --dist loadgroup -m "not slow" $E2E_PER_RELEASE
+    E2E_MODES="$ONE_MODE" run_pytest "e2e-core$core-py$py" "$V" "$c" -n 3 -m "not slow" $E2E_PER_RELEASE
   fi
 }
 

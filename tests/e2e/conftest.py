@@ -52,6 +52,27 @@ def pytest_configure(config):
     config.addinivalue_line('markers', 'slow: takes minutes (a real-length EM task); still part of the suite')
 
 
+# Test functions whose cases run as one batch per reading (see run_cases): each reading's cases
+# must share one xdist worker, where the batch runs once. xdist's own "loadgroup" marks no longer
+# group anything on pytest 9.2 (its nodeid suffix is ignored), so the scheduler below does it.
+BATCHED = ('test_setting_group',)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Schedule by scope: a batched test's cases of one reading form one scope, every other test its own."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BatchScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            name, _bracket, param = nodeid.partition('[')
+            if param and name.rsplit('::', 1)[-1] in BATCHED:
+                return '%s[%s]' % (name, param.rstrip(']').rsplit('-', 1)[-1])
+            return nodeid
+
+    return BatchScheduling(config, log)
+
+
 _BASE = []
 
 

@@ -157,9 +157,8 @@ def setting_groups(emulator, mode):
     return cases
 
 
-# Every setting-group case on one xdist worker (with --dist loadgroup), so that each reading's batch runs
-# once, one batch at a time, while the other workers run the other tests.
-@pytest.mark.xdist_group('setting-groups')
+# The reading must stay the last parameter: the e2e scheduler (conftest.BATCHED) puts each reading's
+# cases on one xdist worker, so that its batch runs once.
 @pytest.mark.parametrize('mode', MODES)
 @pytest.mark.parametrize('case', CASES, ids=[c[0] for c in CASES])
 def test_setting_group(emulator, mode, case):
