@@ -45,6 +45,9 @@ JUNIT="$WORK/junit"
 PYBIN="$WORK/pybin"
 TIMES="$WORK/steps.tsv"
 ERRFILE="$WORK/step-errors"
+mkdir -p "$WORK"
+exec 9>"$WORK/.lock"  # two runs in one work folder would delete each other's lanes
+flock -n 9 || { echo "tests/run.sh: another run is using $WORK (set VEEAM_EM_TEST_WORK to run beside it)" >&2; exit 2; }
 rm -rf "$JUNIT" "$WORK/lanes" "$WORK/tmp" "$WORK/e2e-verbose"*
 mkdir -p "$JUNIT" "$PYBIN" "$WORK/logs" "$WORK/lanes" "$WORK/tmp"
 : >"$TIMES"; : >"$ERRFILE"
