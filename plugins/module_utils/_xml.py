@@ -156,7 +156,32 @@ def reparse(data):
     return etree.fromstring(data, parser=_parser())
 
 
+_DEPTH_PROBES = {}
+
+
 def _check_tree(root, max_depth, check_text=True):
+    """Refuse entity references, XInclude and nesting deeper than ``max_depth``; with ``check_text`` also
+    any text or attribute value longer than MAX_TEXT.
+
+    Without ``check_text`` every check runs inside lxml (tag filters and one XPath), so a page of
+    thousands of jobs is checked at C speed; the text check needs the walk over every node.
+    """
+    if check_text:
+        _walk_tree(root, max_depth)
+        return
+    for _entity in root.iter(etree.Entity):
+        raise UnsafeXmlError('unsafe XML: entity references are not allowed')
+    for _el in root.iter(*('{%s}*' % ns for ns in _XINCLUDE_NAMESPACES)):
+        raise UnsafeXmlError('unsafe XML: XInclude is not allowed')
+    probe = _DEPTH_PROBES.get(max_depth)
+    if probe is None:
+        # an element at depth max_depth + 1 (the root is at depth 1); comments and PIs are removed by the parser
+        probe = _DEPTH_PROBES[max_depth] = etree.XPath('boolean(%s)' % ('/*' * (max_depth + 1)))
+    if probe(root):
+        raise UnsafeXmlError('unsafe XML: nesting deeper than %d levels' % max_depth)
+
+
+def _walk_tree(root, max_depth):
     stack = [(root, 1)]
     while stack:
         el, depth = stack.pop()
@@ -164,10 +189,9 @@ def _check_tree(root, max_depth, check_text=True):
             raise UnsafeXmlError('unsafe XML: nesting deeper than %d levels' % max_depth)
         if isinstance(el, etree._Entity):  # pylint: disable=protected-access
             raise UnsafeXmlError('unsafe XML: entity references are not allowed')
-        if check_text:
-            for text in [el.text, el.tail] + el.values():
-                if text is not None and len(text) > MAX_TEXT:
-                    raise UnsafeXmlError('unsafe XML: a text or attribute value longer than %d characters' % MAX_TEXT)
+        for text in [el.text, el.tail] + el.values():
+            if text is not None and len(text) > MAX_TEXT:
+                raise UnsafeXmlError('unsafe XML: a text or attribute value longer than %d characters' % MAX_TEXT)
         tag = el.tag
         if isinstance(tag, str) and tag.startswith('{'):
             if tag[1:].split('}', 1)[0] in _XINCLUDE_NAMESPACES:

@@ -267,3 +267,23 @@ def test_parser_in_thread_is_private():
     t.join()
     assert results == [False, 'EM01\\Administrator']
     assert _xml._parser() is _xml.PARSER
+
+
+@pytest.mark.parametrize('bad', ['entity', 'xinclude', 'depth'])
+def test_fast_tree_check_refuses_what_the_walk_refuses(bad):
+    """The check made inside lxml (every answer under MAX_TEXT bytes) refuses the same trees as the walk."""
+    root = etree.Element('a')
+    if bad == 'entity':
+        etree.SubElement(root, 'b').append(etree.Entity('x'))
+    elif bad == 'xinclude':
+        etree.SubElement(etree.SubElement(root, 'b'), '{http://www.w3.org/2001/XInclude}include')
+    else:
+        el = root
+        for _i in range(200):  # the root is level 1: 201 levels
+            el = etree.SubElement(el, 'c')
+    for check_text in (False, True):
+        with pytest.raises(UnsafeXmlError):
+            _xml._check_tree(root, 200, check_text=check_text)  # pylint: disable=protected-access
+    if bad == 'depth':
+        el.getparent().remove(el)  # 200 levels: accepted
+        _xml._check_tree(root, 200, check_text=False)  # pylint: disable=protected-access
