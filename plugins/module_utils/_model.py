@@ -68,6 +68,13 @@ class Leaf:
         self.maximum = maximum
         self.doc = doc
         self.elements = elements
+        self._by_xml = None
+
+    def choice_for(self, low):
+        """The option value whose EM spelling is ``low`` (lowercased), or None; the map is built once per leaf."""
+        if self._by_xml is None:
+            self._by_xml = dict((xml.lower(), opt) for opt, xml in reversed(list(self.choices.items())))
+        return self._by_xml.get(low)
 
     @property
     def name(self):
@@ -119,10 +126,9 @@ class Group:
 def _enum_decode(leaf, text):
     if text is None or text == '':
         return None
-    low = text.strip().lower()
-    for opt, xml in leaf.choices.items():
-        if xml.lower() == low:
-            return opt
+    found = leaf.choice_for(text.strip().lower())
+    if found is not None:
+        return found
     # A value the model does not know: keep it readable rather than lose it.
     return text.strip()
 
@@ -161,9 +167,21 @@ def text_to_hours(text):
     return mask
 
 
+_MASKS = {}
+
+
 def _mask_decode(text):
     if text is None:
         return None
+    found = _MASKS.get(text)
+    if found is None:
+        found = _mask_decode_uncached(text)
+        if len(_MASKS) < 4096:  # jobs share a few dozen masks; a bound keeps odd input from growing it
+            _MASKS[text] = found
+    return found
+
+
+def _mask_decode_uncached(text):
     items = [i.strip() for i in text.split(',')]
     if len(items) != 24 or any(i not in ('0', '1') for i in items):
         return text.strip()
@@ -419,8 +437,9 @@ class JobModel:
         values = {}
         for block in self.available(entity):
             el = resolve(entity, self.block_path(block, entity))
+            found = subtree(el) if el is not None else None
             for leaf in block.leaves:
-                values[(block.key, leaf.xml)] = read_leaf(el, leaf)
+                values[(block.key, leaf.xml)] = read_leaf(el, leaf, found)
         return values
 
     def settings(self, values, entity, resolver=None):
@@ -538,11 +557,61 @@ def leaf_spec(leaf):
     return spec
 
 
-def read_leaf(block_el, leaf):
-    """Decode one leaf from its block element (None when absent)."""
+def subtree(block_el):
+    """``{path below block_el: [elements]}`` for :func:`read_leaf`, in one pass over the block.
+
+    A path step goes into the first matching child only, as :func:`resolve` does; the last step lists
+    every matching child of that one parent. Keys are the steps of leaf paths: a name, and for a child
+    with a ``Name`` attribute also ``(name, Name)``.
+    """
+    prefix = '{%s}' % _xml.NS
+    cut = len(prefix)
+    found = {}
+    stack = [((), block_el)]
+    while stack:
+        path, el = stack.pop()
+        for c in el:
+            tag = c.tag
+            if not isinstance(tag, str) or not tag.startswith(prefix):
+                continue
+            name = tag[cut:]
+            attr = c.get('Name')
+            for step in ((name,), ((name, attr),)) if attr is not None else ((name,),):
+                key = path + step
+                got = found.get(key)
+                if got is None:
+                    found[key] = [c]
+                    if len(c):
+                        stack.append((key, c))
+                else:
+                    got.append(c)
+    return found
+
+
+def _first(found, path, block_el):
+    if not path:
+        return block_el
+    got = found.get(path)
+    return got[0] if got else None
+
+
+def read_leaf(block_el, leaf, found=None):
+    """Decode one leaf from its block element (None when absent); ``found`` is its :func:`subtree`, if made."""
     if block_el is None:
         return None
     path = leaf.xml
+    if found is not None:
+        if path and isinstance(path[-1], str) and path[-1].startswith('@'):
+            el = _first(found, path[:-1], block_el)
+            return None if el is None else decode_value(leaf, el.get(path[-1][1:]))
+        if leaf.kind in ('enum_list', 'str_list'):
+            if _first(found, path[:-1], block_el) is None:
+                return None
+            return decode_value(leaf, [c.text for c in found.get(path, ())])
+        el = _first(found, path, block_el)
+        if el is None:
+            return None
+        return decode_value(leaf, el.text if el.text is not None else '')
     if path and isinstance(path[-1], str) and path[-1].startswith('@'):
         el = resolve(block_el, path[:-1])
         if el is None:
