@@ -306,10 +306,12 @@ def ordered_copy(el, node: Node):
     if node.type != "group":
         new.text = el.text if el.text is not None else None
         return new
+    by_name = {}  # one pass over the children: every job read copies a tree of some 150 elements
+    for c in el:
+        by_name.setdefault(local(c), []).append(c)
     for cn in node.children:
-        for c in el:
-            if local(c) == cn.name:
-                new.append(ordered_copy(c, cn))
+        for c in by_name.get(cn.name, ()):
+            new.append(ordered_copy(c, cn))
     return new
 
 
