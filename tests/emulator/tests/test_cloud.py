@@ -139,7 +139,7 @@ def tenant_put(cl, tid, inner, who=ADMIN, type_block=True, after=""):
 def test_cloud_service_lists_the_cloud_collections(cl):
     root = cl.get("/cloud")
     assert root.tag == "{%s}CloudConnectService" % NS
-    downs = {l.get("Href").rsplit("/", 1)[-1] for l in root.iterfind("e:Links/e:Link[@Rel='Down']", N)}
+    downs = {x.get("Href").rsplit("/", 1)[-1] for x in root.iterfind("e:Links/e:Link[@Rel='Down']", N)}
     assert {"tenants", "hardwarePlans", "gateways", "gatewayPools"} <= downs
 
 

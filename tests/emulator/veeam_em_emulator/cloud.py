@@ -137,10 +137,6 @@ def _note(state, path, reason):
                                                   "reason": reason})
 
 
-def _dt(text):
-    return text if text is None or text.endswith("Z") else text
-
-
 # ---------------------------------------------------------------------------- roles and licence
 
 
@@ -654,19 +650,24 @@ def _compute_from(state, el, server_id, path):
     plan = state.cloud["plans"][pid]
     platform = "VMware" if plan["kind"] == "vi" else "HyperV"
     if _t(el, "PlatformType") not in (None, platform):
-        return None, "%s: the hardware plan '%s' is a %s plan, not %s" % (path, plan["name"], platform,
-                                                                        _t(el, "PlatformType"))
-    wan = None
-    if (_t(el, "WanAcceleratorUid") or "").strip():
-        wan, msg = _on_server(state, "wan", _t(el, "WanAcceleratorUid"), WAN_URN, server_id, "WAN accelerator")
-        if msg:
-            return None, msg
+        return None, "%s: the hardware plan '%s' is a %s plan, not %s" % (
+            path, plan["name"], platform, _t(el, "PlatformType"))
+    wan, msg = _optional_wan(state, _t(el, "WanAcceleratorUid"), server_id)
+    if msg:
+        return None, msg
     appliance, msg = _appliance(_c(el, "NetworkAppliance"), path + "/NetworkAppliance")
     if msg:
         return None, msg
     return {"id": str(uuid.uuid4()), "plan_id": pid, "wan_id": wan, "platform": platform,
             "failover": _t(el, "UseNetworkFailoverResources") == "true", "appliance": appliance,
             "memory_used_mb": 0, "cpu_count": 0}, None
+
+
+def _optional_wan(state, raw, server_id):
+    """(id or None, None) for an optional WanAcceleratorUid (empty = none), or (None, failure message)."""
+    if not (raw or "").strip():
+        return None, None
+    return _on_server(state, "wan", raw, WAN_URN, server_id, "WAN accelerator")
 
 
 def _quota_from(state, name, repo_raw, quota_raw, wan_raw, server_id, taken, path):
@@ -677,11 +678,9 @@ def _quota_from(state, name, repo_raw, quota_raw, wan_raw, server_id, taken, pat
         return None, msg
     if rid in taken:
         return None, "%s: the tenant already has a quota on the repository %s" % (path, state.repos[rid]["name"])
-    wan = None
-    if (wan_raw or "").strip():
-        wan, msg = _on_server(state, "wan", wan_raw, WAN_URN, server_id, "WAN accelerator")
-        if msg:
-            return None, msg
+    wan, msg = _optional_wan(state, wan_raw, server_id)
+    if msg:
+        return None, msg
     return {"id": str(uuid.uuid4()), "display_name": name or state.repos[rid]["name"], "repo_id": rid,
             "wan_id": wan, "quota_mb": int(quota_raw), "used_mb": 0}, None
 
@@ -748,16 +747,9 @@ def _build_tenant(state, spec, sid, name, kind, built):
     t["enabled"] = _t(spec, "Enabled") != "false"
     lease = _t(spec, "LeaseExpirationDate")
     t["lease_enabled"], t["lease_expiration"] = bool(lease), lease or None
-    for path_, leaf, key, conv in (("ThrottlingEnabled", None, "throttling_enabled", _bool),
-                                   ("ThrottlingSpeedLimit", None, "throttling_limit", int),
-                                   ("ThrottlingSpeedUnit", None, "throttling_unit", str),
-                                   ("PublicIpCount", None, "public_ip_count", int),
-                                   ("MaxConcurrentTasks", None, "max_tasks", int),
-                                   ("BackupProtectionEnabled", None, "protection_enabled", _bool),
-                                   ("BackupProtectionPeriod", None, "protection_period", int),
-                                   ("FailoverToOtherGatewaysIfFail", None, "failover_gateways", _bool)):
-        v = _t(spec, path_)
-        if v is not None:
+    for name, key, conv in SCALARS + THROTTLING + (("FailoverToOtherGatewaysIfFail", "failover_gateways", _bool),):
+        v = _t(spec, name)
+        if v is not None and name not in ("Description", "Enabled"):
             t[key] = conv(v)
     for i, br in enumerate(_all(_c(spec, "Resources"), "BackupResource")):
         q, msg = _quota_from(state, _t(br, "Name"), _t(br, "RepositoryUid"), _t(br, "QuotaMb"),
@@ -893,8 +885,7 @@ def _quota_changes(state, t, el):
             ch["display_name"] = _t(rq, "DisplayName")
         if _c(rq, "WanAcceleratorUid") is not None:
             raw = _t(rq, "WanAcceleratorUid").strip()
-            wan, msg = (None, None) if not raw else _on_server(state, "wan", raw, WAN_URN, t["server_id"],
-                                                                "WAN accelerator")
+            wan, msg = _optional_wan(state, raw, t["server_id"])
             if msg:
                 return msg
             ch["wan_id"] = wan
@@ -918,8 +909,7 @@ def _compute_changes(state, t, el):
             ch["failover"] = _t(item, "UseNetworkFailoverResources") == "true"
         if _c(item, "WanAcceleratorUid") is not None:
             raw = _t(item, "WanAcceleratorUid").strip()
-            wan, msg = (None, None) if not raw else _on_server(state, "wan", raw, WAN_URN, t["server_id"],
-                                                                "WAN accelerator")
+            wan, msg = _optional_wan(state, raw, t["server_id"])
             if msg:
                 return msg
             ch["wan_id"] = wan
@@ -1141,8 +1131,8 @@ def _subtenants(state, req, t, rest):
 def _sub_quota(t, resource_id, quota_raw, unlimited, name):
     q = next((x for x in t["resources"] if x["id"] == (resource_id or "").strip().lower()), None)
     if q is None:
-        return None, "The backup resource '%s' of the tenant '%s' was not found" % ((resource_id or "").strip(),
-                                                                                   t["name"])
+        return None, "The backup resource '%s' of the tenant '%s' was not found" % (
+            (resource_id or "").strip(), t["name"])
     if not unlimited and (quota_raw is None or int(quota_raw) < MIN_QUOTA_MB):
         return None, "The quota of the subtenant '%s' must be at least %d MB" % (name, MIN_QUOTA_MB)
     return q, None
@@ -1301,8 +1291,8 @@ QUERY_TYPES = {
     "cloudhardwareplan": _q_lookup("hardwareplans", "CloudHardwarePlan", False, lambda s: {
         "Platform": Field("Platform", lambda h: "VMware" if h["kind"] == "vi" else "HyperV")}),
     "cloudgateway": _q_lookup("gateways", "CloudGateway", False, lambda s: {
-        "NetworkMode": Field("NetworkMode", lambda g: g["mode"]), "ExternalIp": Field("ExternalIp",
-                                                                                       lambda g: g["external_ip"])}),
+        "NetworkMode": Field("NetworkMode", lambda g: g["mode"]),
+        "ExternalIp": Field("ExternalIp", lambda g: g["external_ip"])}),
     "cloudgatewaypool": _q_lookup("gatewaypools", "CloudGatewayPool", True, lambda s: {
         "Description": Field("Description", lambda p: p["description"])}),
     "wanaccelerator": _q_lookup("wanaccelerators", "WanAccelerator", True, lambda s: {
