@@ -299,6 +299,7 @@ def test_create_standalone_links_new_tenant_and_hashes_password(cl):
     assert b"Tenant-Pw-1" not in cl.req("GET", "/cloud/tenants/%s?format=Entity" % tid).content
     log = cl.ctl("GET", "log").json()
     assert not any("Tenant-Pw-1" in (e.get("body") or "") for e in log)
+    assert any("<Password>********</Password>" in (e.get("body") or "") for e in log)
 
 
 def test_create_without_related_link_and_refusals(cl):
@@ -562,3 +563,14 @@ def test_delete_tenant_records_include_backups(cl, default):
     assert gone["acme"]["include_backups"] is (default == "true") and not gone["acme"]["include_backups_sent"]
     assert gone["tech\\william.fox"]["include_backups"] is False
     assert cl.req("GET", "/cloud/tenants/" + ACME).status_code == 404
+
+
+@pytest.mark.parametrize("tid", [GLOBEX, INITECH, FOX])
+def test_put_of_the_entity_as_read_changes_nothing(cl, tid):
+    """A client that echoes what it read (RO elements, <Password/>, lists whole) loses nothing."""
+    before = cl.tenant(tid)
+    r = cl.req("PUT", "/cloud/tenants/" + tid, body=cl.req("GET", "/cloud/tenants/%s?format=Entity" % tid).content)
+    t = cl.wait(r)
+    assert t.find("e:Result", N).get("Success") == "true", etree.tostring(t)
+    assert cl.tenant(tid) == dict(before)
+    assert cl.matches("tenants/" + tid, cloud_seed.tenant_password("vbr01", cl.tenant(tid)["name"]))
