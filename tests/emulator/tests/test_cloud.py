@@ -574,3 +574,19 @@ def test_put_of_the_entity_as_read_changes_nothing(cl, tid):
     assert t.find("e:Result", N).get("Success") == "true", etree.tostring(t)
     assert cl.tenant(tid) == dict(before)
     assert cl.matches("tenants/" + tid, cloud_seed.tenant_password("vbr01", cl.tenant(tid)["name"]))
+
+
+def test_org_vdc_create_and_delete(cl):
+    vdc = "3f1b0c2e-1111-4a2b-9c3d-0123456789ab"
+    spec = body("CloudTenantVCloudComputeResourceCreateSpec", "<VirtualDataCenterRef>urn:vCloud:Vdc:%s.vcd01"
+                "</VirtualDataCenterRef><UseNetworkFailoverResources>false</UseNetworkFailoverResources>" % vdc)
+    t = cl.wait(cl.req("POST", "/cloud/tenants/%s/vcloudcomputeresources" % INITECH, body=spec))
+    assert t.findtext("e:Operation", namespaces=N) == "CreateCloudTenantVCloudComputeResource"
+    assert t.find("e:Result", N).get("Success") == "true" and t.find("e:Links/e:Link[@Rel='Related']", N) is None
+    assert cl.get("/cloud/tenants/%s/vCloudComputeResources/%s" % (INITECH, vdc)).get("Id") == vdc
+    t = cl.wait(cl.req("POST", "/cloud/tenants/%s/vcloudcomputeresources" % INITECH, body=spec))
+    assert "already assigned" in t.findtext("e:Result/e:Message", namespaces=N)
+    t = cl.wait(cl.req("DELETE", "/cloud/tenants/%s/vcloudcomputeresources/%s" % (INITECH, vdc)))
+    assert t.findtext("e:Operation", namespaces=N) == "DeletevCloudTenantComputeResource"
+    assert [v["id"] for v in cl.tenant(INITECH)["vcd_resources"]] == [seed.guid("vdc", "initech", "prod")]
+    assert cl.req("GET", "/cloud/tenants/%s/vcloudcomputeresources" % ACME).status_code == 404

@@ -532,8 +532,10 @@ def _tenants(state, req, rest):
         return _child(state, req, t, rest[2:], t["compute"], compute_el, "CloudTenantComputeResources",
                       "compute resource", _create_compute, _delete_compute)
     if sub == "vcloudcomputeresources":
+        if t["kind"] != "vcd":
+            raise ApiError(404, "The tenant '%s' is not a vCloud Director tenant" % t["name"])
         return _child(state, req, t, rest[2:], t["vcd_resources"], vcd_el, "CloudTenantVCloudComputeResources",
-                      "organization VDC", None, None)
+                      "organization VDC", _create_vcd, _delete_vcd)
     if sub == "subtenants":
         return _subtenants(state, req, t, rest[2:])
     if sub == "gatewaypools" and len(rest) == 2:
@@ -670,6 +672,25 @@ def _optional_wan(state, raw, server_id):
     return _on_server(state, "wan", raw, WAN_URN, server_id, "WAN accelerator")
 
 
+def _vcd_from(state, el, server_id, have, path):
+    """An org VDC record from a parsed spec (its @Id is the VDC's GUID), or (None, message)."""
+    ref = (_t(el, "VirtualDataCenterRef") or "").strip()
+    vid = next((uid_id(p, "") for p in ref.replace(".", ":").split(":") if uid_id(p, "")), None)
+    if not ref or vid is None:
+        return None, "%s: VirtualDataCenterRef '%s' does not name an organization VDC" % (path, ref)
+    if any(v["id"] == vid for v in have):
+        return None, "%s: the organization VDC is already assigned to the tenant" % path
+    wan, msg = _optional_wan(state, _t(el, "WanAcceleratorUid"), server_id)
+    if msg:
+        return None, msg
+    appliance, msg = _appliance(_c(el, "NetworkAppliance"), path + "/NetworkAppliance")
+    if msg:
+        return None, msg
+    return {"id": vid, "name": "vdc-" + vid[:8], "ref": ref, "enabled": True, "allocation": "AllocationPool",
+            "failover": _t(el, "UseNetworkFailoverResources") == "true", "wan_id": wan, "appliance": appliance,
+            "usage": {"cpu": 0, "memory": 0, "storage": 0}}, None
+
+
 def _quota_from(state, name, repo_raw, quota_raw, wan_raw, server_id, taken, path):
     if quota_raw is None or int(quota_raw) < MIN_QUOTA_MB:
         return None, "%s: the quota must be at least %d MB" % (path, MIN_QUOTA_MB)
@@ -773,15 +794,11 @@ def _build_tenant(state, spec, sid, name, kind, built):
     if kind == "vcd":
         t["org_ref"] = _t(spec, "OrganizationRef").strip()
         t["org_name"] = name
-        for vr in _all(_c(spec, "VCloudComputeResources"), "VCloudComputeResource"):
-            ref = (_t(vr, "VirtualDataCenterRef") or "").strip()
-            vid = next((p for p in ref.replace(".", ":").split(":") if uid_id(p, "")), None)
-            t["vcd_resources"].append({"id": uid_id(vid, "") if vid else str(uuid.uuid4()), "name": ref, "ref": ref,
-                                       "enabled": True, "allocation": "AllocationPool",
-                                       "failover": _t(vr, "UseNetworkFailoverResources") == "true",
-                                       "wan_id": uid_id(_t(vr, "WanAcceleratorUid"), WAN_URN),
-                                       "appliance": _appliance(_c(vr, "NetworkAppliance"), "")[0],
-                                       "usage": {"cpu": 0, "memory": 0, "storage": 0}})
+        for i, vr in enumerate(_all(_c(spec, "VCloudComputeResources"), "VCloudComputeResource")):
+            v, msg = _vcd_from(state, vr, sid, t["vcd_resources"], "VCloudComputeResources/VCloudComputeResource[%d]" % i)
+            if msg:
+                return msg
+            t["vcd_resources"].append(v)
     elif kind == "ad":
         d = _c(spec, "Domain")
         t["domain_name"] = _t(d, "DomainName") or ""
@@ -1093,6 +1110,41 @@ def _delete_compute(state, req, t, c):
             cur["compute"] = [x for x in cur["compute"] if x["id"] != c["id"]]
         return None
     return _accepted(state, req, _task(state, req, "DeleteCloudTenantComputeResource", None, commit))
+
+
+VCD_CREATE = G("CloudTenantVCloudComputeResourceCreateSpec", L("VirtualDataCenterRef"),
+               L("UseNetworkFailoverResources", "bool"), APPLIANCE, L("WanAcceleratorUid"))
+
+
+def _create_vcd(state, req, t):
+    spec = secrets.parse_tree(state, req, VCD_CREATE, required=("VirtualDataCenterRef",))
+    tid = t["id"]
+    made = {}
+
+    def precheck():
+        cur = state.cloud["tenants"].get(tid)
+        if cur is None:
+            return "The tenant was deleted"
+        v, msg = _vcd_from(state, spec, cur["server_id"], cur["vcd_resources"], VCD_CREATE.name)
+        made["v"] = v
+        return msg
+
+    def commit():
+        state.cloud["tenants"][tid]["vcd_resources"].append(made["v"])
+        return None
+    return _accepted(state, req, _task(state, req, "CreateCloudTenantVCloudComputeResource", precheck, commit))
+
+
+def _delete_vcd(state, req, t, v):
+    tid = t["id"]
+
+    def commit():
+        cur = state.cloud["tenants"].get(tid)
+        if cur is not None:
+            cur["vcd_resources"] = [x for x in cur["vcd_resources"] if x["id"] != v["id"]]
+        return None
+    # the operation name is printed so on the vendor page [sic]
+    return _accepted(state, req, _task(state, req, "DeletevCloudTenantComputeResource", None, commit))
 
 
 # ---------------------------------------------------------------------------- subtenants
