@@ -1031,8 +1031,9 @@ def _delete_tenant(state, req, t):
 # ---------------------------------------------------------------------------- quotas and subscriptions
 
 
-def _create_quota(state, req, t):
-    spec = secrets.parse_tree(state, req, QUOTA_CREATE, required=("RepositoryUid", "QuotaMb"))
+def _add_child(state, req, t, key, operation, build, related=None):
+    """POST to a tenant's child list: a task whose check ``build(current tenant)`` -> (record, failure or None)
+    runs at its end, and whose commit appends the record to ``tenant[key]``."""
     tid = t["id"]
     made = {}
 
@@ -1040,76 +1041,74 @@ def _create_quota(state, req, t):
         cur = state.cloud["tenants"].get(tid)
         if cur is None:
             return "The tenant was deleted"
-        q, msg = _quota_from(state, _t(spec, "Name"), _t(spec, "RepositoryUid"), _t(spec, "QuotaMb"),
-                             _t(spec, "WanAcceleratorUid"), cur["server_id"], {x["repo_id"] for x in cur["resources"]},
-                             "CreateCloudTenantResourceSpec")
-        made["quota"] = q
+        made["rec"], msg = build(cur)
         return msg
 
     def commit():
-        state.cloud["tenants"][tid]["resources"].append(made["quota"])
+        state.cloud["tenants"][tid][key].append(made["rec"])
         return None
-
-    def related():
-        if state.config.create_related_link == "off":
-            return None
-        return ("CloudTenantResource", "%s/resources/%s" % (tenant_path(t), made["quota"]["id"]), t["name"])
-    return _accepted(state, req, _task(state, req, "CreateCloudTenantResource", precheck, commit, related))
+    link_to = (lambda: related(made["rec"])) if related else None
+    return _accepted(state, req, _task(state, req, operation, precheck, commit, link_to))
 
 
-def _delete_quota(state, req, t, q):
+def _remove_child(state, req, t, key, rec, operation, check=None):
+    """DELETE of an item of a tenant's child list; ``check(current tenant)`` may refuse it (the task fails)."""
     tid = t["id"]
 
     def precheck():
         cur = state.cloud["tenants"].get(tid)
-        users = [s["name"] for s in cur["subtenants"].values() if s["resource_id"] == q["id"]] if cur else []
-        if users:
-            return "The quota '%s' is used by the subtenants %s" % (q["display_name"], ", ".join(users))
-        return None
+        return check(cur) if check and cur is not None else None
 
     def commit():
         cur = state.cloud["tenants"].get(tid)
         if cur is not None:
-            cur["resources"] = [x for x in cur["resources"] if x["id"] != q["id"]]
+            cur[key] = [x for x in cur[key] if x["id"] != rec["id"]]
         return None
-    return _accepted(state, req, _task(state, req, "DeleteCloudTenantResource", precheck, commit))
+    return _accepted(state, req, _task(state, req, operation, precheck, commit))
+
+
+def _create_quota(state, req, t):
+    spec = secrets.parse_tree(state, req, QUOTA_CREATE, required=("RepositoryUid", "QuotaMb"))
+
+    def build(cur):
+        return _quota_from(state, _t(spec, "Name"), _t(spec, "RepositoryUid"), _t(spec, "QuotaMb"),
+                           _t(spec, "WanAcceleratorUid"), cur["server_id"], {x["repo_id"] for x in cur["resources"]},
+                           QUOTA_CREATE.name)
+
+    def related(q):
+        if state.config.create_related_link == "off":
+            return None
+        return ("CloudTenantResource", "%s/resources/%s" % (tenant_path(t), q["id"]), t["name"])
+    return _add_child(state, req, t, "resources", "CreateCloudTenantResource", build, related)
+
+
+def _delete_quota(state, req, t, q):
+    def check(cur):
+        users = [s["name"] for s in cur["subtenants"].values() if s["resource_id"] == q["id"]]
+        if users:
+            return "The quota '%s' is used by the subtenants %s" % (q["display_name"], ", ".join(users))
+        return None
+    return _remove_child(state, req, t, "resources", q, "DeleteCloudTenantResource", check)
 
 
 def _create_compute(state, req, t):
     spec = secrets.parse_tree(state, req, COMPUTE_CREATE, required=("CloudHardwarePlanUid",))
-    tid = t["id"]
-    made = {}
 
-    def precheck():
-        cur = state.cloud["tenants"].get(tid)
-        if cur is None:
-            return "The tenant was deleted"
-        c, msg = _compute_from(state, spec, cur["server_id"], "CloudTenantComputeResourceCreateSpec")
+    def build(cur):
+        c, msg = _compute_from(state, spec, cur["server_id"], COMPUTE_CREATE.name)
         if msg:
-            return msg
+            return None, msg
         if any(x["plan_id"] == c["plan_id"] for x in cur["compute"]):
-            return "The tenant is already subscribed to this hardware plan"
+            return None, "The tenant is already subscribed to this hardware plan"
         if any(x["platform"] != c["platform"] for x in cur["compute"]):
-            return "A tenant can use hardware plans of one platform only"
-        made["c"] = c
-        return None
-
-    def commit():
-        state.cloud["tenants"][tid]["compute"].append(made["c"])
-        return None
+            return None, "A tenant can use hardware plans of one platform only"
+        return c, None
     # the operation name is printed so on the vendor page [sic]; no Related link
-    return _accepted(state, req, _task(state, req, "CreateCloudTenantResource", precheck, commit))
+    return _add_child(state, req, t, "compute", "CreateCloudTenantResource", build)
 
 
 def _delete_compute(state, req, t, c):
-    tid = t["id"]
-
-    def commit():
-        cur = state.cloud["tenants"].get(tid)
-        if cur is not None:
-            cur["compute"] = [x for x in cur["compute"] if x["id"] != c["id"]]
-        return None
-    return _accepted(state, req, _task(state, req, "DeleteCloudTenantComputeResource", None, commit))
+    return _remove_child(state, req, t, "compute", c, "DeleteCloudTenantComputeResource")
 
 
 VCD_CREATE = G("CloudTenantVCloudComputeResourceCreateSpec", L("VirtualDataCenterRef"),
@@ -1118,33 +1117,15 @@ VCD_CREATE = G("CloudTenantVCloudComputeResourceCreateSpec", L("VirtualDataCente
 
 def _create_vcd(state, req, t):
     spec = secrets.parse_tree(state, req, VCD_CREATE, required=("VirtualDataCenterRef",))
-    tid = t["id"]
-    made = {}
 
-    def precheck():
-        cur = state.cloud["tenants"].get(tid)
-        if cur is None:
-            return "The tenant was deleted"
-        v, msg = _vcd_from(state, spec, cur["server_id"], cur["vcd_resources"], VCD_CREATE.name)
-        made["v"] = v
-        return msg
-
-    def commit():
-        state.cloud["tenants"][tid]["vcd_resources"].append(made["v"])
-        return None
-    return _accepted(state, req, _task(state, req, "CreateCloudTenantVCloudComputeResource", precheck, commit))
+    def build(cur):
+        return _vcd_from(state, spec, cur["server_id"], cur["vcd_resources"], VCD_CREATE.name)
+    return _add_child(state, req, t, "vcd_resources", "CreateCloudTenantVCloudComputeResource", build)
 
 
 def _delete_vcd(state, req, t, v):
-    tid = t["id"]
-
-    def commit():
-        cur = state.cloud["tenants"].get(tid)
-        if cur is not None:
-            cur["vcd_resources"] = [x for x in cur["vcd_resources"] if x["id"] != v["id"]]
-        return None
     # the operation name is printed so on the vendor page [sic]
-    return _accepted(state, req, _task(state, req, "DeletevCloudTenantComputeResource", None, commit))
+    return _remove_child(state, req, t, "vcd_resources", v, "DeletevCloudTenantComputeResource")
 
 
 # ---------------------------------------------------------------------------- subtenants
