@@ -132,7 +132,7 @@ def handle(state, req) -> Response:
     try:
         return _route(state, req)
     except ApiError as exc:
-        return error_response(state, req, exc.status, exc.message, exc.headers)
+        return cloud.raw_error(state, req, exc) or error_response(state, req, exc.status, exc.message, exc.headers)
 
 
 def _allow(req, *methods):
@@ -174,6 +174,9 @@ def _route(state, req):
     _authenticate(state, req)
     _json_refusal(req)
     n = len(parts)
+    cloud.gate(state, req, head, parts)                # licence and Portal User rules (cloud.py)
+    if head in ("cloud", "wanaccelerators"):
+        return cloud.route(state, req, head, parts)
     if head == "logonsessions":
         return _logon_sessions(state, req, parts)
     if head == "jobs":
@@ -1110,6 +1113,8 @@ def _query(state, req):
             plural = kind + "s"
         elif t in secrets.QUERY_TYPES:
             items, fields, ref, ent, plural, wrap = secrets.QUERY_TYPES[t](state, req)
+        elif t in cloud.QUERY_TYPES:
+            items, fields, ref, ent, plural, wrap = cloud.QUERY_TYPES[t](state, req)
         elif t in [x.lower() for x in UNIMPLEMENTED_QUERY_TYPES]:
             raise ApiError(501, "Query type '%s' is not implemented by the emulator" % qtype)
         else:
@@ -1184,4 +1189,4 @@ def _page_link(state, req, rel, page):
 
 
 # Route modules that import this one (kept last: they use the names above).
-from . import secrets, servers  # noqa: E402  pylint: disable=wrong-import-position,cyclic-import
+from . import cloud, secrets, servers  # noqa: E402  pylint: disable=wrong-import-position,cyclic-import

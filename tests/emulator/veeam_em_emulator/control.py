@@ -14,7 +14,7 @@ import uuid
 
 from lxml import etree
 
-from . import secret_store
+from . import cloud, secret_store
 from .api import GUID_RE, Response
 from .schema import JOB, ordered_copy
 from .store import JobRecord
@@ -132,6 +132,9 @@ def _route(state, method, parts, params, headers, body):
     secret = secret_store.control(state, method, parts, body)    # credentials, passwords, backup_servers
     if secret is not None:
         return _json(*secret)
+    tenants = cloud.control(state, method, parts, body)       # tenants, deleted_tenants, users
+    if tenants is not None:
+        return _json(*tenants)
     if key == "tasks" and len(parts) == 1:
         with state.lock:
             return _allow(method, "GET") or _json(200, [t.to_json() for t in state.all_tasks])

@@ -73,6 +73,13 @@ def is_set(stored):
     return stored is not None and not stored["empty"]
 
 
+def password_check(stored, data):
+    """The answer of a ``password_matches`` control endpoint: (200, {"matches", "password_set"})."""
+    if not isinstance(data, dict) or not isinstance(data.get("password"), str):
+        raise ValueError('expected {"password": "<value to compare>"}')
+    return 200, {"matches": matches(stored, data["password"]), "password_set": is_set(stored)}
+
+
 def cred_id(server, key):
     return seed.guid("creds", server, key)
 
@@ -221,9 +228,7 @@ def control(state, method, parts, body):
         if not isinstance(data, dict):
             raise ValueError("expected a JSON object")
         if parts[2] == "password_matches":
-            if not isinstance(data.get("password"), str):
-                raise ValueError('expected {"password": "<value to compare>"}')
-            return 200, {"matches": matches(rec["password"], data["password"]), "password_set": is_set(rec["password"])}
+            return password_check(rec["password"], data)
         by = data.get("by", "Managed server")
         if not isinstance(data.get("in_use", True), bool) or not isinstance(by, str):
             raise ValueError('expected {"in_use": true|false, "by": "<what uses it>"}')

@@ -37,21 +37,27 @@ def parse_body(state, req, node, required=(), reorder=None):
     children first (documented alternative orders).  The walk's dropped/ignored elements, or the
     rejection, are what ``GET /_emulator/dropped`` shows.
     """
+    parsed = parse_tree(state, req, node, required, reorder)
+    return {local(c): c.text or "" for c in parsed}
+
+
+def parse_tree(state, req, node, required=(), reorder=None):
+    """As :func:`parse_body`, but return the parsed element itself (nested bodies: the cloud routes)."""
     root = _body_root(req, node.name)
     where = {"job_id": None, "resource": req.path, "items": [], "rejected": None}
     try:
         if reorder is not None:
             root = reorder(root)
         parsed, dropped = walk_spec(root, node, node.name, state.config.order_violation)
-        values = {local(c): c.text or "" for c in parsed}
+        present = {local(c) for c in parsed}
         for name in required:
-            if name not in values:
+            if name not in present:
                 raise PutError("Element '%s/%s' is required" % (node.name, name))
     except PutError as exc:
         state.dropped = dict(where, rejected=exc.message)
         raise ApiError(exc.status, exc.message) from None
     state.dropped = dict(where, items=dropped)
-    return values
+    return parsed
 
 
 def check_ushort(values, root, *names):

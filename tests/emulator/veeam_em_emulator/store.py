@@ -10,7 +10,7 @@ import time
 from collections import OrderedDict
 from datetime import datetime, timezone
 
-from . import inventory, secret_store, seed
+from . import cloud_seed, inventory, secret_store, seed
 from .faults import Faults
 from .merge import check_patch, merge
 from .schema import JOB, ordered_copy
@@ -37,6 +37,21 @@ class Config:
     empty_password: str = "keep"                # keep | blank | reject
     secret_query_wrapper: str = "entities"      # entities | resources
     backupserver_name_source: str = "address"   # address | hostname
+    # Veeam Cloud Connect (cloud.py; em-api-cloud.md section 13)
+    cloud_licence: str = "present"              # present | absent
+    cloud_absent_status: str = "404"            # 404 | 403 | 500
+    portal_user_unlisted: str = "deny"          # deny | allow
+    async_put_answer: str = "202_task"          # 202_task | 200_task | 200_body
+    tenant_type_missing: str = "500"            # 500 | 400 | accept
+    lease_put_shape: str = "attributes"         # attributes | elements | flat | any
+    tenant_put_resources: str = "apply"         # apply | ignore | fail
+    tenant_put_compute: str = "apply"           # apply | ignore | fail
+    tenant_put_throttling: str = "ignore"       # ignore | apply
+    failover_element: str = "Other"             # Other | Others
+    include_backups_default: str = "false"      # false | true
+    create_task_timeout: str = "off"            # off | on
+    create_related_link: str = "correct"        # correct | off | doc_literal
+    cloud_plan_create_seconds: float = 4.0      # how long a tenant create with a hardware plan runs
     latency_ms: int = 0
     task_running_seconds: float = 2.0
     task_running_polls: int = 0
@@ -88,6 +103,14 @@ class Config:
         "in_use_delete_status": ("500", "400", "409"), "username_max": ("accept", "reject"),
         "empty_password": ("keep", "blank", "reject"), "secret_query_wrapper": ("entities", "resources"),
         "backupserver_name_source": ("address", "hostname")})
+    CHOICES.update({   # the Cloud Connect switches (cloud.py)
+        "cloud_licence": ("present", "absent"), "cloud_absent_status": ("404", "403", "500"),
+        "portal_user_unlisted": ("deny", "allow"), "async_put_answer": ("202_task", "200_task", "200_body"),
+        "tenant_type_missing": ("500", "400", "accept"), "lease_put_shape": ("attributes", "elements", "flat", "any"),
+        "tenant_put_resources": ("apply", "ignore", "fail"), "tenant_put_compute": ("apply", "ignore", "fail"),
+        "tenant_put_throttling": ("ignore", "apply"), "failover_element": ("Other", "Others"),
+        "include_backups_default": ("false", "true"), "create_task_timeout": ("off", "on"),
+        "create_related_link": ("correct", "off", "doc_literal")})
 
 
 class JobRecord:
@@ -167,6 +190,7 @@ class State:
             roots, items = inventory.build(self.extra_jobs)
             self.roots = OrderedDict((r["id"], r) for r in roots)
             self.inventory = items
+            cloud_seed.seed_state(self)         # Cloud Connect: tenants, plans, gateways, pools, WAN accelerators
             self.job_sessions = OrderedDict()
             self.sessions.clear()
             self.all_tasks = []

@@ -35,6 +35,8 @@ def build_parser():
     g.add_argument("--password", default=DEFAULT_PASSWORD, help="its password (default %(default)s)")
     g.add_argument("--restore-user", default=None, metavar="USER:PASS",
                    help="add a restore-only user that gets 403 on /jobs")
+    g.add_argument("--portal-user", default=None, metavar="USER:PASS",
+                   help="add a Portal User (Cloud Connect role; em-api-cloud.md section 3)")
     g = p.add_argument_group("data and lifetime")
     g.add_argument("--jobs", type=int, default=0, metavar="N",
                    help='add N generated VMware backup jobs "Generated Job 0001".. on vbr01')
@@ -86,6 +88,12 @@ def main(argv=None):
             return 2
         ru, rp = args.restore_user.split(":", 1)
         users[ru] = (rp, "restore")
+    if args.portal_user:
+        if ":" not in args.portal_user:
+            print("em-emulator: --portal-user must be USER:PASS", file=sys.stderr)
+            return 2
+        pu, pp = args.portal_user.split(":", 1)
+        users[pu] = (pp, "portal")
     try:
         cfg.update(dict(item.split("=", 1) if "=" in item else (item, None) for item in args.switch))
     except ValueError as exc:
