@@ -36,7 +36,7 @@ FULL_ENTRY="${TEST_E2E_FULL:-2.20:3.12}"
 [[ " $MATRIX " == *" $FULL_ENTRY "* ]] || FULL_ENTRY="${MATRIX%% *}"
 ALL_MODES="reject:replace reject:deep ignore:replace ignore:deep"
 ONE_MODE="reject:replace"
-E2E_PER_RELEASE="tests/e2e/test_job.py tests/e2e/test_jobs.py tests/e2e/test_examples.py tests/e2e/test_role.py"
+E2E_PER_RELEASE="tests/e2e/test_job.py tests/e2e/test_jobs.py tests/e2e/test_role.py"
 TEST_PKGS=(requests lxml trustme pytest pytest-timeout pytest-xdist responses hypothesis)
 XML_TESTS=(tests/unit/plugins/module_utils/test_xml.py tests/e2e/test_reliability.py::test_xxe_file_and_network_entities_are_refused
            tests/e2e/test_reliability.py::test_expansion_bombs_fail_fast tests/e2e/test_reliability.py::test_attacks_keep_memory_bounded)
@@ -257,9 +257,9 @@ lane_old_pythons() {  # the unit tests on the older Pythons the modules support 
   done
 }
 
-lane_sanity() {  # ansible-test sanity on every release, one after the other (they share ~/.ansible/test)
+lane_sanity() {  # lane_sanity ENTRY...: ansible-test sanity on these releases, one after the other
   local entry core py V c
-  for entry in $MATRIX; do
+  for entry in "$@"; do
     core=${entry%%:*}; py=${entry##*:}; V=$(core_venv "$core" "$py")
     [ -x "$V/bin/ansible-test" ] || continue
     c=$(coll "sanity-core$core")
@@ -297,13 +297,19 @@ lane_e2e() {  # lane_e2e CORE PY: the end-to-end tests on one release
     # every byte that -vvv run left behind: no password, no base64(user:pass), no session; then it goes
     E2E_VERBOSE_DIR="$verbose" run_pytest "secrets-sweep-core$core-py$py" "$V" "$c" tests/e2e/sweep_secrets.py
     rm -rf "$verbose"
-    # the benchmark itself is slow; a small run proves it still works
-    step "benchmark-smoke" "$c" env PATH="$V/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="${c%/ansible_collections/*}" \
-      "$V/bin/python" benchmarks/bulk.py --jobs 12 --latency-ms 5 --task-seconds 0.2 --changed 3 --rss-jobs 50 --check
   else
     # shellcheck disable=SC2086
     E2E_MODES="$ONE_MODE" run_pytest "e2e-core$core-py$py" "$V" "$c" -n 3 -m "not slow" $E2E_PER_RELEASE
   fi
+}
+
+lane_benchmark() {  # the benchmark itself is slow; a small run proves it still works
+  local entry=$FULL_ENTRY V c
+  V=$(core_venv "${entry%%:*}" "${entry##*:}")
+  [ -x "$V/bin/python" ] || return 0
+  c=$(coll benchmark)
+  step "benchmark-smoke" "$c" env PATH="$V/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="${c%/ansible_collections/*}" \
+    "$V/bin/python" benchmarks/bulk.py --jobs 12 --latency-ms 5 --task-seconds 0.2 --changed 3 --rss-jobs 50 --check
 }
 
 lane() {  # lane NAME FUNC ARGS...: a lane, timed as a whole
@@ -312,15 +318,21 @@ lane() {  # lane NAME FUNC ARGS...: a lane, timed as a whole
   timed "lane $name (wall)" 0 $((SECONDS - t0))
 }
 
-# Longest first: the whole e2e suite, then sanity (all releases), then the rest.
+# Longest first, so that the lanes end together: the whole e2e suite, sanity (releases that share a
+# Python in one lane, since ansible-test keeps its sanity venvs per Python), then the rest.
 has_step e2e && pool lane "e2e $FULL_ENTRY" lane_e2e "${FULL_ENTRY%%:*}" "${FULL_ENTRY##*:}"
-has_step sanity && pool lane sanity lane_sanity
-has_step release && pool lane release lane_release
-has_step lxml && pool lane lxml lane_lxml
+if has_step sanity; then
+  for py in $(for entry in $MATRIX; do echo "${entry##*:}"; done | sort -u); do
+    pool lane "sanity py$py" lane_sanity $(for entry in $MATRIX; do [ "${entry##*:}" = "$py" ] && echo "$entry"; done)
+  done
+fi
 for entry in $MATRIX; do
-  [ "$entry" != "$FULL_ENTRY" ] && has_step e2e && pool lane "e2e $entry" lane_e2e "${entry%%:*}" "${entry##*:}"
   { has_step units || has_step integration; } && pool lane "checks $entry" lane_checks "${entry%%:*}" "${entry##*:}"
+  [ "$entry" != "$FULL_ENTRY" ] && has_step e2e && pool lane "e2e $entry" lane_e2e "${entry%%:*}" "${entry##*:}"
 done
+has_step lxml && pool lane lxml lane_lxml
+has_step release && pool lane release lane_release
+has_step e2e && pool lane benchmark lane_benchmark
 has_step emulator && pool lane emulator lane_emulator
 has_step units && [ -z "$QUICK" ] && pool lane old-pythons lane_old_pythons
 wait
