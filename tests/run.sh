@@ -286,14 +286,16 @@ lane_emulator() {  # the emulator's own tests (on the first release's venv)
 }
 
 lane_e2e() {  # lane_e2e CORE PY: the end-to-end tests on one release
-  local core=$1 py=$2 V c verbose select
+  local core=$1 py=$2 V c verbose select modes
   V=$(core_venv "$core" "$py")
   [ -x "$V/bin/python" ] || return 0
   c=$(coll "e2e-core$core")
   if [ "$core:$py" = "$FULL_ENTRY" ]; then
     verbose="$WORK/e2e-verbose-core$core-py$py"
-    select=(tests/e2e); [ -n "$QUICK" ] && select=(-m "not slow" tests/e2e)
-    E2E_MODES="$ALL_MODES" E2E_VERBOSE_DIR="$verbose" run_pytest "e2e-core$core-py$py" "$V" "$c" -n 3 "${select[@]}"
+    # the quick loop: one reading, no minutes-long tests, one more worker (fewer lanes compete for the CPU)
+    select=(-n 3 tests/e2e) modes=$ALL_MODES
+    [ -n "$QUICK" ] && select=(-n 4 -m "not slow" tests/e2e) modes=$ONE_MODE
+    E2E_MODES="$modes" E2E_VERBOSE_DIR="$verbose" run_pytest "e2e-core$core-py$py" "$V" "$c" "${select[@]}"
     # every byte that -vvv run left behind: no password, no base64(user:pass), no session; then it goes
     E2E_VERBOSE_DIR="$verbose" run_pytest "secrets-sweep-core$core-py$py" "$V" "$c" tests/e2e/sweep_secrets.py
     rm -rf "$verbose"
