@@ -22,6 +22,7 @@ Usage (from the repository root, with ansible-core, requests, lxml and trustme):
 from __future__ import (absolute_import, division, print_function)
 
 import argparse
+import atexit
 import json
 import os
 import shutil
@@ -107,8 +108,11 @@ def module_rss(emu, entries, collections):
                'sys.stderr.write("%d" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n')
     emu.control('DELETE', 'log')
     t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, '-c', wrapper, sys.executable, module, args], capture_output=True,
-                          text=True, check=False, env=dict(os.environ, PYTHONPATH=collections))
+    try:
+        proc = subprocess.run([sys.executable, '-c', wrapper, sys.executable, module, args], capture_output=True,
+                              text=True, check=False, env=dict(os.environ, PYTHONPATH=collections))
+    finally:  # the arguments hold the emulator's password: they do not outlive the run
+        shutil.rmtree(tmp, ignore_errors=True)
     wall = time.monotonic() - t0
     peak_kib = int(proc.stderr.strip().splitlines()[-1])
     result = json.loads(proc.stdout)
@@ -122,6 +126,7 @@ def collections_dir():
     if parts[-3:-2] == ['ansible_collections']:
         return os.sep.join(parts[:-3])
     top = tempfile.mkdtemp(prefix='veeam_em_bench_')
+    atexit.register(shutil.rmtree, top, True)
     os.makedirs(os.path.join(top, 'ansible_collections', 'veeam_em'))
     os.symlink(ROOT, os.path.join(top, 'ansible_collections', 'veeam_em', 'core'))
     return top

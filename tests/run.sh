@@ -49,7 +49,10 @@ mkdir -p "$WORK"
 exec 9>"$WORK/.lock"  # two runs in one work folder would delete each other's lanes
 flock -n 9 || { echo "tests/run.sh: another run is using $WORK (set VEEAM_EM_TEST_WORK to run beside it)" >&2; exit 2; }
 rm -rf "$JUNIT" "$WORK/lanes" "$WORK/tmp" "$WORK/e2e-verbose"*
-mkdir -p "$JUNIT" "$PYBIN" "$WORK/logs" "$WORK/lanes" "$WORK/tmp"
+mkdir -p "$JUNIT" "$PYBIN" "$WORK/logs" "$WORK/lanes" "$WORK/tmp/run"
+# Every temporary file of every step (pytest's own, ansible-test's, the integration targets' emulators,
+# Chromium's profile) lands in one folder that goes at the end: nothing a test writes outlives the run.
+export TMPDIR="$WORK/tmp/run"
 : >"$TIMES"; : >"$ERRFILE"
 T_START=$SECONDS
 
@@ -348,5 +351,5 @@ wait
   echo
 } >&2
 mapfile -t ERRORS <"$ERRFILE"
-rm -rf "$WORK/lanes" "$WORK/collection.tar"
+rm -rf "$WORK/lanes" "$WORK/collection.tar" "$WORK/tmp"
 "$PYBIN/python3.11" "$REPO/tests/junit_summary.py" "$JUNIT" "${ERRORS[@]}"
