@@ -49,7 +49,9 @@ def test_run_retry_refused_after_success(em):
 
 
 def test_run_start_twice_and_stop(em):
-    em.control('PATCH', 'config', json={'session_seconds': 12})
+    # The job session must outlast the two starts, however busy the machine: the stop ends it, so a long
+    # one costs nothing (12 s was not enough for a -vvv run beside other lanes on two cores).
+    em.control('PATCH', 'config', json={'session_seconds': 300})
     run = run_tasks(em, [
         run_job(name='SQL Backup', action='start', wait=False),
         run_job(name='SQL Backup', action='start', wait=False),
