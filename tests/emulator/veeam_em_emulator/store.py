@@ -10,7 +10,7 @@ import time
 from collections import OrderedDict
 from datetime import datetime, timezone
 
-from . import cloud_seed, inventory, secret_store, seed
+from . import cloud_generated, cloud_seed, inventory, secret_store, seed
 from .faults import Faults
 from .merge import check_patch, merge
 from .schema import JOB, ordered_copy
@@ -147,12 +147,13 @@ class JobRecord:
 
 
 class State:
-    def __init__(self, config: Config, users: dict, extra_jobs=0, log_file=None):
+    def __init__(self, config: Config, users: dict, extra_jobs=0, log_file=None, extra_tenants=0):
         self.lock = threading.RLock()
         self.initial_config = copy.deepcopy(config)
         self.config = config
         self.users = users                # name -> (password, role)
         self.extra_jobs = extra_jobs
+        self.extra_tenants = extra_tenants
         self.log_file = log_file
         self.base_url = ""                # advertised base, set by the server
         self.faults = Faults()
@@ -191,6 +192,7 @@ class State:
             self.roots = OrderedDict((r["id"], r) for r in roots)
             self.inventory = items
             cloud_seed.seed_state(self)         # Cloud Connect: tenants, plans, gateways, pools, WAN accelerators
+            cloud_generated.add_generated_tenants(self, self.extra_tenants)
             self.job_sessions = OrderedDict()
             self.sessions.clear()
             self.all_tasks = []

@@ -40,6 +40,8 @@ def build_parser():
     g = p.add_argument_group("data and lifetime")
     g.add_argument("--jobs", type=int, default=0, metavar="N",
                    help='add N generated VMware backup jobs "Generated Job 0001".. on vbr01')
+    g.add_argument("--tenants", type=int, default=0, metavar="N",
+                   help='add N generated Cloud Connect tenants "Generated Tenant 0001".. on vbr01')
     g.add_argument("--idle-timeout", type=float, default=900.0, help="session idle timeout, seconds (default 900)")
     g.add_argument("--max-lifetime", type=float, default=3600.0,
                    help="exit 0 after this many seconds (default 3600; 0 = never)")
@@ -99,7 +101,8 @@ def main(argv=None):
     except ValueError as exc:
         print("em-emulator: --switch: %s" % exc, file=sys.stderr)
         return 2
-    state = State(cfg, users, extra_jobs=max(0, args.jobs), log_file=args.log_file)
+    state = State(cfg, users, extra_jobs=max(0, args.jobs), log_file=args.log_file,
+                  extra_tenants=max(0, args.tenants))
     ctx = None if args.no_tls else make_ssl_context(args.ca_file)
     try:
         server = EmulatorHTTPServer(("127.0.0.1", args.port), state, ctx)

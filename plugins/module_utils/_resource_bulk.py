@@ -1,0 +1,240 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, veeam_em.core contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# This file is internal to the veeam_em.core collection and may change in any release.
+"""Many records of one engine resource in one run: the bulk form of any ``_resource`` module.
+
+What ``jobs`` does for jobs, for any :class:`_resource.Resource`: the list of
+entries is checked whole before any request; then one read of the records per
+parent (one for a resource without parent), a :class:`_resource.Plan` per entry
+against those records, the entries with nothing to send settled at once, and
+the writes sent with at most ``max_in_flight`` of them at a time. Each entry's
+write is exactly the one the single-record module would send (``apply``). An
+entry that fails does not stop the others; the run fails at the end, naming
+them, with every entry's result.
+
+Results never hold a secret: the plan reports only which secret options it
+sends (``secrets_sent``), never a value, and a failure carries EM's message.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.veeam_em.core.plugins.module_utils import _resource
+from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError, VeeamEmError
+from ansible_collections.veeam_em.core.plugins.module_utils._module import VeeamEmModule
+
+# The options of one entry that belong to the task, not to the entry.
+TASK_OPTIONS = ('wait_timeout',)
+
+
+class BulkFailed(VeeamEmError):
+    """Some entries failed; ``result`` holds every entry's result, the ones that worked included."""
+
+
+def entry_spec(resource):
+    """The suboptions of one ``config`` entry: the single-record module's options, less the task's own."""
+    return dict((name, spec) for name, spec in resource.argument_spec().items() if name not in TASK_OPTIONS)
+
+
+def label(resource, entry):
+    """How an entry is named in results and messages: its first key (or id), with its parent."""
+    ident = resource.identity
+    text = entry.get(ident.keys[0]) or (entry.get(ident.id_option) if ident.id_option else None) or '?'
+    parent = _parent_value(resource, entry)
+    return '%s (%s)' % (text, parent) if parent else '%s' % text
+
+
+def _parent_value(resource, entry):
+    if resource.parent is not None:
+        return entry.get(resource.parent.option)
+    return entry.get('backup_server')  # a resource that a backup server only narrows (a tenant)
+
+
+def _key(resource, entry):
+    """What names the record an entry means, for finding two entries about one record."""
+    ident = resource.identity
+    parent = (_parent_value(resource, entry) or '').lower()
+    if ident.id_option and entry.get(ident.id_option):
+        return ('id', parent, _resource.parse_id(entry[ident.id_option], ident.id_option))
+    return ('key', parent) + tuple((entry.get(k) or '').lower() if isinstance(entry.get(k), str) else entry.get(k)
+                                   for k in ident.keys)
+
+
+def check_config(resource, config, max_in_flight=1):
+    """Validate every entry before any request; return each entry's wanted values, in order.
+
+    The list is a plan, checked whole: an entry that is wrong whatever EM holds,
+    or two entries that name one record (their writes would undo each other),
+    fail the task naming the entry and the option.
+    """
+    if max_in_flight < 1:
+        raise ValidationError('max_in_flight: %d writes at a time; accepted: 1 or more' % max_in_flight,
+                              option='max_in_flight')
+    defaults = dict((name, spec.get('default')) for name, spec in entry_spec(resource).items())
+    wanted = []
+    seen = {}
+    for i, entry in enumerate(config):
+        params = dict(defaults)
+        params.update((k, v) for k, v in entry.items() if v is not None)
+        try:
+            wanted.append(resource.check_input(params))
+            key = _key(resource, params)
+        except ValidationError as exc:
+            raise ValidationError('config[%d] (%s): %s' % (i, label(resource, entry), exc.msg), option=exc.option)
+        if key in seen:
+            raise ValidationError('config[%d] (%s): names the same %s as config[%d]; merge the two entries'
+                                  % (i, label(resource, entry), resource.noun, seen[key]), option='config')
+        seen[key] = i
+    return wanted
+
+
+def in_flight(func, items, limit):
+    """``func(item)`` for every item, at most ``limit`` at a time; each call handles its own errors."""
+    items = list(items)
+    if not items:
+        return
+    if limit <= 1 or len(items) == 1:
+        for item in items:
+            func(item)
+        return
+    with ThreadPoolExecutor(max_workers=min(limit, len(items))) as pool:
+        list(pool.map(func, items))
+
+
+def summarise(results, noun, key, with_diff=False):
+    """The module result of per-entry ``results``; raises BulkFailed carrying it when any entry failed."""
+    out = {'changed': any(r['changed'] for r in results), key: results}
+    if with_diff:
+        out['diff'] = [dict(r['diff'], before_header=r['name'], after_header=r['name'])
+                       for r in results if r.get('diff') and (r['diff']['before'] or r['diff']['after'])]
+    failed = [r for r in results if r['failed']]
+    if failed:
+        raise BulkFailed('%d of %d %ss failed: %s' % (len(failed), len(results), noun, '; '.join(
+            '%s: %s' % (r['name'], r['msg']) for r in failed)), result=out)
+    return out
+
+
+class _Reader:
+    """The records the entries are planned against: one read per parent, each parent resolved once."""
+
+    def __init__(self, client, resource):
+        self.client = client
+        self.resource = resource
+        self.parents = {}
+        self.records = {}
+
+    def parent(self, entry):
+        res = self.resource
+        if res.parent is None:
+            return (None, None)
+        name = entry[res.parent.option]
+        if name.lower() not in self.parents:
+            try:
+                self.parents[name.lower()] = res.parent.resolve(self.client, name)
+            except VeeamEmError as exc:
+                self.parents[name.lower()] = exc
+        found = self.parents[name.lower()]
+        if isinstance(found, VeeamEmError):
+            raise found
+        return found
+
+    def list(self, parent_id):
+        if parent_id not in self.records:
+            self.records[parent_id] = self.resource.list(self.client, parent_id, None)
+        return self.records[parent_id]
+
+
+def converge(client, resource, config, wanted, check_mode=False, with_diff=False, wait_timeout=900, max_in_flight=10,
+             sleep=None, clock=None, apply=None):
+    """Bring every entry of ``config`` to its ``wanted`` values (from :func:`check_config`); the module result.
+
+    ``apply(client, plan, check_mode, with_diff, wait_timeout, sleep, clock)`` is
+    what the single-record module does once it has its plan (the engine's by
+    default). Raises BulkFailed, carrying the whole result, when any entry failed.
+    """
+    apply = apply or getattr(_resource, 'apply', None) or _apply
+    reader = _Reader(client, resource)
+    results, plans = [], []
+    options = dict(check_mode=check_mode, with_diff=with_diff, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
+    defaults = dict((name, spec.get('default')) for name, spec in entry_spec(resource).items())
+    for entry, want in zip(config, wanted):
+        params = dict(defaults)
+        params.update((k, v) for k, v in entry.items() if v is not None)
+        params['wait_timeout'] = wait_timeout
+        result = {'name': label(resource, entry), 'changed': False, 'failed': False, 'msg': ''}
+        results.append(result)
+        plan = None
+        try:
+            parent = reader.parent(params)
+            plan = _resource.Plan(resource, params, dict(want), reader.list(parent[0]), parent)
+            if check_mode or not plan.changed:
+                result.update(apply(client, plan, **options))  # nothing to send: settled now
+                plan = None
+        except VeeamEmError as exc:
+            result.update(exc.result or {})
+            result.update(failed=True, msg=exc.msg)
+            plan = None
+        plans.append(plan)
+
+    def one(i):
+        try:
+            results[i].update(apply(client, plans[i], **options))
+        except VeeamEmError as exc:
+            results[i].update(exc.result or {})
+            results[i].update(failed=True, msg=exc.msg)
+
+    in_flight(one, [i for i, plan in enumerate(plans) if plan is not None], max_in_flight)
+    for result in results:  # the entry results of the interface; the _info module reads whole records
+        result.pop(resource.result_key, None)
+    return summarise(results, resource.noun, resource.info_key, with_diff)
+
+
+def _apply(client, plan, check_mode=False, with_diff=False, wait_timeout=900, sleep=None, clock=None):
+    """The engine's run() once it has its plan (until the engine offers it as ``_resource.apply``)."""
+    res = plan.resource
+    result = {'changed': plan.changed}
+    if with_diff:
+        result['diff'] = plan.diff()
+    if plan.secrets:
+        result['secrets_sent'] = sorted(plan.secrets)
+    if not plan.changed or check_mode:
+        return result
+    try:
+        answer = _resource._write(client, plan, wait_timeout, sleep, clock)[1]  # pylint: disable=protected-access
+    except VeeamEmError as exc:
+        exc.result = dict(result, changed=getattr(exc, 'written', True))
+        raise
+    if answer.task is not None:
+        result['task'] = _resource._tasks.public_task(answer.task)  # pylint: disable=protected-access
+    return result
+
+
+def run_bulk_module(resource, probe=None):
+    """The whole of a bulk module: ``config`` entries of ``resource``, checked whole, one session, ``converge``.
+
+    ``probe(client)``, when given, runs once after the logon and before any read
+    (the Cloud Connect licence check).
+    """
+    module = VeeamEmModule(dict(
+        config=dict(type='list', elements='dict', required=True, options=entry_spec(resource),
+                    **resource.module_kwargs()),
+        max_in_flight=dict(type='int', default=10),
+        wait_timeout=dict(type='int', default=900),
+    ), supports_check_mode=True)
+    p = module.params
+    try:
+        wanted = check_config(resource, p['config'], p['max_in_flight'])
+    except ValidationError as exc:
+        module.fail_from(exc)
+
+    def run(client):
+        if probe is not None:
+            probe(client)
+        return converge(client, resource, p['config'], wanted, check_mode=module.check_mode, with_diff=module._diff,
+                        wait_timeout=p['wait_timeout'], max_in_flight=p['max_in_flight'])
+    module.run_safely(run)
