@@ -25,6 +25,7 @@ import argparse
 import atexit
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -40,13 +41,13 @@ USER, PASSWORD = 'bench', 'bench-password'
 
 
 class Emu:
-    def __init__(self, tmp, jobs, latency_ms, task_seconds):
+    def __init__(self, tmp, jobs, latency_ms, task_seconds, extra=()):
         self.ca = os.path.join(tmp, 'ca-%d.pem' % jobs)
         ready = os.path.join(tmp, 'ready-%d' % jobs)
         self.proc = subprocess.Popen(
             [sys.executable, EMULATOR, '--port', '0', '--ready-file', ready, '--ca-file', self.ca,
              '--username', USER, '--password', PASSWORD, '--jobs', str(jobs), '--latency-ms', str(latency_ms),
-             '--task-running-seconds', str(task_seconds), '--max-lifetime', '3600'],
+             '--task-running-seconds', str(task_seconds), '--max-lifetime', '3600'] + list(extra),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 60
         while not (os.path.exists(ready) and open(ready).read().strip()):
@@ -84,13 +85,20 @@ def run_playbook(path, emu):
     emu.control('DELETE', 'log')
     env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
     cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', path]
-    t0 = time.monotonic()
+    t0, cpu0 = time.monotonic(), children_cpu()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    wall = time.monotonic() - t0
+    wall, cpu = time.monotonic() - t0, children_cpu() - cpu0
     if proc.returncode != 0:
         raise RuntimeError('%s failed:\n%s' % (path, proc.stdout[-3000:]))
     log = emu.api_log()
-    return {'wall': wall, 'requests': len(log), 'puts': len([e for e in log if e['method'] == 'PUT'])}
+    return {'wall': wall, 'cpu': cpu, 'requests': len(log), 'puts': len([e for e in log if e['method'] == 'PUT'])}
+
+
+def children_cpu():
+    """CPU seconds (user + system) of the finished child processes and their descendants: ansible-playbook and
+    the module processes it ran, which a loaded machine does not stretch the way it stretches wall-clock time."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def module_rss(emu, entries, collections):
