@@ -15,7 +15,7 @@ import time
 import pytest
 
 from ansible_collections.veeam_em.core.plugins.module_utils import _resource_bulk
-from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError
+from ansible_collections.veeam_em.core.plugins.module_utils._errors import ApiError, ValidationError
 from ansible_collections.veeam_em.core.plugins.module_utils._resource_models import CREDENTIAL
 from ansible_collections.veeam_em.core.tests.unit.plugins.module_utils.test_resource import (
     SECRET, VBR01, VBR02, FakeEm,
@@ -76,7 +76,7 @@ def test_one_read_per_backup_server_and_a_write_only_where_an_entry_differs():
     # Before the writes, one read per backup server; the create lists its server again to find the new record.
     assert lists(em)[:2] == ['backupServers/%s/credentials' % VBR01, 'backupServers/%s/credentials' % VBR02]
     assert [(w[0], w[1]) for w in em.writes] == [('POST', 'backupServers/%s/credentials' % VBR01)]
-    assert len([r for r in em.requests if r[1] == 'query']) == 2  # each backup server resolved once
+    assert len([r for r in em.requests if r[1] == 'query']) == 1  # the backup servers read once, for every entry
     assert em.secrets[[c for c in em.creds[VBR01] if c['Username'] == 'CORP\\svc_new'][0]['Id']] == SECRET
     assert out['credentials'][2]['secrets_sent'] == ['credential_password']
     assert SECRET not in json.dumps(out)
@@ -154,3 +154,19 @@ def test_writes_in_flight_are_bounded(limit):
     assert [r['changed'] for r in out['credentials']] == [True] * 8
     assert len([w for w in em.writes if w[0] == 'PUT']) == 8
     assert em.peak == limit
+
+
+def test_the_read_cache_sends_each_read_once_and_keeps_its_error():
+    em = estate()
+    reads = _resource_bulk.ReadCache(em)
+    first = reads.get('backupServers/%s/credentials' % VBR01)
+    assert reads.get('backupServers/%s/credentials' % VBR01) is first
+    assert reads.query('BackupServer', filter='Name=="vbr01"') == reads.query('BackupServer', filter='Name=="vbr01"')
+    with pytest.raises(KeyError):
+        reads.get('backupServers/nope/credentials')  # not an EM error: never kept
+    missing = 'backupServers/%s/credentials/%s' % (VBR01, '0' * 8 + '-0000-0000-0000-' + '0' * 12)
+    for _twice in range(2):
+        with pytest.raises(ApiError):
+            reads.get(missing)  # EM's answer, kept: asked once
+    assert len(em.requests) == 4 and reads.sent == 4
+    assert reads.writes == []  # anything but a read is the client's own
