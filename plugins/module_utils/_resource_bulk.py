@@ -236,9 +236,10 @@ def _apply(client, plan, check_mode=False, with_diff=False, wait_timeout=900, sl
 def run_bulk_module(resource, probe=None):
     """The whole of a bulk module: ``config`` entries of ``resource``, checked whole, one session, ``converge``.
 
-    ``probe(client)``, when given, runs once after the logon and before any read
-    (the Cloud Connect licence check).
+    ``probe(client)`` (the declaration's own by default) runs once after the logon
+    and before any read: the Cloud Connect licence check.
     """
+    probe = probe or getattr(resource, 'probe', None)
     module = VeeamEmModule(dict(
         config=dict(type='list', elements='dict', required=True, options=entry_spec(resource),
                     **resource.module_kwargs()),
