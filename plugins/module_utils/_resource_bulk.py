@@ -36,9 +36,14 @@ class BulkFailed(VeeamEmError):
     """Some entries failed; ``result`` holds every entry's result, the ones that worked included."""
 
 
+def entry_option_docs(resource):
+    """``[(option, spec, doc)]`` of one ``config`` entry: the single-record module's options, less the task's own."""
+    return [(name, spec, doc) for name, spec, doc in resource.option_docs() if name not in TASK_OPTIONS]
+
+
 def entry_spec(resource):
-    """The suboptions of one ``config`` entry: the single-record module's options, less the task's own."""
-    return dict((name, spec) for name, spec in resource.argument_spec().items() if name not in TASK_OPTIONS)
+    """The suboptions of one ``config`` entry."""
+    return dict((name, spec) for name, spec, _doc in entry_option_docs(resource))
 
 
 def label(resource, entry):
@@ -159,14 +164,8 @@ class ReadCache:
 
 def plan_entry(resource, reads, params, wanted):
     """The engine's plan of one entry, from the reads every entry shares."""
-    parent = (None, None)
-    if resource.parent is not None:
-        find = getattr(resource.parent, 'find', None)
-        parent = find(reads, params) if find else resource.parent.resolve(reads, params[resource.parent.option])
-    records = resource.list(reads, parent[0], None)
-    if getattr(resource, 'context', None) is not None:
-        return _resource.Plan(resource, params, wanted, records, parent, client=reads)
-    return _resource.Plan(resource, params, wanted, records, parent)
+    parent = resource.parent.find(reads, params) if resource.parent is not None else (None, None)
+    return _resource.Plan(resource, params, wanted, resource.list(reads, parent[0], None), parent, client=reads)
 
 
 def converge(client, resource, config, wanted, check_mode=False, with_diff=False, wait_timeout=900, max_in_flight=10,
@@ -177,7 +176,7 @@ def converge(client, resource, config, wanted, check_mode=False, with_diff=False
     what the single-record module does once it has its plan (the engine's by
     default). Raises BulkFailed, carrying the whole result, when any entry failed.
     """
-    apply = apply or getattr(_resource, 'apply', None) or _apply
+    apply = apply or _resource.apply
     reads = ReadCache(client)
     results, plans = [], []
     options = dict(check_mode=check_mode, with_diff=with_diff, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
@@ -213,33 +212,13 @@ def converge(client, resource, config, wanted, check_mode=False, with_diff=False
     return summarise(results, resource.noun, resource.info_key, with_diff)
 
 
-def _apply(client, plan, check_mode=False, with_diff=False, wait_timeout=900, sleep=None, clock=None):
-    """The engine's run() once it has its plan (until the engine offers it as ``_resource.apply``)."""
-    res = plan.resource
-    result = {'changed': plan.changed}
-    if with_diff:
-        result['diff'] = plan.diff()
-    if plan.secrets:
-        result['secrets_sent'] = sorted(plan.secrets)
-    if not plan.changed or check_mode:
-        return result
-    try:
-        answer = _resource._write(client, plan, wait_timeout, sleep, clock)[1]  # pylint: disable=protected-access
-    except VeeamEmError as exc:
-        exc.result = dict(result, changed=getattr(exc, 'written', True))
-        raise
-    if answer.task is not None:
-        result['task'] = _resource._tasks.public_task(answer.task)  # pylint: disable=protected-access
-    return result
-
-
 def run_bulk_module(resource, probe=None):
     """The whole of a bulk module: ``config`` entries of ``resource``, checked whole, one session, ``converge``.
 
     ``probe(client)`` (the declaration's own by default) runs once after the logon
     and before any read: the Cloud Connect licence check.
     """
-    probe = probe or getattr(resource, 'probe', None)
+    probe = probe or resource.probe
     module = VeeamEmModule(dict(
         config=dict(type='list', elements='dict', required=True, options=entry_spec(resource),
                     **resource.module_kwargs()),
