@@ -9,7 +9,8 @@ Scenarios, all against one emulator with N generated tenants (--tenants N), per-
   (b) the same with a loop of cloud_tenant      (one task per tenant)
   (d) floor: one playbook with a single no-op cloud_tenant task
 
-Each entry declares what its tenant holds (cloud_tenant_info's settings fed back), so nothing is written.
+Each entry declares what its tenant holds (name, backup server, description, enabled, concurrent tasks, its quota in
+GB, as read with cloud_tenant_info), so nothing is written.
 For each: the requests the emulator saw and the writes among them, wall seconds, CPU seconds (ansible-playbook
 and its module processes; wall-clock is noisy on a loaded machine, CPU less so), and the ratios to (d) and (b).
 Targets: (a) <= 1.5x (d), and (a) >= 40x faster than (b).
@@ -39,7 +40,8 @@ LABELS = {'a': '(a) cloud_tenants, no-op over N', 'b': '(b) loop of cloud_tenant
 
 
 def generated_entries(emu, tmp):
-    """Every generated tenant as an entry that declares what it holds (cloud_tenant_info's settings)."""
+    """Every generated tenant as a provider declares it, with what it holds now (so a run is a no-op): its backup
+    server, description, state, concurrent tasks and quota in GB, read with cloud_tenant_info."""
     out = os.path.join(tmp, 'tenants.json')
     path = playbook(tmp, 'read', [{'veeam_em.core.cloud_tenant_info': {'name': 'Generated Tenant*'}, 'register': 'info'},
                                   {'ansible.builtin.copy': {'content': '{{ info.tenants | to_json }}', 'dest': out}}], emu)
@@ -48,9 +50,12 @@ def generated_entries(emu, tmp):
         tenants = json.load(f)
     entries = []
     for tenant in tenants:
-        entry = dict((k, v) for k, v in tenant['settings'].items() if v is not None)
-        entry.update(name=tenant['name'], backup_server=tenant['backup_server'])
-        entries.append(entry)
+        settings = tenant['settings']
+        entries.append({'name': tenant['name'], 'backup_server': tenant['backup_server'],
+                        'description': settings['description'], 'enabled': settings['enabled'],
+                        'max_concurrent_tasks': settings['max_concurrent_tasks'],
+                        'backup_resources': [{'repository': q['repository'], 'quota_gb': q['quota_mb'] // 1024}
+                                             for q in settings['backup_resources']]})
     return sorted(entries, key=lambda e: e['name'])
 
 
@@ -64,7 +69,7 @@ def measure(emu, tmp, name, tasks):
 
 def report(rows, opts):
     print('N=%d  L=%d ms' % (opts.tenants, opts.latency_ms))
-    print('%-36s %9s %6s %9s %8s %8s %8s %8s' % ('scenario', 'requests', 'writes', 'seconds', 'CPU s', 'x (d)',
+    print('%-50s %9s %6s %9s %8s %8s %8s %8s' % ('scenario', 'requests', 'writes', 'seconds', 'CPU s', 'x (d)',
                                                   'CPU x(d)', 'x (b)'))
     for key in ('a', 'b', 'd'):
         if key not in rows:
@@ -72,7 +77,7 @@ def report(rows, opts):
         r = rows[key]
         label = LABELS[key] + (' (estimated from %d)' % r['sample'] if r.get('sample') else '')
         vs_b = ('%8.4f' % (r['wall'] / rows['b']['wall'])) if 'b' in rows else '%8s' % '-'
-        print('%-36s %9d %6d %9.2f %8.2f %8.2f %8.2f %s' % (label, r['requests'], r['writes'], r['wall'], r['cpu'],
+        print('%-50s %9d %6d %9.2f %8.2f %8.2f %8.2f %s' % (label, r['requests'], r['writes'], r['wall'], r['cpu'],
                                                             r['wall'] / rows['d']['wall'], r['cpu'] / rows['d']['cpu'],
                                                             vs_b))
     print('target (a) <= 1.5x (d): %.2fx wall, %.2fx CPU' % (rows['a']['wall'] / rows['d']['wall'],

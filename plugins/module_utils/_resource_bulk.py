@@ -162,10 +162,44 @@ class ReadCache:
                           lambda: self._client.query(qtype, filter=filter, fmt=fmt, page_size=page_size))
 
 
-def plan_entry(resource, reads, params, wanted):
-    """The engine's plan of one entry, from the reads every entry shares."""
+class Records:
+    """One parent's records, read once and indexed by the first identity key.
+
+    An entry's plan is matched among the records that share its name (not all
+    of them: 500 entries against 500 records would decode every record 500
+    times), while ``ids`` still holds every record, so that a create tells the
+    new record from all that were there before.
+    """
+
+    def __init__(self, resource, records):
+        self.resource = resource
+        self.all = records
+        self.ids = set(resource.record_id(r) for r in records)
+        self.by_key = {}
+        field = resource.by_option.get(resource.identity.keys[0])
+        for record in records if field is not None and field.entity else ():
+            value = field.read_from(record)
+            self.by_key.setdefault(value.lower() if isinstance(value, str) else value, []).append(record)
+        self.indexed = bool(self.by_key) or not records
+
+    def candidates(self, params):
+        """The records an entry may name: those with its first key, or all when it names one by id."""
+        ident = self.resource.identity
+        key = params.get(ident.keys[0])
+        if not self.indexed or (ident.id_option and params.get(ident.id_option)) or not isinstance(key, str):
+            return self.all
+        return self.by_key.get(key.lower(), [])
+
+
+def plan_entry(resource, reads, params, wanted, lists):
+    """The engine's plan of one entry, from the reads every entry shares (``lists``: parent id -> Records)."""
     parent = resource.parent.find(reads, params) if resource.parent is not None else (None, None)
-    return _resource.Plan(resource, params, wanted, resource.list(reads, parent[0], None), parent, client=reads)
+    if parent[0] not in lists:
+        lists[parent[0]] = Records(resource, resource.list(reads, parent[0], None))
+    records = lists[parent[0]]
+    plan = _resource.Plan(resource, params, wanted, records.candidates(params), parent, client=reads)
+    plan.before_ids = set(records.ids)
+    return plan
 
 
 def converge(client, resource, config, wanted, check_mode=False, with_diff=False, wait_timeout=900, max_in_flight=10,
@@ -177,7 +211,7 @@ def converge(client, resource, config, wanted, check_mode=False, with_diff=False
     default). Raises BulkFailed, carrying the whole result, when any entry failed.
     """
     apply = apply or _resource.apply
-    reads = ReadCache(client)
+    reads, lists = ReadCache(client), {}
     results, plans = [], []
     options = dict(check_mode=check_mode, with_diff=with_diff, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
     defaults = dict((name, spec.get('default')) for name, spec in entry_spec(resource).items())
@@ -189,7 +223,7 @@ def converge(client, resource, config, wanted, check_mode=False, with_diff=False
         results.append(result)
         plan = None
         try:
-            plan = plan_entry(resource, reads, params, dict(want))
+            plan = plan_entry(resource, reads, params, dict(want), lists)
             if check_mode or not plan.changed:
                 result.update(apply(client, plan, **options))  # nothing to send: settled now
                 plan = None

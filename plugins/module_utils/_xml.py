@@ -200,8 +200,24 @@ def _walk_tree(root, max_depth):
             stack.append((child, depth + 1))
 
 
+_PATHS = {}
+
+
 def _path(path):
-    """Qualify every step of a slash path of local names; predicates in [] are kept as they are."""
+    """Qualify every step of a slash path of local names; predicates in [] are kept as they are.
+
+    The paths come from the code, so there are few of them: each is worked out once (a bulk run reads the same
+    paths of hundreds of records).
+    """
+    qualified = _PATHS.get(path)
+    if qualified is None:
+        if len(_PATHS) > 4096:
+            _PATHS.clear()
+        qualified = _PATHS[path] = _qualify(path)
+    return qualified
+
+
+def _qualify(path):
     steps = []
     current = []
     bracket = 0

@@ -170,3 +170,19 @@ def test_the_read_cache_sends_each_read_once_and_keeps_its_error():
             reads.get(missing)  # EM's answer, kept: asked once
     assert len(em.requests) == 4 and reads.sent == 4
     assert reads.writes == []  # anything but a read is the client's own
+
+
+def test_each_record_is_decoded_a_bounded_number_of_times_whatever_the_number_of_entries(monkeypatch):
+    em = FakeEm()
+    for n in range(300):
+        em.add_cred(VBR01, 'svc%03d' % n, 'old')
+    config = [{'credential_username': 'svc%03d' % n, 'description': 'old', 'backup_server': 'vbr01'} for n in range(300)]
+    config.append({'credential_username': 'svc_new', 'description': 'new', 'backup_server': 'vbr01',
+                   'credential_password': SECRET})
+    calls = []
+    real = CREDENTIAL.read
+    monkeypatch.setattr(CREDENTIAL, 'read', lambda entity, *a: calls.append(1) or real(entity, *a))
+    out = converge(em, config)
+    assert [r['changed'] for r in out['credentials']] == [False] * 300 + [True]
+    assert len(calls) < 5 * len(config), len(calls)  # not one decode of every record per entry
+    assert len(em.creds[VBR01]) == 301 and em.writes[0][0] == 'POST' and len(em.writes) == 1
