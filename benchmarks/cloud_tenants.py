@@ -69,19 +69,19 @@ def measure(emu, tmp, name, tasks):
 
 def report(rows, opts):
     print('N=%d  L=%d ms' % (opts.tenants, opts.latency_ms))
-    print('%-50s %9s %6s %9s %8s %8s %8s %8s' % ('scenario', 'requests', 'writes', 'seconds', 'CPU s', 'x (d)',
-                                                  'CPU x(d)', 'x (b)'))
+    head = ('scenario', 'requests', 'writes', 'seconds', 'CPU s', 'x (d)', 'CPU x(d)', 'x (b)')
+    print('%-50s %9s %6s %9s %8s %8s %8s %8s' % head)
     for key in ('a', 'b', 'd'):
         if key not in rows:
             continue
         r = rows[key]
         label = LABELS[key] + (' (estimated from %d)' % r['sample'] if r.get('sample') else '')
         vs_b = ('%8.4f' % (r['wall'] / rows['b']['wall'])) if 'b' in rows else '%8s' % '-'
-        print('%-50s %9d %6d %9.2f %8.2f %8.2f %8.2f %s' % (label, r['requests'], r['writes'], r['wall'], r['cpu'],
-                                                            r['wall'] / rows['d']['wall'], r['cpu'] / rows['d']['cpu'],
-                                                            vs_b))
-    print('target (a) <= 1.5x (d): %.2fx wall, %.2fx CPU' % (rows['a']['wall'] / rows['d']['wall'],
-                                                            rows['a']['cpu'] / rows['d']['cpu']))
+        cells = (label, r['requests'], r['writes'], r['wall'], r['cpu'], r['wall'] / rows['d']['wall'],
+                 r['cpu'] / rows['d']['cpu'], vs_b)
+        print('%-50s %9d %6d %9.2f %8.2f %8.2f %8.2f %s' % cells)
+    a, d = rows['a'], rows['d']
+    print('target (a) <= 1.5x (d): %.2fx wall, %.2fx CPU' % (a['wall'] / d['wall'], a['cpu'] / d['cpu']))
     if 'b' in rows:
         print('target (a) >= 40x faster than (b): %.1fx wall, %.1fx CPU, %.1fx fewer requests'
               % (rows['b']['wall'] / rows['a']['wall'], rows['b']['cpu'] / rows['a']['cpu'],
@@ -96,8 +96,8 @@ def problems(rows, opts):
     if rows['a']['requests'] > opts.max_requests:
         found.append('(a) sent %d requests, more than %d' % (rows['a']['requests'], opts.max_requests))
     if rows['a']['requests'] > 2 * rows['d']['requests']:
-        found.append('(a) sent %d requests for %d tenants, (d) %d for one' % (rows['a']['requests'], opts.tenants,
-                                                                           rows['d']['requests']))
+        found.append('(a) sent %d requests for %d tenants, (d) %d for one'
+                     % (rows['a']['requests'], opts.tenants, rows['d']['requests']))
     return found
 
 

@@ -167,11 +167,11 @@ options:
 notes:
   - The module needs no more than EM's Portal User role, as M(veeam_em.core.cloud_tenant).
   - A quota is never resized by deleting and adding it again, since the tenant's backups are on it.
+  - The role C(veeam_em.core.tenant_config) applies a list of tenants (C(veeam_em_tenants)) through this module, with a
+    drift report in check mode.
 seealso:
   - module: veeam_em.core.cloud_tenant
   - module: veeam_em.core.cloud_tenant_info
-  - role: veeam_em.core.tenant_config
-    description: Applies a list of tenants through this module, with a drift report in check mode.
 '''
 
 EXAMPLES = r'''

@@ -115,8 +115,8 @@ def test_a_failing_entry_does_not_stop_the_others():
     assert err.value.msg.startswith('2 of 4 credentials records failed: CORP\\svc_x (vbr09): backup_server: no backup '
                                     'server \'vbr09\' in EM')
     assert 'CORP\\svc_exch (vbr01): EM refused the deletion' in err.value.msg
-    assert [(r['changed'], r['failed']) for r in out['credentials']] == [(True, False), (False, True), (False, True),
-                                                                        (True, False)]
+    outcome = [(r['changed'], r['failed']) for r in out['credentials']]
+    assert outcome == [(True, False), (False, True), (False, True), (True, False)]
     assert [c['Description'] for c in em.creds[VBR01] if c['Username'] == 'CORP\\svc_sql'] == ['SQL v2']
     assert em.creds[VBR02][0]['Description'] == 'Files v2'
     assert SECRET not in json.dumps(out) + err.value.msg
