@@ -277,7 +277,36 @@ lane_checks() {  # lane_checks CORE PY: ansible-test units and integration on on
   [ -x "$V/bin/ansible-test" ] || return 0
   c=$(coll "checks-core$core")
   has_step units && run_ansible_test "units-core$core-py$py" "$V" "$c" units --python "$py" --local --requirements
-  has_step integration && run_ansible_test "integration-core$core-py$py" "$V" "$c" integration --python "$py" --local --continue-on-error
+  if has_step integration; then
+    shared_emulator start "$V" "$c" "checks-core$core"
+    run_ansible_test "integration-core$core-py$py" "$V" "$c" integration --python "$py" --local --continue-on-error
+    shared_emulator stop "$V" "$c" "checks-core$core"
+  fi
+}
+
+shared_emulator() {  # shared_emulator start|stop VENV COLL NAME: one emulator for every integration target of a run
+  # (setup_emulator resets it to the seed for each target instead of starting and stopping one of its own:
+  # two ansible tasks and an emulator start less per target). Same options as setup_emulator's own.
+  local venv=$2 c=$3 dir="$WORK/tmp/emulator-$4" pid
+  local info="$c/tests/integration/.shared-emulator.json"
+  if [ "$1" = stop ]; then
+    rm -f "$info"
+    pid=$(cat "$dir/pid" 2>/dev/null) && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    rm -rf "$dir"
+    return 0
+  fi
+  rm -rf "$dir" && mkdir -p "$dir" || return 1
+  local pass="It-Shared-$RANDOM$RANDOM"
+  "$venv/bin/python" "$c/tests/emulator/em-emulator" --port 0 --ca-file "$dir/ca.pem" --ready-file "$dir/ready" \
+    --username it-admin --password "$pass" --task-running-seconds 0.2 --session-seconds 1 --max-lifetime 3600 \
+    >"$WORK/logs/emulator-$4.log" 2>&1 </dev/null &
+  echo $! >"$dir/pid"
+  for _ in $(seq 300); do [ -s "$dir/ready" ] && break; sleep 0.1; done
+  if [ ! -s "$dir/ready" ]; then  # the targets then start their own
+    log "   shared emulator for $4 did not start (see $WORK/logs/emulator-$4.log)"; shared_emulator stop "$2" "$3" "$4"; return 0
+  fi
+  "$PYBIN/python3.11" -c 'import json, sys; json.dump(dict(url=sys.argv[1], ca=sys.argv[2], username="it-admin",
+    password=sys.argv[3]), open(sys.argv[4], "w"))' "$(cat "$dir/ready")" "$dir/ca.pem" "$pass" "$info"
 }
 
 lane_emulator() {  # the emulator's own tests (on the first release's venv)
