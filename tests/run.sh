@@ -344,6 +344,8 @@ lane_benchmark() {  # the benchmark itself is slow; a small run proves it still 
   c=$(coll benchmark)
   step "benchmark-smoke" "$c" env PATH="$V/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="${c%/ansible_collections/*}" \
     "$V/bin/python" benchmarks/bulk.py --jobs 12 --latency-ms 5 --task-seconds 0.2 --changed 3 --rss-jobs 50 --check
+  step "benchmark-fleet-smoke" "$c" env PATH="$V/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="${c%/ansible_collections/*}" \
+    "$V/bin/python" benchmarks/fleet.py --repeat 1 --latency-ms 5 --task-seconds 0.2
 }
 
 lane() {  # lane NAME FUNC ARGS...: a lane, timed as a whole
