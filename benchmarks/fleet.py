@@ -59,7 +59,7 @@ def run(emus, env, limit):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--repeat', type=int, default=5, help='alternating runs of each scenario (default 5)')
     parser.add_argument('--latency-ms', type=int, default=20, help="the emulators' latency per request (default 20)")
     parser.add_argument('--task-seconds', type=float, default=1.0, help='seconds an edit task runs (default 1)')
@@ -71,7 +71,7 @@ def main(argv=None):
     try:
         env = fleet_env(emus, collections_dir())
         one, three = [], []
-        for _ in range(args.repeat):
+        for _run in range(args.repeat):
             one.append(run(emus, env, HOSTS[:1]))
             three.append(run(emus, env, HOSTS))
     finally:

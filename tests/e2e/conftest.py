@@ -205,7 +205,7 @@ def _free_port():
     return port
 
 
-def start_emulator(name='emulator_', username=USER, password=PASSWORD, args=()):
+def launch_emulator(name='emulator_', username=USER, password=PASSWORD, args=()):
     """Start an emulator on a free port with its own CA; return its :class:`Emulator` (stop it with stop())."""
     tmp = scratch(name)
     ca_file = os.path.join(tmp, 'ca.pem')
@@ -226,7 +226,7 @@ def start_emulator(name='emulator_', username=USER, password=PASSWORD, args=()):
 
 @pytest.fixture(scope='session')
 def emulator():
-    emu = start_emulator()
+    emu = launch_emulator()
     yield emu
     emu.stop()
 

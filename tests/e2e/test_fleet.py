@@ -16,7 +16,7 @@ import sys
 
 import yaml
 
-from conftest import ROOT, USER, em_writes, keep_output, playbook_env, scratch, start_emulator, verbose_args
+from conftest import ROOT, USER, em_writes, keep_output, playbook_env, scratch, launch_emulator, verbose_args
 
 FLEET = os.path.join(ROOT, 'examples', 'fleet')
 HOSTS = {'em-east': 1, 'em-west': 2, 'em-north': 3}  # host: generated jobs in its estate
@@ -60,7 +60,7 @@ def test_fleet_apply_rerun_drift_export_round_trip():
     try:
         for host, extra in HOSTS.items():
             password = 'pw-CANARY-%s-4e1d' % host
-            emu = start_emulator('fleet_%s_' % host, password=password, args=['--jobs', str(extra)])
+            emu = launch_emulator('fleet_%s_' % host, password=password, args=['--jobs', str(extra)])
             emu.password = password
             fleet[host] = emu
         playbook = os.path.join(FLEET, 'playbook.yml')
