@@ -13,7 +13,7 @@ test-quick:      ## the loop while working: one release (2.19), every suite, slo
 units:
 	TEST_STEPS=units TEST_MATRIX=2.19:3.11 tests/run.sh
 
-integration:     ## ansible-test integration targets (tests/integration/targets), one emulator per target
+integration:     ## ansible-test integration targets (tests/integration/targets), one emulator shared by the targets
 	TEST_STEPS=integration TEST_MATRIX=2.19:3.11 tests/run.sh
 
 e2e:

@@ -37,6 +37,9 @@ FULL_ENTRY="${TEST_E2E_FULL:-2.20:3.12}"
 ALL_MODES="reject:replace reject:deep ignore:replace ignore:deep"
 ONE_MODE="reject:replace"
 E2E_PER_RELEASE="tests/e2e/test_job.py tests/e2e/test_jobs.py tests/e2e/test_role.py"
+# The whole suite runs in two lanes side by side: the job tests (most of them under every reading), and
+# everything else. Each lane sweeps its own -vvv output for secrets.
+E2E_JOB_PART=('tests/e2e/test_job.py' 'tests/e2e/test_job_*.py' 'tests/e2e/test_reliability.py' 'tests/e2e/test_write_answers.py')
 TEST_PKGS=(requests lxml trustme pytest pytest-timeout pytest-xdist responses hypothesis)
 XML_TESTS=(tests/unit/plugins/module_utils/test_xml.py tests/e2e/test_reliability.py::test_xxe_file_and_network_entities_are_refused
            tests/e2e/test_reliability.py::test_expansion_bombs_fail_fast tests/e2e/test_reliability.py::test_attacks_keep_memory_bounded)
@@ -277,7 +280,36 @@ lane_checks() {  # lane_checks CORE PY: ansible-test units and integration on on
   [ -x "$V/bin/ansible-test" ] || return 0
   c=$(coll "checks-core$core")
   has_step units && run_ansible_test "units-core$core-py$py" "$V" "$c" units --python "$py" --local --requirements
-  has_step integration && run_ansible_test "integration-core$core-py$py" "$V" "$c" integration --python "$py" --local --continue-on-error
+  if has_step integration; then
+    shared_emulator start "$V" "$c" "checks-core$core"
+    run_ansible_test "integration-core$core-py$py" "$V" "$c" integration --python "$py" --local --continue-on-error
+    shared_emulator stop "$V" "$c" "checks-core$core"
+  fi
+}
+
+shared_emulator() {  # shared_emulator start|stop VENV COLL NAME: one emulator for every integration target of a run
+  # (setup_emulator resets it to the seed for each target instead of starting and stopping one of its own:
+  # two ansible tasks and an emulator start less per target). Same options as setup_emulator's own.
+  local venv=$2 c=$3 dir="$WORK/tmp/emulator-$4" pid
+  local info="$c/tests/integration/.shared-emulator.json"
+  if [ "$1" = stop ]; then
+    rm -f "$info"
+    pid=$(cat "$dir/pid" 2>/dev/null) && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    rm -rf "$dir"
+    return 0
+  fi
+  rm -rf "$dir" && mkdir -p "$dir" || return 1
+  local pass="It-Shared-$RANDOM$RANDOM"
+  "$venv/bin/python" "$c/tests/emulator/em-emulator" --port 0 --ca-file "$dir/ca.pem" --ready-file "$dir/ready" \
+    --username it-admin --password "$pass" --task-running-seconds 0.2 --session-seconds 1 --max-lifetime 3600 \
+    >"$WORK/logs/emulator-$4.log" 2>&1 </dev/null &
+  echo $! >"$dir/pid"
+  for _ in $(seq 300); do [ -s "$dir/ready" ] && break; sleep 0.1; done
+  if [ ! -s "$dir/ready" ]; then  # the targets then start their own
+    log "   shared emulator for $4 did not start (see $WORK/logs/emulator-$4.log)"; shared_emulator stop "$2" "$3" "$4"; return 0
+  fi
+  "$PYBIN/python3.11" -c 'import json, sys; json.dump(dict(url=sys.argv[1], ca=sys.argv[2], username="it-admin",
+    password=sys.argv[3]), open(sys.argv[4], "w"))' "$(cat "$dir/ready")" "$dir/ca.pem" "$pass" "$info"
 }
 
 lane_emulator() {  # the emulator's own tests (on the first release's venv)
@@ -288,19 +320,27 @@ lane_emulator() {  # the emulator's own tests (on the first release's venv)
   run_pytest "emulator-py${entry##*:}" "$V" "$c" -n 2 tests/emulator/tests
 }
 
-lane_e2e() {  # lane_e2e CORE PY: the end-to-end tests on one release
-  local core=$1 py=$2 V c verbose select modes
+lane_e2e() {  # lane_e2e CORE PY [PART]: the end-to-end tests on one release (PART jobs|others: half the whole suite)
+  local core=$1 py=$2 part=${3:-} V c verbose select modes name f g
   V=$(core_venv "$core" "$py")
   [ -x "$V/bin/python" ] || return 0
-  c=$(coll "e2e-core$core")
-  if [ "$core:$py" = "$FULL_ENTRY" ]; then
-    verbose="$WORK/e2e-verbose-core$core-py$py"
+  c=$(coll "e2e-core$core${part:+-$part}")
+  if [ -n "$part" ]; then
+    name="e2e-core$core-py$py-$part"
+    verbose="$WORK/e2e-verbose-core$core-py$py-$part"
+    select=()  # the job part's files, or all but them
+    [ "$part" = jobs ] || select=(tests/e2e)
+    for f in "${E2E_JOB_PART[@]}"; do
+      for g in "$c"/$f; do
+        if [ "$part" = jobs ]; then select+=("${g#"$c"/}"); else select+=("--ignore=${g#"$c"/}"); fi
+      done
+    done
     # the quick loop: one reading, no minutes-long tests, one more worker (fewer lanes compete for the CPU)
-    select=(-n 3 tests/e2e) modes=$ALL_MODES
-    [ -n "$QUICK" ] && select=(-n 4 -m "not slow" tests/e2e) modes=$ONE_MODE
-    E2E_MODES="$modes" E2E_VERBOSE_DIR="$verbose" run_pytest "e2e-core$core-py$py" "$V" "$c" "${select[@]}"
+    modes=$ALL_MODES select=(-n 3 "${select[@]}")
+    [ -n "$QUICK" ] && modes=$ONE_MODE select=(-m "not slow" "${select[@]}")
+    E2E_MODES="$modes" E2E_VERBOSE_DIR="$verbose" run_pytest "$name" "$V" "$c" "${select[@]}"
     # every byte that -vvv run left behind: no password, no base64(user:pass), no session; then it goes
-    E2E_VERBOSE_DIR="$verbose" run_pytest "secrets-sweep-core$core-py$py" "$V" "$c" tests/e2e/sweep_secrets.py
+    E2E_VERBOSE_DIR="$verbose" run_pytest "secrets-sweep-core$core-py$py-$part" "$V" "$c" tests/e2e/sweep_secrets.py
     rm -rf "$verbose"
   else
     # shellcheck disable=SC2086
@@ -315,6 +355,8 @@ lane_benchmark() {  # the benchmark itself is slow; a small run proves it still 
   c=$(coll benchmark)
   step "benchmark-smoke" "$c" env PATH="$V/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="${c%/ansible_collections/*}" \
     "$V/bin/python" benchmarks/bulk.py --jobs 12 --latency-ms 5 --task-seconds 0.2 --changed 3 --rss-jobs 50 --check
+  step "benchmark-fleet-smoke" "$c" env PATH="$V/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="${c%/ansible_collections/*}" \
+    "$V/bin/python" benchmarks/fleet.py --repeat 1 --latency-ms 5 --task-seconds 0.2
 }
 
 lane() {  # lane NAME FUNC ARGS...: a lane, timed as a whole
@@ -325,7 +367,9 @@ lane() {  # lane NAME FUNC ARGS...: a lane, timed as a whole
 
 # Longest first, so that the lanes end together: the whole e2e suite, sanity (releases that share a
 # Python in one lane, since ansible-test keeps its sanity venvs per Python), then the rest.
-has_step e2e && pool lane "e2e $FULL_ENTRY" lane_e2e "${FULL_ENTRY%%:*}" "${FULL_ENTRY##*:}"
+if has_step e2e; then
+  for part in jobs others; do pool lane "e2e $FULL_ENTRY $part" lane_e2e "${FULL_ENTRY%%:*}" "${FULL_ENTRY##*:}" "$part"; done
+fi
 if has_step sanity; then
   for py in $(for entry in $MATRIX; do echo "${entry##*:}"; done | sort -u); do
     pool lane "sanity py$py" lane_sanity $(for entry in $MATRIX; do [ "${entry##*:}" = "$py" ] && echo "$entry"; done)

@@ -180,6 +180,16 @@ class Emulator:
     def fault(self, **spec):
         self.control('POST', 'faults', json=spec)
 
+    def stop(self):
+        if self.proc.poll() is not None:
+            return
+        self.note_sessions()
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
     def note_sessions(self):
         """In verbose mode, note every session issued since the last reset (a reset forgets them)."""
         if VERBOSE_DIR:
@@ -195,30 +205,30 @@ def _free_port():
     return port
 
 
-@pytest.fixture(scope='session')
-def emulator():
-    tmp = scratch('emulator_')
+def launch_emulator(name='emulator_', username=USER, password=PASSWORD, args=()):
+    """Start an emulator on a free port with its own CA; return its :class:`Emulator` (stop it with stop())."""
+    tmp = scratch(name)
     ca_file = os.path.join(tmp, 'ca.pem')
     ready = os.path.join(tmp, 'ready')
     proc = subprocess.Popen(
         [sys.executable, EMULATOR, '--port', '0', '--ca-file', ca_file, '--ready-file', ready,
-         '--username', USER, '--password', PASSWORD, '--max-lifetime', '3000',
-         '--task-running-seconds', '0.3', '--task-opfinished-polls', '1'],
+         '--username', username, '--password', password, '--max-lifetime', '3000',
+         '--task-running-seconds', '0.3', '--task-opfinished-polls', '1'] + list(args),
         stdout=open(os.path.join(tmp, 'emulator.out'), 'w'), stderr=subprocess.STDOUT)
     deadline = time.time() + 30
     while not (os.path.exists(ready) and open(ready).read().strip()):
         if proc.poll() is not None or time.time() > deadline:
             raise RuntimeError('emulator did not start: %s' % open(os.path.join(tmp, 'emulator.out')).read())
         time.sleep(0.1)
-    emu = Emulator(open(ready).read().strip(), ca_file, proc)
-    _note_secrets({'password': PASSWORD})
+    _note_secrets({'password': password})
+    return Emulator(open(ready).read().strip(), ca_file, proc)
+
+
+@pytest.fixture(scope='session')
+def emulator():
+    emu = launch_emulator()
     yield emu
-    emu.note_sessions()
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    emu.stop()
 
 
 @pytest.fixture(params=MODES)
@@ -256,10 +266,14 @@ class PlaybookRun:
         return [groups[s] for s in order]
 
     def writes(self):
-        """Requests that change EM: every PUT, POST and DELETE but logon, logoff and task clean-up."""
-        return [e for e in self.log if e['path'].startswith('/api/') and e['method'] in ('PUT', 'POST', 'DELETE')
-                and '/sessionMngr' not in e['path'] and '/logonSessions/' not in e['path']
-                and not e['path'].startswith('/api/tasks/')]
+        return em_writes(self.log)
+
+
+def em_writes(log):
+    """Requests that change EM: every PUT, POST and DELETE but logon, logoff and task clean-up."""
+    return [e for e in log if e['path'].startswith('/api/') and e['method'] in ('PUT', 'POST', 'DELETE')
+            and '/sessionMngr' not in e['path'] and '/logonSessions/' not in e['path']
+            and not e['path'].startswith('/api/tasks/')]
 
 
 def module_defaults(emulator, **extra):
