@@ -91,6 +91,7 @@ class CloudNames:
         self._servers = None
         self._repos = None
         self._wans = None
+        self._pools = None
 
     # backup servers
     def servers(self):
@@ -151,6 +152,24 @@ class CloudNames:
             raise _unknown(option, 'WAN accelerator', name, [w['name'] for w in wans], ' on backup server %s' % server)
         return found[0]['uid']
 
+    def pools(self):
+        if self._pools is None:
+            self._pools = [{'name': e.get('Name'), 'uid': e.get('UID'), 'id': _bare(e.get('UID')),
+                            'backup_server': up_name(e)} for e in self.client.query('CloudGatewayPool', fmt='Entities')]
+        return self._pools
+
+    def pool_uid(self, name, option):
+        server = self.server()[1]
+        pools = [p for p in self.pools() if (p['backup_server'] or '').lower() == (server or '').lower()]
+        found = [p for p in pools if (p['name'] or '').lower() == name.lower()]
+        if len(found) != 1:
+            raise _unknown(option, 'gateway pool', name, [p['name'] for p in pools], ' on backup server %s' % server)
+        return found[0]['uid']
+
+    def pool_name(self, uid):
+        found = [p['name'] for p in self.pools() if p['id'] == _bare(uid)]
+        return found[0] if found else (uid or '').strip()
+
     def wan_name(self, uid):
         if not (uid or '').strip():
             return None
@@ -194,6 +213,13 @@ class TypeField(Field):
             if isinstance(child.tag, str):
                 return TYPE_BLOCKS.get(_xml.localname(child.tag), _xml.localname(child.tag))
         return None
+
+    def resolve(self, value, context):
+        if context is not None and context.entity is None and value == 'vcd':
+            raise ValidationError('type: this module creates standalone and active_directory tenants; create a vCloud '
+                                  'Director tenant in EM (it needs the organization), then keep it with this module',
+                                  option=self.name)
+        return value
 
     def write_to(self, body, value, entity=None, context=None):
         _xml.sub(body, self.element, TYPES[value])
@@ -242,25 +268,35 @@ class LeaseField(Field):
         _xml.sub(body, 'LeaseOptions', attrib=attrib)
 
 
-class ProtectionField(Field):
-    """The recycle bin for backups the tenant deletes: ``BackupProtectionEnabled`` and ``BackupProtectionPeriod``."""
+class GroupField(Field):
+    """Sibling elements that one dict option sets together: ``subs`` is ``[(key, element, kind, doc)]`` (kind
+    ``bool``, ``int`` or a tuple of the accepted texts); a key left out keeps EM's value, and an edit sends them all."""
 
-    sub_docs = {'enabled': 'Whether deleted backups are kept for a while.',
-                'days': 'How many days deleted backups are kept (1 to 99).'}
+    def __init__(self, option, subs, limits=None, **kwargs):
+        super(GroupField, self).__init__(option, subs[0][1], **kwargs)
+        self.subs = subs
+        self.limits = limits or {}
+        self.sub_docs = dict((key, doc) for key, _el, _kind, doc in subs)
 
     def spec(self):
-        return {'type': 'dict', 'options': {'enabled': {'type': 'bool'}, 'days': {'type': 'int'}}}
+        options = {}
+        for key, _el, kind, _doc in self.subs:
+            options[key] = {'type': kind} if not isinstance(kind, tuple) else {'type': 'str', 'choices': list(kind)}
+        return {'type': 'dict', 'options': options}
 
     def normalize(self, value, context=None):
-        days = value.get('days')
-        if days is not None and not 1 <= days <= 99:
-            raise ValidationError('%s.days: EM keeps deleted backups 1 to 99 days (%s given)' % (self.name, days),
-                                  option=self.name)
-        return {'enabled': value.get('enabled'), 'days': days}
+        for key, (low, high) in self.limits.items():
+            if value.get(key) is not None and not low <= value[key] <= high:
+                raise ValidationError('%s.%s: EM accepts %d to %d (%s given)' % (self.name, key, low, high, value[key]),
+                                      option=self.name)
+        return dict((key, value.get(key)) for key, _el, _kind, _doc in self.subs)
 
     def read_from(self, entity, context=None):
-        return {'enabled': _xml.parse_bool(_xml.findtext(entity, 'BackupProtectionEnabled')),
-                'days': _int(_xml.findtext(entity, 'BackupProtectionPeriod'))}
+        out = {}
+        for key, el, kind, _doc in self.subs:
+            text = _xml.findtext(entity, el)
+            out[key] = _xml.parse_bool(text) if kind == 'bool' else _int(text) if kind == 'int' else text
+        return out
 
     def same(self, current, wanted, params=None):
         current = current or {}
@@ -271,10 +307,88 @@ class ProtectionField(Field):
 
     def write_to(self, body, value, entity=None, context=None):
         whole = self.target(self.read_from(entity) if entity is not None else {}, value)
-        if whole.get('enabled') is not None:
-            _xml.sub(body, 'BackupProtectionEnabled', _xml.format_bool(whole['enabled']))
-        if whole.get('days') is not None:
-            _xml.sub(body, 'BackupProtectionPeriod', str(whole['days']))
+        for key, el, kind, _doc in self.subs:
+            if whole.get(key) is not None:
+                _xml.sub(body, el, _xml.format_bool(whole[key]) if kind == 'bool' else str(whole[key]))
+
+
+class FailoverField(Field):
+    """``FailoverToOtherGatewaysIfFail``: the edit reuses the spelling the GET shows (JSON pages spell it
+    ``...Others...``), else the XML tables'."""
+
+    def _element(self, entity):
+        for child in (entity if entity is not None else []):
+            if isinstance(child.tag, str) and _xml.localname(child.tag).startswith('FailoverToOther'):
+                return child
+        return None
+
+    def read_from(self, entity, context=None):
+        el = self._element(entity)
+        return None if el is None else _xml.parse_bool(el.text)
+
+    def write_to(self, body, value, entity=None, context=None):
+        el = self._element(entity)
+        _xml.sub(body, _xml.localname(el.tag) if el is not None else self.element, _xml.format_bool(value))
+
+
+class PoolsField(Field):
+    """The gateway pools a tenant uses, by name: ``CloudGatewayPools/CloudGatewayPoolUid``, sent whole."""
+
+    def spec(self):
+        return {'type': 'list', 'elements': 'str'}
+
+    def normalize(self, value, context=None):
+        return sorted(set(value), key=lambda n: n.lower())
+
+    def resolve(self, value, context):
+        for name in value:
+            context.pool_uid(name, self.name)
+        return value
+
+    def read_from(self, entity, context=None):
+        uids = [u.text for u in _kids(_xml.find(entity, 'CloudGatewayPools'), 'CloudGatewayPoolUid')]
+        return sorted((context.pool_name(u) if context is not None else u for u in uids), key=lambda n: (n or '').lower())
+
+    def same(self, current, wanted, params=None):
+        return sorted((n or '').lower() for n in current or []) == sorted(n.lower() for n in wanted)
+
+    def write_to(self, body, value, entity=None, context=None):
+        pools = _xml.sub(body, 'CloudGatewayPools')
+        for name in value:
+            _xml.sub(pools, 'CloudGatewayPoolUid', context.pool_uid(name, self.name))
+
+
+class DomainField(Field):
+    """An Active Directory tenant's domain: ``TenantType/ADTenantType`` in the entity, ``Domain`` (last) in the
+    create spec."""
+
+    sub_docs = {'name': 'The domain (C(tech.local)).', 'account': 'The domain account (C(TECH\\william.fox)).',
+                'port': 'The LDAP port EM reaches the domain on (389 when left out).'}
+
+    def spec(self):
+        return {'type': 'dict', 'options': {'name': {'type': 'str', 'required': True}, 'account': {'type': 'str'},
+                                            'port': {'type': 'int', 'default': 389}}}
+
+    def normalize(self, value, context=None):
+        return {'name': value['name'], 'account': value.get('account'), 'port': value.get('port')}
+
+    def read_from(self, entity, context=None):
+        ad = _xml.find(entity, 'TenantType/ADTenantType')
+        if ad is None:
+            return None
+        return {'name': _xml.findtext(ad, 'Domain/DomainName'), 'account': _xml.findtext(ad, 'Account'),
+                'port': _int(_xml.findtext(ad, 'Domain/Port'))}
+
+    def same(self, current, wanted, params=None):
+        current = current or {}
+        return all(v is None or (str(current.get(k) or '').lower() == str(v).lower()) for k, v in wanted.items())
+
+    def write_to(self, body, value, entity=None, context=None):
+        domain = _xml.sub(body, 'Domain')
+        _xml.sub(domain, 'DomainName', value['name'])
+        if value.get('account'):
+            _xml.sub(domain, 'DomainAccount', value['account'])
+        _xml.sub(domain, 'Port', str(value.get('port') or 389))
 
 
 QUOTA_SUBOPTIONS = {'repository': {'type': 'str', 'required': True}, 'quota_gb': {'type': 'int'},
@@ -457,7 +571,8 @@ TENANT = Resource(
              'delete': '202 and a task; the module always says whether the backups go (C(includeBackups))'},
     identity=Identity('@UID', ('name', 'backup_server'), id_option=None),
     create_order=('name', 'description', 'tenant_password', 'enabled', 'lease_expiration', 'backup_resources',
-                  'backup_server', 'max_concurrent_tasks', 'type', 'backup_protection'),
+                  'throttling', 'public_ip_count', 'backup_server', 'max_concurrent_tasks', 'type', 'ad_domain',
+                  'backup_protection', 'gateway_pools', 'failover_to_other_gateways'),
     extra_options=[
         ('delete_backups', {'type': 'bool', 'default': False},
          'With O(state=absent): also delete the tenant\'s backups from the cloud repositories. By default they are '
@@ -491,10 +606,12 @@ TENANT = Resource(
         TypeField('type', 'TenantType', kind='enum', choices=dict((k, k) for k in TYPES), access='create',
                   fixed=True, create_default='standalone', doc=(
                       'The kind of tenant, chosen when it is created (C(standalone) when left out). On an existing '
-                      'tenant a different type fails before any write. This module creates C(standalone) tenants.')),
-        Field('tenant_password', 'Password', entity=None, secret=True, required=True, doc=(
-            'The tenant\'s password, needed to create it. EM never shows it; see O(update_password). An empty '
-            'string is refused.')),
+                      'tenant a different type fails before any write. This module creates C(standalone) and '
+                      'C(active_directory) tenants; a C(vcd) tenant is created in EM, then kept here.')),
+        Field('tenant_password', 'Password', entity=None, secret=True,
+              required=lambda wanted: wanted.get('type') == 'standalone', doc=(
+                  'The tenant\'s password, needed to create a standalone tenant. EM never shows it; see '
+                  'O(update_password). An empty string is refused.')),
         Field('description', 'Description', doc='The description.'),
         Field('enabled', 'Enabled', kind='bool', doc=(
             'Whether the tenant may connect; C(false) disables it (its data and settings are kept).')),
@@ -510,10 +627,32 @@ TENANT = Resource(
             'Quotas not listed are kept unless O(purge_backup_resources).')),
         Field('max_concurrent_tasks', 'MaxConcurrentTasks', kind='int', minimum=1, maximum=10000, doc=(
             'How many tasks the tenant may run at once.')),
-        ProtectionField('backup_protection', 'BackupProtectionEnabled', later=True, doc=(
-            'The recycle bin for the backups the tenant deletes: C(enabled) and C(days) (1 to 99). On a new '
-            'tenant it is set by a second write once EM has created it.')),
+        GroupField('throttling', [
+            ('enabled', 'ThrottlingEnabled', 'bool', 'Whether the tenant\'s traffic is limited.'),
+            ('speed', 'ThrottlingSpeedLimit', 'int', 'The limit, in O(throttling.unit).'),
+            ('unit', 'ThrottlingSpeedUnit', ('Mbps', 'KBps', 'MBps'), 'C(Mbps), C(KBps) or C(MBps) (case matters).')],
+            limits={'speed': (1, 2 ** 31 - 1)}, access='create', fixed=True, doc=(
+                'The network traffic limit, set when the tenant is created: EM\'s edit does not take it, so a '
+                'different value on an existing tenant fails before any write.')),
+        Field('public_ip_count', 'PublicIpCount', kind='int', minimum=0, maximum=65535, access='create', fixed=True, doc=(
+            'How many public IP addresses the tenant\'s replicas may use, set when it is created; a different value on '
+            'an existing tenant fails before any write.')),
+        GroupField('backup_protection', [
+            ('enabled', 'BackupProtectionEnabled', 'bool', 'Whether deleted backups are kept for a while.'),
+            ('days', 'BackupProtectionPeriod', 'int', 'How many days deleted backups are kept (1 to 99).')],
+            limits={'days': (1, 99)}, later=True, doc=(
+                'The recycle bin for the backups the tenant deletes: C(enabled) and C(days) (1 to 99). On a new '
+                'tenant it is set by a second write once EM has created it.')),
+        DomainField('ad_domain', 'Domain', access='create', fixed=True,
+                    required=lambda wanted: wanted.get('type') == 'active_directory', doc=(
+                        'O(type=active_directory): the domain whose account the tenant is (C(name), C(account), '
+                        'C(port)); needed to create such a tenant, and fixed once it exists.')),
         Echo('TenantType'),
+        PoolsField('gateway_pools', 'CloudGatewayPools', later=True, doc=(
+            'The cloud gateway pools the tenant connects through, by name, on its backup server (the whole list; '
+            'C([]) for none). The tenant owns the assignment. On a new tenant it is set by a second write.')),
+        FailoverField('failover_to_other_gateways', 'FailoverToOtherGatewaysIfFail', kind='bool', later=True, doc=(
+            'Whether the tenant may use gateways outside its pools when those fail.')),
     ],
 )
 

@@ -64,11 +64,13 @@ class Field(Leaf):
 
     ``xml`` is its name in the create and edit bodies, ``entity`` its name in
     the entity EM shows (None: EM never shows it). ``access`` is ``rw`` (sent
-    on create and edit when it differs), ``create`` (sent on create only),
+    on create and edit when it differs), ``create`` (sent on create only; with ``fixed``, a different value on an
+    existing record fails before any write),
     ``ro`` (shown, never sent) or ``key`` (sent with every write: the edit body
     must carry it). ``secret`` marks a write-only value governed by
     ``update_password``; it is ``no_log`` unless ``no_log=False`` says it is
-    merely unreadable (an account name).
+    merely unreadable (an account name). ``required`` (True, or a function of the wanted values) is needed to
+    create; ``later`` is sent by one edit once the create is done.
     """
 
     verify_hint = None  # said when EM did not keep the field: what the module did not do instead
@@ -592,7 +594,7 @@ class Plan:
                 elif field.create_default is not None:
                     self.wanted[field.name] = field.create_default
                     self.send.append(field.name)
-                elif field.required:
+                elif field.required(self.wanted) if callable(field.required) else field.required:
                     missing.append(field.name)
         if missing:
             raise ValidationError('%s: required to create the %s %s, which does not exist%s'

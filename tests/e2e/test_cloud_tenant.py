@@ -184,7 +184,8 @@ def test_provider_lifecycle_as_portal_user(em):
 
 
 INFO_FIELDS = ('description', 'enabled', 'lease_expiration', 'backup_resources', 'max_concurrent_tasks',
-               'backup_protection')
+               'backup_protection', 'throttling', 'public_ip_count', 'ad_domain', 'gateway_pools',
+               'failover_to_other_gateways')
 
 
 def test_every_seeded_tenant_fed_back_is_unchanged(em):
@@ -204,6 +205,12 @@ def test_every_seeded_tenant_fed_back_is_unchanged(em):
     assert run.writes() == []
 
 
+AD_TENANT = {'name': 'tech\\ann.lee', 'backup_server': 'vbr01', 'type': 'active_directory',
+             'ad_domain': {'name': 'tech.local', 'account': 'tech\\ann.lee'}, 'gateway_pools': ['EU gateways'],
+             'failover_to_other_gateways': True, 'throttling': {'enabled': True, 'speed': 50, 'unit': 'Mbps'},
+             'backup_resources': [{'repository': 'Backup Volume 01', 'quota_gb': 10}]}
+
+
 def reading_cases():
     return {
         'resize ignored': [{'veeam_em.core.cloud_tenant': {
@@ -217,6 +224,9 @@ def reading_cases():
             {'veeam_em.core.cloud_tenant': {'name': 'e2e-nolink', 'backup_server': 'vbr02',
                                             'tenant_password': '{{ tenant_password }}'}},
             {'veeam_em.core.cloud_tenant': {'name': 'e2e-nolink', 'backup_server': 'vbr02', 'state': 'absent'}}],
+        'active directory tenant with pools': [
+            {'veeam_em.core.cloud_tenant': dict(AD_TENANT)},
+            {'veeam_em.core.cloud_tenant': dict(AD_TENANT)}],
         'subtenant edit answered with the entity': [{'veeam_em.core.cloud_subtenant': {
             'tenant': 'globex', 'name': 'globex-hr', 'description': 'HR, renewed'}}],
     }
@@ -251,6 +261,17 @@ def test_readings_where_the_pages_disagree(em):
     assert gone['changed']
     deleted = [d for d in em.control('GET', 'deleted_tenants').json() if d['name'] == 'e2e-nolink']
     assert deleted[0]['include_backups'] is False
+    # an Active Directory tenant: created with its domain, then its pools and failover flag in one more write
+    made, again = runs['active directory tenant with pools'].results
+    assert made['changed'] and [t['operation'] for t in made['tasks']] == ['CreateCloudTenant']  # the edit: 200 + entity
+    ann_writes = [w for s in runs['active directory tenant with pools'].sessions(made['tenant']['id']) for w in writes(s)]
+    assert [(m, shape(p)) for m, p in ann_writes] == [('POST', 'cloud/tenants'), ('PUT', 'cloud/tenants/{id}')]
+    assert made['tenant']['type'] == 'active_directory' and made['tenant']['settings']['gateway_pools'] == ['EU gateways']
+    assert made['tenant']['settings']['ad_domain'] == {'name': 'tech.local', 'account': 'tech\\ann.lee', 'port': 389}
+    assert made['tenant']['settings']['throttling'] == {'enabled': True, 'speed': 50, 'unit': 'Mbps'}
+    assert not again['changed']
+    ann = emu_tenant(em, 'tech\\ann.lee')
+    assert ann['gateway_pools'] == ['EU gateways'] and ann['failover_to_other_gateways'] is True
     res = runs['subtenant edit answered with the entity'].results[0]
     assert res['changed'] and res['subtenant']['description'] == 'HR, renewed'
     for case in runs.values():

@@ -133,7 +133,9 @@ def test_entity_read_in_the_options_shape():
         'description': 'ACME', 'enabled': True, 'lease_expiration': '2027-03-01T10:00:00Z', 'max_concurrent_tasks': 4,
         'backup_protection': {'enabled': False, 'days': 7},
         'backup_resources': [{'repository': 'Backup Volume 01', 'quota_mb': 102400, 'display_name': 'ACME backups',
-                              'wan_accelerator': 'wan01.lab.local'}]}
+                              'wan_accelerator': 'wan01.lab.local'}],
+        'throttling': {'enabled': False, 'speed': None, 'unit': None}, 'public_ip_count': None, 'ad_domain': None,
+        'gateway_pools': [], 'failover_to_other_gateways': False}
     assert view['usage'] == {'last_active': None, 'backup_count': None, 'replica_count': None,
                              'quotas': [{'display_name': 'ACME backups', 'used_mb': 40960}]}
     assert 'tenant_password' not in str(view)
@@ -293,3 +295,36 @@ def test_names_read_once_per_run():
         names_.repository_uid('Backup Volume 01', 'x')
     assert sorted(r for r in client.requests) == [('query', 'BackupServer'), ('query', 'Repository'),
                                                   ('query', 'WanAccelerator')]
+
+
+def test_create_time_settings_fail_on_an_existing_tenant():
+    with pytest.raises(ValidationError) as exc:
+        plan({'name': 'acme', 'throttling': {'enabled': True, 'speed': None, 'unit': None}})
+    assert exc.value.option == 'throttling'
+    assert plan({'name': 'acme', 'throttling': {'enabled': False, 'speed': None, 'unit': None}}).action is None
+
+
+def test_active_directory_tenant_created_with_its_domain_last_and_no_password():
+    p = plan({'name': 'tech\\ann', 'backup_server': 'vbr01', 'type': 'active_directory',
+              'ad_domain': {'name': 'tech.local', 'account': 'tech\\ann', 'port': 389}})
+    body = TENANT.body(TENANT.create_root, p.wanted, p.send, context=p.context)
+    assert names(body) == ['Name', 'BackupServerUid', 'TenantType', 'Domain'] and p.secrets == []
+    assert names(_xml.find(body, 'Domain')) == ['DomainName', 'DomainAccount', 'Port']
+    with pytest.raises(ValidationError) as exc:
+        plan({'name': 'tech\\bob', 'backup_server': 'vbr01', 'type': 'active_directory'})
+    assert exc.value.option == 'ad_domain'
+    with pytest.raises(ValidationError) as exc:
+        plan({'name': 'org', 'backup_server': 'vbr01', 'type': 'vcd'})
+    assert exc.value.option == 'type'
+
+
+def test_failover_flag_keeps_the_spelling_em_shows():
+    p = plan({'name': 'acme', 'failover_to_other_gateways': True})
+    body = TENANT.body(TENANT.edit_root, p.wanted, p.send, p.entity, p.context)
+    assert names(body) == ['TenantType', 'FailoverToOtherGatewaysIfFail']
+    others = entity()
+    flag = [c for c in others if _xml.localname(c.tag) == 'FailoverToOtherGatewaysIfFail'][0]
+    flag.tag = _xml.qname('FailoverToOthersGatewaysIfFail')
+    p = plan({'name': 'acme', 'failover_to_other_gateways': True}, records=[others])
+    body = TENANT.body(TENANT.edit_root, p.wanted, p.send, p.entity, p.context)
+    assert names(body) == ['TenantType', 'FailoverToOthersGatewaysIfFail']
