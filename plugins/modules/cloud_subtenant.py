@@ -13,8 +13,8 @@ short_description: Keep one subtenant of a Veeam Cloud Connect tenant as declare
 version_added: 1.0.0
 description:
   - Keeps one subtenant of a Veeam Cloud Connect tenant through Enterprise Manager (EM),
-    C(/api/cloud/tenants/{id}/subtenants): its description, whether it is enabled, and its quota on one of the
-    tenant's quotas, sized or unlimited.
+    C(/api/cloud/tenants/{id}/subtenants), as declared. That is its description, whether it is enabled, and its
+    quota on one of the tenant's quotas, sized or unlimited.
   - The module first sends C(GET /api/cloud); without the Cloud Connect service-provider licence it fails at once,
     having written nothing.
   - The tenant is found by O(tenant) (and O(backup_server)), the subtenant by O(name) among its subtenants. A missing

@@ -12,9 +12,9 @@ module: cloud_tenant
 short_description: Keep one Veeam Cloud Connect tenant as declared
 version_added: 1.0.0
 description:
-  - Keeps one Veeam Cloud Connect tenant through Enterprise Manager (EM), C(/api/cloud/tenants): its description,
-    whether it is enabled, its lease, how many tasks it runs at once, its recycle bin, and its storage quotas on the
-    provider's cloud repositories.
+  - Keeps one Veeam Cloud Connect tenant through Enterprise Manager (EM), C(/api/cloud/tenants), as declared. That
+    is its description, whether it is enabled, its lease, how many tasks it runs at once, its recycle bin, its
+    storage quotas on the provider's cloud repositories, its hardware-plan subscriptions and its gateway pools.
   - The module first sends C(GET /api/cloud); EM serves it only with the Cloud Connect service-provider licence, and
     without it the module fails at once, having written nothing.
   - Every tenant is read in one request (C(GET /api/cloud/tenants?format=Entity)); the tenant is found by O(name)
@@ -103,6 +103,46 @@ options:
       - 'The backup server (as EM lists it) that holds the tenant. Needed to create a tenant where EM knows several
         backup servers; a tenant is never moved to another one.'
     type: str
+  compute_resources:
+    description:
+      - 'The hardware plans the tenant subscribes to (replication resources), one per plan: C(hardware_plan) (a name
+        on the tenant''s backup server), C(wan_accelerator), C(network_extension). A listed subscription that is
+        missing is added; one that differs is changed inside the tenant''s own edit; unlisted ones are kept unless
+        O(purge_compute_resources). Creating a tenant with a hardware plan can take long: see O(wait_timeout).'
+    type: list
+    elements: dict
+    suboptions:
+      hardware_plan:
+        description:
+          - 'The hardware plan, by its name on the tenant''s backup server.'
+        type: str
+        required: true
+      network_extension:
+        description:
+          - 'The network extension appliance: C(enabled) (failover networking), C(name), C(production_network) (the port
+            group, as EM shows it), and C(ip): C(dhcp) or C({address, netmask, gateway}).'
+        type: dict
+        suboptions:
+          enabled:
+            description:
+              - 'Whether the tenant''s replicas use failover networking through it.'
+            type: bool
+          ip:
+            description:
+              - 'C(dhcp), or a dict of C(address), C(netmask) and C(gateway).'
+            type: raw
+          name:
+            description:
+              - 'The appliance''s name.'
+            type: str
+          production_network:
+            description:
+              - 'The network it connects to, as EM shows it (EM cannot look networks up, so it is compared exactly).'
+            type: str
+      wan_accelerator:
+        description:
+          - 'The WAN accelerator (its name) on the provider''s side; kept when left out.'
+        type: str
   delete_backups:
     description:
       - 'With O(state=absent): also delete the tenant''s backups from the cloud repositories. By default they are
@@ -151,6 +191,12 @@ options:
     description:
       - 'Remove the quotas on repositories that O(backup_resources) does not list. Without it, unlisted quotas are
         left alone. A removal is shown in the diff first.'
+    type: bool
+    default: false
+  purge_compute_resources:
+    description:
+      - 'Remove the subscriptions to hardware plans that O(compute_resources) does not list. Without it, unlisted
+        subscriptions are left alone. A removal is shown in the diff first.'
     type: bool
     default: false
   state:

@@ -73,7 +73,9 @@ LIFECYCLE = [
     tenant(**CREATE),                                                                                   # 1
     tenant(**CREATE),                                                                                   # 2
     tenant(enabled=False, backup_resources=[{'repository': 'backup volume 01', 'quota_gb': 250},
-                                            {'repository': 'Default Backup Repository', 'quota_mb': 2048}]),  # 3
+                                            {'repository': 'Default Backup Repository', 'quota_mb': 2048}],
+           compute_resources=[{'hardware_plan': 'Silver VMware', 'network_extension': {
+               'enabled': True, 'name': 'e2e-nea', 'production_network': 'VM Network', 'ip': 'dhcp'}}]),  # 3
     tenant(backup_resources=[{'repository': 'Default Backup Repository', 'quota_mb': 2048}],
            purge_backup_resources=True),                                                                # 4
     tenant(tenant_password='{{ tenant_password2 }}', update_password='always'),                         # 5
@@ -130,13 +132,18 @@ def test_provider_lifecycle_as_portal_user(em):
     # idempotence: the same task again reads and writes nothing
     assert not r[2]['changed'] and wrote[2] == [] and r[2]['diff'] == {'before': {}, 'after': {}}
     # growing one quota (inside the tenant's PUT) and adding another (POST to its resources); never a DELETE
-    assert r[3]['changed'] and wrote[3] == [('PUT', 'cloud/tenants/{id}'), ('POST', 'cloud/tenants/{id}/resources')]
+    assert r[3]['changed'] and wrote[3] == [('PUT', 'cloud/tenants/{id}'), ('POST', 'cloud/tenants/{id}/resources'),
+                                            ('POST', 'cloud/tenants/{id}/computeResources')]
+    assert r[3]['tenant']['settings']['compute_resources'] == [{
+        'hardware_plan': 'Silver VMware', 'wan_accelerator': None,
+        'network_extension': {'enabled': True, 'name': 'e2e-nea', 'production_network': 'VM Network', 'ip': 'dhcp'}}]
     assert r[3]['diff']['before']['settings']['enabled'] is True and r[3]['diff']['after']['settings']['enabled'] is False
     now = r[3]['tenant']['settings']  # as EM showed it after the writes
     quotas = sorted((q['repository'], q['quota_mb'], q['display_name']) for q in now['backup_resources'])
     assert quotas == [('Backup Volume 01', 256000, 'Backup Volume 01'),
                       ('Default Backup Repository', 2048, 'Default Backup Repository')]
-    assert dict(now, enabled=True, backup_resources=None) == dict(settings, backup_resources=None)  # nothing else moved
+    assert dict(now, enabled=True, backup_resources=None, compute_resources=[]) == \
+        dict(settings, backup_resources=None)  # nothing else moved
     assert now['backup_resources'][0]['wan_accelerator'] == 'wan01.lab.local'
     # purge removes the unlisted quota, and only it
     assert r[4]['changed'] and wrote[4] == [('DELETE', 'cloud/tenants/{id}/resources/{id}')]
@@ -185,7 +192,7 @@ def test_provider_lifecycle_as_portal_user(em):
 
 INFO_FIELDS = ('description', 'enabled', 'lease_expiration', 'backup_resources', 'max_concurrent_tasks',
                'backup_protection', 'throttling', 'public_ip_count', 'ad_domain', 'gateway_pools',
-               'failover_to_other_gateways')
+               'failover_to_other_gateways', 'compute_resources')
 
 
 def test_every_seeded_tenant_fed_back_is_unchanged(em):
@@ -227,6 +234,9 @@ def reading_cases():
         'active directory tenant with pools': [
             {'veeam_em.core.cloud_tenant': dict(AD_TENANT)},
             {'veeam_em.core.cloud_tenant': dict(AD_TENANT)}],
+        'appliance address changed': [{'veeam_em.core.cloud_tenant': {
+            'name': 'globex', 'compute_resources': [{'hardware_plan': 'Silver VMware', 'network_extension': {
+                'ip': {'address': '192.168.50.20', 'netmask': '255.255.255.0', 'gateway': '192.168.50.1'}}}]}}],
         'subtenant edit answered with the entity': [{'veeam_em.core.cloud_subtenant': {
             'tenant': 'globex', 'name': 'globex-hr', 'description': 'HR, renewed'}}],
     }
@@ -272,6 +282,10 @@ def test_readings_where_the_pages_disagree(em):
     assert not again['changed']
     ann = emu_tenant(em, 'tech\\ann.lee')
     assert ann['gateway_pools'] == ['EU gateways'] and ann['failover_to_other_gateways'] is True
+    res = runs['appliance address changed'].results[0]
+    assert res['changed'] and not res.get('failed'), res.get('msg')
+    appliance = emu_tenant(em, 'globex')['compute_resources'][0]['appliance']
+    assert appliance['ip'] == '192.168.50.20' and appliance['name'] == 'globex-nea' and appliance['network'] == 'VM Network'
     res = runs['subtenant edit answered with the entity'].results[0]
     assert res['changed'] and res['subtenant']['description'] == 'HR, renewed'
     for case in runs.values():

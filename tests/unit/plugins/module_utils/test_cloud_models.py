@@ -135,7 +135,7 @@ def test_entity_read_in_the_options_shape():
         'backup_resources': [{'repository': 'Backup Volume 01', 'quota_mb': 102400, 'display_name': 'ACME backups',
                               'wan_accelerator': 'wan01.lab.local'}],
         'throttling': {'enabled': False, 'speed': None, 'unit': None}, 'public_ip_count': None, 'ad_domain': None,
-        'gateway_pools': [], 'failover_to_other_gateways': False}
+        'gateway_pools': [], 'failover_to_other_gateways': False, 'compute_resources': []}
     assert view['usage'] == {'last_active': None, 'backup_count': None, 'replica_count': None,
                              'quotas': [{'display_name': 'ACME backups', 'used_mb': 40960}]}
     assert 'tenant_password' not in str(view)
@@ -289,7 +289,7 @@ def test_subtenant_create_spec_and_unknown_tenant():
 def test_names_read_once_per_run():
     client = FakeClient()
     names_ = CloudNames(client, entity())
-    for _ in range(3):
+    for _round in range(3):
         names_.repository_name(REPO1)
         names_.wan_name(WAN1)
         names_.repository_uid('Backup Volume 01', 'x')
