@@ -52,9 +52,12 @@ def render(options, indent=2, sub_docs=None):
             default = spec['default']
             lines.append('%s  default: %s' % (pad, str(default).lower() if isinstance(default, bool) else default))
         if 'options' in spec:
-            docs = (sub_docs or {}).get(name, {})
+            docs = (sub_docs or {}).get(name, {})  # 'key' or 'key.subkey' -> doc
+            deeper = dict((k, dict((d.split('.', 1)[1], t) for d, t in docs.items() if d.startswith(k + '.')))
+                          for k in spec['options'])
             lines.append('%s  suboptions:' % pad)
-            lines.append(render([(k, v, docs.get(k)) for k, v in sorted(spec['options'].items())], indent + 4).rstrip('\n'))
+            lines.append(render([(k, v, docs.get(k)) for k, v in sorted(spec['options'].items())], indent + 4,
+                                deeper).rstrip('\n'))
     return '\n'.join(lines) + '\n'
 
 

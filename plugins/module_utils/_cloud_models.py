@@ -91,6 +91,8 @@ class CloudNames:
         self._servers = None
         self._repos = None
         self._wans = None
+        self._pools = None
+        self._plans = None
 
     # backup servers
     def servers(self):
@@ -151,6 +153,46 @@ class CloudNames:
             raise _unknown(option, 'WAN accelerator', name, [w['name'] for w in wans], ' on backup server %s' % server)
         return found[0]['uid']
 
+    def plans(self):
+        if self._plans is None:
+            root = self.client.get('cloud/hardwarePlans', params={'format': 'Entity'})
+            self._plans = []
+            for e in root.iter(_xml.qname('CloudHardwarePlan')):
+                vi = _xml.find(e, 'HardwarePlanDetails/ViCloudHardwarePlan') is not None
+                self._plans.append({'name': e.get('Name'), 'uid': (e.get('UID') or '').strip(), 'id': _bare(e.get('UID')),
+                                    'backup_server': up_name(e), 'platform': 'VMware' if vi else 'HyperV'})
+        return self._plans
+
+    def plan(self, name, option):
+        server = self.server()[1]
+        plans = [p for p in self.plans() if (p['backup_server'] or '').lower() == (server or '').lower()]
+        found = [p for p in plans if (p['name'] or '').lower() == name.lower()]
+        if len(found) != 1:
+            raise _unknown(option, 'hardware plan', name, [p['name'] for p in plans], ' on backup server %s' % server)
+        return found[0]
+
+    def plan_name(self, uid):
+        found = [p['name'] for p in self.plans() if p['id'] == _bare(uid)]
+        return found[0] if found else (uid or '').strip()
+
+    def pools(self):
+        if self._pools is None:
+            self._pools = [{'name': e.get('Name'), 'uid': e.get('UID'), 'id': _bare(e.get('UID')),
+                            'backup_server': up_name(e)} for e in self.client.query('CloudGatewayPool', fmt='Entities')]
+        return self._pools
+
+    def pool_uid(self, name, option):
+        server = self.server()[1]
+        pools = [p for p in self.pools() if (p['backup_server'] or '').lower() == (server or '').lower()]
+        found = [p for p in pools if (p['name'] or '').lower() == name.lower()]
+        if len(found) != 1:
+            raise _unknown(option, 'gateway pool', name, [p['name'] for p in pools], ' on backup server %s' % server)
+        return found[0]['uid']
+
+    def pool_name(self, uid):
+        found = [p['name'] for p in self.pools() if p['id'] == _bare(uid)]
+        return found[0] if found else (uid or '').strip()
+
     def wan_name(self, uid):
         if not (uid or '').strip():
             return None
@@ -194,6 +236,13 @@ class TypeField(Field):
             if isinstance(child.tag, str):
                 return TYPE_BLOCKS.get(_xml.localname(child.tag), _xml.localname(child.tag))
         return None
+
+    def resolve(self, value, context):
+        if context is not None and context.entity is None and value == 'vcd':
+            raise ValidationError('type: this module creates standalone and active_directory tenants; create a vCloud '
+                                  'Director tenant in EM (it needs the organization), then keep it with this module',
+                                  option=self.name)
+        return value
 
     def write_to(self, body, value, entity=None, context=None):
         _xml.sub(body, self.element, TYPES[value])
@@ -242,25 +291,35 @@ class LeaseField(Field):
         _xml.sub(body, 'LeaseOptions', attrib=attrib)
 
 
-class ProtectionField(Field):
-    """The recycle bin for backups the tenant deletes: ``BackupProtectionEnabled`` and ``BackupProtectionPeriod``."""
+class GroupField(Field):
+    """Sibling elements that one dict option sets together: ``subs`` is ``[(key, element, kind, doc)]`` (kind
+    ``bool``, ``int`` or a tuple of the accepted texts); a key left out keeps EM's value, and an edit sends them all."""
 
-    sub_docs = {'enabled': 'Whether deleted backups are kept for a while.',
-                'days': 'How many days deleted backups are kept (1 to 99).'}
+    def __init__(self, option, subs, limits=None, **kwargs):
+        super(GroupField, self).__init__(option, subs[0][1], **kwargs)
+        self.subs = subs
+        self.limits = limits or {}
+        self.sub_docs = dict((key, doc) for key, _el, _kind, doc in subs)
 
     def spec(self):
-        return {'type': 'dict', 'options': {'enabled': {'type': 'bool'}, 'days': {'type': 'int'}}}
+        options = {}
+        for key, _el, kind, _doc in self.subs:
+            options[key] = {'type': kind} if not isinstance(kind, tuple) else {'type': 'str', 'choices': list(kind)}
+        return {'type': 'dict', 'options': options}
 
     def normalize(self, value, context=None):
-        days = value.get('days')
-        if days is not None and not 1 <= days <= 99:
-            raise ValidationError('%s.days: EM keeps deleted backups 1 to 99 days (%s given)' % (self.name, days),
-                                  option=self.name)
-        return {'enabled': value.get('enabled'), 'days': days}
+        for key, (low, high) in self.limits.items():
+            if value.get(key) is not None and not low <= value[key] <= high:
+                raise ValidationError('%s.%s: EM accepts %d to %d (%s given)' % (self.name, key, low, high, value[key]),
+                                      option=self.name)
+        return dict((key, value.get(key)) for key, _el, _kind, _doc in self.subs)
 
     def read_from(self, entity, context=None):
-        return {'enabled': _xml.parse_bool(_xml.findtext(entity, 'BackupProtectionEnabled')),
-                'days': _int(_xml.findtext(entity, 'BackupProtectionPeriod'))}
+        out = {}
+        for key, el, kind, _doc in self.subs:
+            text = _xml.findtext(entity, el)
+            out[key] = _xml.parse_bool(text) if kind == 'bool' else _int(text) if kind == 'int' else text
+        return out
 
     def same(self, current, wanted, params=None):
         current = current or {}
@@ -271,10 +330,88 @@ class ProtectionField(Field):
 
     def write_to(self, body, value, entity=None, context=None):
         whole = self.target(self.read_from(entity) if entity is not None else {}, value)
-        if whole.get('enabled') is not None:
-            _xml.sub(body, 'BackupProtectionEnabled', _xml.format_bool(whole['enabled']))
-        if whole.get('days') is not None:
-            _xml.sub(body, 'BackupProtectionPeriod', str(whole['days']))
+        for key, el, kind, _doc in self.subs:
+            if whole.get(key) is not None:
+                _xml.sub(body, el, _xml.format_bool(whole[key]) if kind == 'bool' else str(whole[key]))
+
+
+class FailoverField(Field):
+    """``FailoverToOtherGatewaysIfFail``: the edit reuses the spelling the GET shows (JSON pages spell it
+    ``...Others...``), else the XML tables'."""
+
+    def _element(self, entity):
+        for child in (entity if entity is not None else []):
+            if isinstance(child.tag, str) and _xml.localname(child.tag).startswith('FailoverToOther'):
+                return child
+        return None
+
+    def read_from(self, entity, context=None):
+        el = self._element(entity)
+        return None if el is None else _xml.parse_bool(el.text)
+
+    def write_to(self, body, value, entity=None, context=None):
+        el = self._element(entity)
+        _xml.sub(body, _xml.localname(el.tag) if el is not None else self.element, _xml.format_bool(value))
+
+
+class PoolsField(Field):
+    """The gateway pools a tenant uses, by name: ``CloudGatewayPools/CloudGatewayPoolUid``, sent whole."""
+
+    def spec(self):
+        return {'type': 'list', 'elements': 'str'}
+
+    def normalize(self, value, context=None):
+        return sorted(set(value), key=lambda n: n.lower())
+
+    def resolve(self, value, context):
+        for name in value:
+            context.pool_uid(name, self.name)
+        return value
+
+    def read_from(self, entity, context=None):
+        uids = [u.text for u in _kids(_xml.find(entity, 'CloudGatewayPools'), 'CloudGatewayPoolUid')]
+        return sorted((context.pool_name(u) if context is not None else u for u in uids), key=lambda n: (n or '').lower())
+
+    def same(self, current, wanted, params=None):
+        return sorted((n or '').lower() for n in current or []) == sorted(n.lower() for n in wanted)
+
+    def write_to(self, body, value, entity=None, context=None):
+        pools = _xml.sub(body, 'CloudGatewayPools')
+        for name in value:
+            _xml.sub(pools, 'CloudGatewayPoolUid', context.pool_uid(name, self.name))
+
+
+class DomainField(Field):
+    """An Active Directory tenant's domain: ``TenantType/ADTenantType`` in the entity, ``Domain`` (last) in the
+    create spec."""
+
+    sub_docs = {'name': 'The domain (C(tech.local)).', 'account': 'The domain account (C(TECH\\william.fox)).',
+                'port': 'The LDAP port EM reaches the domain on (389 when left out).'}
+
+    def spec(self):
+        return {'type': 'dict', 'options': {'name': {'type': 'str', 'required': True}, 'account': {'type': 'str'},
+                                            'port': {'type': 'int', 'default': 389}}}
+
+    def normalize(self, value, context=None):
+        return {'name': value['name'], 'account': value.get('account'), 'port': value.get('port')}
+
+    def read_from(self, entity, context=None):
+        ad = _xml.find(entity, 'TenantType/ADTenantType')
+        if ad is None:
+            return None
+        return {'name': _xml.findtext(ad, 'Domain/DomainName'), 'account': _xml.findtext(ad, 'Account'),
+                'port': _int(_xml.findtext(ad, 'Domain/Port'))}
+
+    def same(self, current, wanted, params=None):
+        current = current or {}
+        return all(v is None or (str(current.get(k) or '').lower() == str(v).lower()) for k, v in wanted.items())
+
+    def write_to(self, body, value, entity=None, context=None):
+        domain = _xml.sub(body, 'Domain')
+        _xml.sub(domain, 'DomainName', value['name'])
+        if value.get('account'):
+            _xml.sub(domain, 'DomainAccount', value['account'])
+        _xml.sub(domain, 'Port', str(value.get('port') or 389))
 
 
 QUOTA_SUBOPTIONS = {'repository': {'type': 'str', 'required': True}, 'quota_gb': {'type': 'int'},
@@ -292,15 +429,153 @@ def quota_mb(item, option):
     return mb
 
 
-class QuotasField(Field):
-    """A tenant's storage quotas, one per cloud repository, matched by repository name (never by EM's id).
+def _fits(have, wanted):
+    """Whether ``have`` holds every value ``wanted`` gives (None: not given; names compared case-insensitively)."""
+    for key, value in wanted.items():
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            if not isinstance(have.get(key), dict) or not _fits(have[key], value):
+                return False
+        elif isinstance(value, str) and isinstance(have.get(key), str):
+            if value.lower() != have[key].lower():
+                return False
+        elif have.get(key) != value:
+            return False
+    return True
 
-    Added through ``POST .../resources``; resized (size, name, WAN accelerator) inside the tenant's PUT, which
-    carries the whole list with each quota's ``@Id``; removed (``DELETE .../resources/{id}``) only under
-    ``purge_backup_resources``. Never deleted and added again to change a size.
+
+def _merged(have, wanted):
+    out = dict(have)
+    for key, value in wanted.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        elif value is not None:
+            out[key] = value
+    return out
+
+
+class ChildListField(Field):
+    """A tenant's list of child items (quotas, subscriptions), each matched by a name (``key``), never by EM's id.
+
+    A listed item that is missing is added by a POST to the tenant's ``collection``; one that differs is changed
+    inside the tenant's PUT, which carries the whole list with each item's ``@Id``; an unlisted one is removed
+    (DELETE) only under the ``purge`` option. A subclass says how one item reads and writes.
     """
 
-    purge = 'purge_backup_resources'
+    key = purge = collection = list_el = item_el = create_item_el = create_root = what = None
+
+    def spec(self):
+        return {'type': 'list', 'elements': 'dict', 'options': self.suboptions}
+
+    # one item: a subclass
+    def normalize_item(self, item, option):
+        raise NotImplementedError
+
+    def resolve_item(self, item, option, context):
+        raise NotImplementedError
+
+    def read_item(self, el, context):
+        raise NotImplementedError
+
+    def spec_item(self, parent, item, option, context):
+        raise NotImplementedError
+
+    def put_item(self, parent, el, item, context):
+        raise NotImplementedError
+
+    def new_item(self, item):
+        return item
+
+    # the list
+    def normalize(self, value, context=None):
+        out, seen = [], set()
+        for i, item in enumerate(value):
+            option = '%s[%d]' % (self.name, i)
+            name = (item[self.key] or '').lower()
+            if name in seen:
+                raise ValidationError('%s.%s: %r is listed twice; a tenant has one %s per %s'
+                                      % (option, self.key, item[self.key], self.what, self.key), option=self.name)
+            seen.add(name)
+            out.append(self.normalize_item(item, option))
+        return out
+
+    def resolve(self, value, context):
+        for i, item in enumerate(value):
+            self.resolve_item(item, '%s[%d]' % (self.name, i), context)
+        return value
+
+    def _items(self, entity):
+        return _kids(_xml.find(entity, self.list_el), self.item_el)
+
+    def read_from(self, entity, context=None):
+        return sorted((self.read_item(el, context) for el in self._items(entity)), key=lambda i: (i[self.key] or '').lower())
+
+    def _pair(self, current, item):
+        return next((c for c in current or [] if (c[self.key] or '').lower() == item[self.key].lower()), None)
+
+    def _extra(self, current, wanted, params):
+        if not (params or {}).get(self.purge):
+            return []
+        names = set(i[self.key].lower() for i in wanted)
+        return [c for c in current or [] if (c[self.key] or '').lower() not in names]
+
+    def same(self, current, wanted, params=None):
+        for item in wanted:
+            have = self._pair(current, item)
+            if have is None or not _fits(have, item):
+                return False
+        return not self._extra(current, wanted, params)
+
+    def target(self, current, wanted, params=None):
+        extra = [(c[self.key] or '').lower() for c in self._extra(current, wanted, params)]
+        out = [dict(c) for c in current or [] if (c[self.key] or '').lower() not in extra]
+        for item in wanted:
+            have = self._pair(out, item)
+            if have is None:
+                out.append(self.new_item(item))
+            else:
+                out[out.index(have)] = _merged(have, item)
+        return sorted(out, key=lambda i: (i[self.key] or '').lower())
+
+    def child_writes(self, record_id, current, wanted, params, context):
+        in_put = any(self._pair(current, i) is not None and not _fits(self._pair(current, i), i) for i in wanted)
+        writes = []
+        for i, item in enumerate(wanted):
+            if self._pair(current, item) is None:
+                body = _xml.element(self.create_root)
+                self.spec_item(body, item, '%s[%d]' % (self.name, i), context)
+                writes.append(ChildWrite('POST', '%s/%s' % (record_id, self.collection), body,
+                                         label='%s %s added' % (self.what, item[self.key])))
+        extra = set((c[self.key] or '').lower() for c in self._extra(current, wanted, params))
+        for el in self._items(context.entity):
+            name = self.read_item(el, context)[self.key]
+            if (name or '').lower() in extra:
+                writes.append(ChildWrite('DELETE', '%s/%s/%s' % (record_id, self.collection, el.get('Id')),
+                                         label='%s %s removed' % (self.what, name)))
+        return in_put, writes
+
+    def write_to(self, body, value, entity=None, context=None):
+        out = _xml.sub(body, self.list_el)
+        if entity is None:
+            for i, item in enumerate(value):
+                self.spec_item(_xml.sub(out, self.create_item_el), item, '%s[%d]' % (self.name, i), context)
+            return
+        for el in self._items(entity):
+            name = (self.read_item(el, context)[self.key] or '').lower()
+            item = next((i for i in value if i[self.key].lower() == name), {})
+            copy = _xml.sub(out, self.item_el, attrib=dict((a, el.get(a)) for a in ('Href', 'Type', 'Id') if el.get(a)))
+            self.put_item(copy, el, item, context)
+
+
+class QuotasField(ChildListField):
+    """A tenant's storage quotas, one per cloud repository. Resized (size, name, WAN accelerator) only inside the
+    tenant's PUT: never deleted and added again to change a size."""
+
+    key, purge, collection, what = 'repository', 'purge_backup_resources', 'resources', 'quota on repository'
+    list_el, item_el, create_item_el, create_root = 'Resources', 'CloudTenantResource', 'BackupResource', \
+        'CreateCloudTenantResourceSpec'
+    suboptions = QUOTA_SUBOPTIONS
     sub_docs = {'repository': 'The cloud repository, by its name on the tenant\'s backup server.',
                 'quota_gb': 'The quota in GB (at least 1); or give O(backup_resources[].quota_mb).',
                 'quota_mb': 'The quota in MB (at least 1024), as EM counts it; or give O(backup_resources[].quota_gb).',
@@ -310,93 +585,27 @@ class QuotasField(Field):
     verify_hint = ('EM did not take the change through the tenant\'s edit; the module does not delete a quota and add '
                    'it again, since that would put the tenant\'s backups at risk: change it in EM\'s console')
 
-    def spec(self):
-        return {'type': 'list', 'elements': 'dict', 'options': QUOTA_SUBOPTIONS}
+    def normalize_item(self, item, option):
+        return {'repository': item['repository'], 'quota_mb': quota_mb(item, option + '.quota_gb'),
+                'display_name': item.get('display_name'), 'wan_accelerator': item.get('wan_accelerator')}
 
-    def normalize(self, value, context=None):
-        out, seen = [], set()
-        for i, item in enumerate(value):
-            option = '%s[%d]' % (self.name, i)
-            if (item['repository'] or '').lower() in seen:
-                raise ValidationError('%s.repository: %r is listed twice; a tenant has one quota per repository'
-                                      % (option, item['repository']), option=self.name)
-            seen.add((item['repository'] or '').lower())
-            out.append({'repository': item['repository'], 'quota_mb': quota_mb(item, option + '.quota_gb'),
-                        'display_name': item.get('display_name'), 'wan_accelerator': item.get('wan_accelerator')})
-        return out
+    def resolve_item(self, item, option, context):
+        context.repository_uid(item['repository'], option + '.repository')
+        if item['wan_accelerator']:
+            context.wan_uid(item['wan_accelerator'], option + '.wan_accelerator')
 
-    def resolve(self, value, context):
-        for i, item in enumerate(value):
-            option = '%s[%d]' % (self.name, i)
-            context.repository_uid(item['repository'], option + '.repository')
-            if item['wan_accelerator']:
-                context.wan_uid(item['wan_accelerator'], option + '.wan_accelerator')
-        return value
+    def read_item(self, el, context):
+        uid = _xml.findtext(el, 'RepositoryQuota/RepositoryUid')
+        wan = _xml.findtext(el, 'RepositoryQuota/WanAcceleratorUid')
+        return {'repository': context.repository_name(uid) if context is not None else uid,
+                'quota_mb': _int(_xml.findtext(el, 'RepositoryQuota/Quota')),
+                'display_name': _xml.findtext(el, 'RepositoryQuota/DisplayName'),
+                'wan_accelerator': context.wan_name(wan) if context is not None else wan}
 
-    def read_from(self, entity, context=None):
-        out = []
-        for res in _kids(_xml.find(entity, 'Resources'), 'CloudTenantResource'):
-            uid = _xml.findtext(res, 'RepositoryQuota/RepositoryUid')
-            wan = _xml.findtext(res, 'RepositoryQuota/WanAcceleratorUid')
-            out.append({'repository': context.repository_name(uid) if context is not None else uid,
-                        'quota_mb': _int(_xml.findtext(res, 'RepositoryQuota/Quota')),
-                        'display_name': _xml.findtext(res, 'RepositoryQuota/DisplayName'),
-                        'wan_accelerator': context.wan_name(wan) if context is not None else wan})
-        return sorted(out, key=lambda q: (q['repository'] or '').lower())
+    def new_item(self, item):
+        return dict(item, display_name=item['display_name'] or item['repository'])
 
-    @staticmethod
-    def _pair(current, item):
-        return next((c for c in current or [] if (c['repository'] or '').lower() == item['repository'].lower()), None)
-
-    @staticmethod
-    def _fits(have, item):
-        return (item['quota_mb'] is None or have['quota_mb'] == item['quota_mb']) and \
-            (item['display_name'] is None or have['display_name'] == item['display_name']) and \
-            (item['wan_accelerator'] is None or (have['wan_accelerator'] or '').lower() == item['wan_accelerator'].lower())
-
-    def _extra(self, current, wanted, params):
-        if not (params or {}).get(self.purge):
-            return []
-        names = set(i['repository'].lower() for i in wanted)
-        return [c for c in current or [] if (c['repository'] or '').lower() not in names]
-
-    def same(self, current, wanted, params=None):
-        for item in wanted:
-            have = self._pair(current, item)
-            if have is None or not self._fits(have, item):
-                return False
-        return not self._extra(current, wanted, params)
-
-    def target(self, current, wanted, params=None):
-        extra = [(c['repository'] or '').lower() for c in self._extra(current, wanted, params)]
-        out = [dict(c) for c in current or [] if (c['repository'] or '').lower() not in extra]
-        for item in wanted:
-            have = self._pair(out, item)
-            if have is None:
-                out.append(dict(item, display_name=item['display_name'] or item['repository']))
-            else:
-                have.update((k, v) for k, v in item.items() if v is not None and k != 'repository')
-        return sorted(out, key=lambda q: (q['repository'] or '').lower())
-
-    def child_writes(self, record_id, current, wanted, params, context):
-        in_put = any(self._pair(current, i) is not None and not self._fits(self._pair(current, i), i) for i in wanted)
-        writes = []
-        for i, item in enumerate(wanted):
-            if self._pair(current, item) is None:
-                body = _xml.element('CreateCloudTenantResourceSpec')
-                self._spec_item(body, item, i, context)
-                writes.append(ChildWrite('POST', record_id + '/resources', body,
-                                         label='quota on repository %s added' % item['repository']))
-        extra = set((c['repository'] or '').lower() for c in self._extra(current, wanted, params))
-        for res in _kids(_xml.find(context.entity, 'Resources'), 'CloudTenantResource'):
-            name = context.repository_name(_xml.findtext(res, 'RepositoryQuota/RepositoryUid'))
-            if (name or '').lower() in extra:
-                writes.append(ChildWrite('DELETE', '%s/resources/%s' % (record_id, res.get('Id')),
-                                         label='quota on repository %s removed' % name))
-        return in_put, writes
-
-    def _spec_item(self, parent, item, i, context):
-        option = '%s[%d]' % (self.name, i)
+    def spec_item(self, parent, item, option, context):
         _xml.sub(parent, 'Name', item['display_name'] or item['repository'])
         _xml.sub(parent, 'RepositoryUid', context.repository_uid(item['repository'], option + '.repository'))
         if item['quota_mb'] is None:
@@ -406,27 +615,108 @@ class QuotasField(Field):
         if item['wan_accelerator']:
             _xml.sub(parent, 'WanAcceleratorUid', context.wan_uid(item['wan_accelerator'], option + '.wan_accelerator'))
 
-    def write_to(self, body, value, entity=None, context=None):
-        resources = _xml.sub(body, 'Resources')
-        if entity is None:
-            for i, item in enumerate(value):
-                self._spec_item(_xml.sub(resources, 'BackupResource'), item, i, context)
-            return
-        for res in _kids(_xml.find(entity, 'Resources'), 'CloudTenantResource'):
-            quota = _xml.find(res, 'RepositoryQuota')
-            uid = _xml.findtext(quota, 'RepositoryUid')
-            name = context.repository_name(uid)
-            item = next((i for i in value if i['repository'].lower() == (name or '').lower()), {})
-            out = _xml.sub(resources, 'CloudTenantResource',
-                           attrib=dict((a, res.get(a)) for a in ('Href', 'Type', 'Id') if res.get(a) is not None))
-            rq = _xml.sub(out, 'RepositoryQuota')
-            _xml.sub(rq, 'DisplayName', item.get('display_name') or _xml.findtext(quota, 'DisplayName') or '')
-            _xml.sub(rq, 'RepositoryUid', uid)
-            wan = context.wan_uid(item['wan_accelerator'], self.name) if item.get('wan_accelerator') else \
-                _xml.findtext(quota, 'WanAcceleratorUid')
-            if wan:
-                _xml.sub(rq, 'WanAcceleratorUid', wan)
-            _xml.sub(rq, 'Quota', str(item.get('quota_mb') or _xml.findtext(quota, 'Quota')))
+    def put_item(self, parent, el, item, context):
+        quota = _xml.find(el, 'RepositoryQuota')
+        rq = _xml.sub(parent, 'RepositoryQuota')
+        _xml.sub(rq, 'DisplayName', item.get('display_name') or _xml.findtext(quota, 'DisplayName') or '')
+        _xml.sub(rq, 'RepositoryUid', _xml.findtext(quota, 'RepositoryUid'))
+        wan = context.wan_uid(item['wan_accelerator'], self.name) if item.get('wan_accelerator') else \
+            _xml.findtext(quota, 'WanAcceleratorUid')
+        if wan:
+            _xml.sub(rq, 'WanAcceleratorUid', wan)
+        _xml.sub(rq, 'Quota', str(item.get('quota_mb') or _xml.findtext(quota, 'Quota')))
+
+
+APPLIANCE_OPTIONS = {'enabled': {'type': 'bool'}, 'name': {'type': 'str'}, 'production_network': {'type': 'str'},
+                     'ip': {'type': 'raw'}}
+
+
+class ComputeField(ChildListField):
+    """A tenant's hardware-plan subscriptions (replication resources), one per plan, with the network extension
+    appliance. Changed (appliance, WAN accelerator, failover networking) inside the tenant's PUT; a subscription is
+    never moved to another plan."""
+
+    key, purge, collection, what = 'hardware_plan', 'purge_compute_resources', 'computeResources', \
+        'subscription to hardware plan'
+    list_el, item_el, create_item_el, create_root = 'ComputeResources', 'CloudTenantComputeResource', \
+        'ComputeResource', 'CloudTenantComputeResourceCreateSpec'
+    suboptions = {'hardware_plan': {'type': 'str', 'required': True}, 'wan_accelerator': {'type': 'str'},
+                  'network_extension': {'type': 'dict', 'options': APPLIANCE_OPTIONS}}
+    sub_docs = {'hardware_plan': 'The hardware plan, by its name on the tenant\'s backup server.',
+                'wan_accelerator': 'The WAN accelerator (its name) on the provider\'s side; kept when left out.',
+                'network_extension': 'The network extension appliance: C(enabled) (failover networking), C(name), '
+                                     'C(production_network) (the port group, as EM shows it), and C(ip): C(dhcp) or '
+                                     'C({address, netmask, gateway}).',
+                'network_extension.enabled': 'Whether the tenant\'s replicas use failover networking through it.',
+                'network_extension.name': 'The appliance\'s name.',
+                'network_extension.production_network': 'The network it connects to, as EM shows it (EM cannot look '
+                                                        'networks up, so it is compared exactly).',
+                'network_extension.ip': 'C(dhcp), or a dict of C(address), C(netmask) and C(gateway).'}
+    verify_hint = 'EM did not take the change through the tenant\'s edit'
+
+    def normalize_item(self, item, option):
+        ext = item.get('network_extension')
+        if ext is not None:
+            ip = ext.get('ip')
+            if ip is not None and ip != 'dhcp' and not (isinstance(ip, dict) and set(ip) == {'address', 'netmask', 'gateway'}):
+                raise ValidationError('%s.network_extension.ip: dhcp, or {address, netmask, gateway}' % option,
+                                      option=self.name)
+            ext = {'enabled': ext.get('enabled'), 'name': ext.get('name'),
+                   'production_network': ext.get('production_network'), 'ip': ip}
+        return {'hardware_plan': item['hardware_plan'], 'wan_accelerator': item.get('wan_accelerator'),
+                'network_extension': ext}
+
+    def resolve_item(self, item, option, context):
+        context.plan(item['hardware_plan'], option + '.hardware_plan')
+        if item['wan_accelerator']:
+            context.wan_uid(item['wan_accelerator'], option + '.wan_accelerator')
+
+    def read_item(self, el, context):
+        uid = _xml.findtext(el, 'CloudHardwarePlanUid')
+        wan = _xml.findtext(el, 'WanAcceleratorUid')
+        app = _xml.find(el, 'NetworkAppliance')
+        ext = {'enabled': _xml.parse_bool(_xml.findtext(el, 'UseNetworkFailoverResources')), 'name': None,
+               'production_network': None, 'ip': None}
+        if app is not None:
+            auto = _xml.parse_bool(_xml.findtext(app, 'ObtainIPAddressAutomatically'))
+            ext.update(name=_xml.findtext(app, 'Name'), production_network=_xml.findtext(app, 'ProductionNetwork'),
+                       ip='dhcp' if auto else {
+                           'address': _xml.findtext(app, 'ManualIpAddressSettingsInfoType/IpAddress'),
+                           'netmask': _xml.findtext(app, 'ManualIpAddressSettingsInfoType/SubnetMask'),
+                           'gateway': _xml.findtext(app, 'ManualIpAddressSettingsInfoType/DefaultGateway')})
+        return {'hardware_plan': context.plan_name(uid) if context is not None else uid,
+                'wan_accelerator': context.wan_name(wan) if context is not None else wan, 'network_extension': ext}
+
+    def _appliance(self, parent, ext):
+        app = _xml.sub(parent, 'NetworkAppliance')
+        _xml.sub(app, 'Name', ext.get('name') or '')
+        _xml.sub(app, 'ProductionNetwork', ext.get('production_network') or '')
+        ip = ext.get('ip') or 'dhcp'
+        _xml.sub(app, 'ObtainIPAddressAutomatically', _xml.format_bool(ip == 'dhcp'))
+        if ip != 'dhcp':
+            manual = _xml.sub(app, 'ManualIpAddressSettingsInfoType')
+            for key, el in (('address', 'IpAddress'), ('netmask', 'SubnetMask'), ('gateway', 'DefaultGateway')):
+                _xml.sub(manual, el, ip[key])
+
+    def _write(self, parent, item, have, context, option):
+        """The subscription's elements, in the create spec's and the entity's order (``have``: as EM shows it)."""
+        plan = context.plan(item['hardware_plan'], option + '.hardware_plan')
+        ext = _merged((have or {}).get('network_extension') or {}, item.get('network_extension') or {})
+        _xml.sub(parent, 'CloudHardwarePlanUid', plan['uid'])
+        wan = item.get('wan_accelerator') or (have or {}).get('wan_accelerator')
+        if wan:
+            _xml.sub(parent, 'WanAcceleratorUid', context.wan_uid(wan, option + '.wan_accelerator'))
+        _xml.sub(parent, 'PlatformType', plan['platform'])
+        _xml.sub(parent, 'UseNetworkFailoverResources', _xml.format_bool(bool(ext.get('enabled'))))
+        if ext.get('name') or ext.get('production_network'):
+            self._appliance(parent, ext)
+
+    def spec_item(self, parent, item, option, context):
+        self._write(parent, item, None, context, option)
+
+    def put_item(self, parent, el, item, context):
+        have = self.read_item(el, context)
+        self._write(parent, dict(item or {}, hardware_plan=have['hardware_plan']), have, context, self.name)
 
 
 def _tenant_extra(entity):
@@ -457,11 +747,15 @@ TENANT = Resource(
              'delete': '202 and a task; the module always says whether the backups go (C(includeBackups))'},
     identity=Identity('@UID', ('name', 'backup_server'), id_option=None),
     create_order=('name', 'description', 'tenant_password', 'enabled', 'lease_expiration', 'backup_resources',
-                  'backup_server', 'max_concurrent_tasks', 'type', 'backup_protection'),
+                  'compute_resources', 'throttling', 'public_ip_count', 'backup_server', 'max_concurrent_tasks', 'type', 'ad_domain',
+                  'backup_protection', 'gateway_pools', 'failover_to_other_gateways'),
     extra_options=[
         ('delete_backups', {'type': 'bool', 'default': False},
          'With O(state=absent): also delete the tenant\'s backups from the cloud repositories. By default they are '
          'kept; the module always says which to EM (C(includeBackups=false) or C(true)).'),
+        ('purge_compute_resources', {'type': 'bool', 'default': False},
+         'Remove the subscriptions to hardware plans that O(compute_resources) does not list. Without it, unlisted '
+         'subscriptions are left alone. A removal is shown in the diff first.'),
         ('purge_backup_resources', {'type': 'bool', 'default': False},
          'Remove the quotas on repositories that O(backup_resources) does not list. Without it, unlisted quotas are '
          'left alone. A removal is shown in the diff first.'),
@@ -491,10 +785,12 @@ TENANT = Resource(
         TypeField('type', 'TenantType', kind='enum', choices=dict((k, k) for k in TYPES), access='create',
                   fixed=True, create_default='standalone', doc=(
                       'The kind of tenant, chosen when it is created (C(standalone) when left out). On an existing '
-                      'tenant a different type fails before any write. This module creates C(standalone) tenants.')),
-        Field('tenant_password', 'Password', entity=None, secret=True, required=True, doc=(
-            'The tenant\'s password, needed to create it. EM never shows it; see O(update_password). An empty '
-            'string is refused.')),
+                      'tenant a different type fails before any write. This module creates C(standalone) and '
+                      'C(active_directory) tenants; a C(vcd) tenant is created in EM, then kept here.')),
+        Field('tenant_password', 'Password', entity=None, secret=True,
+              required=lambda wanted: wanted.get('type') == 'standalone', doc=(
+                  'The tenant\'s password, needed to create a standalone tenant. EM never shows it; see '
+                  'O(update_password). An empty string is refused.')),
         Field('description', 'Description', doc='The description.'),
         Field('enabled', 'Enabled', kind='bool', doc=(
             'Whether the tenant may connect; C(false) disables it (its data and settings are kept).')),
@@ -508,12 +804,40 @@ TENANT = Resource(
             'A listed quota that is missing is added; one whose size differs is resized inside the tenant\'s own '
             'edit, never deleted and added again; if EM does not take the new size, the module fails and says so. '
             'Quotas not listed are kept unless O(purge_backup_resources).')),
+        ComputeField('compute_resources', 'ComputeResources', doc=(
+            'The hardware plans the tenant subscribes to (replication resources), one per plan: C(hardware_plan) '
+            '(a name on the tenant\'s backup server), C(wan_accelerator), C(network_extension). A listed '
+            'subscription that is missing is added; one that differs is changed inside the tenant\'s own edit; '
+            'unlisted ones are kept unless O(purge_compute_resources). Creating a tenant with a hardware plan can '
+            'take long: see O(wait_timeout).')),
         Field('max_concurrent_tasks', 'MaxConcurrentTasks', kind='int', minimum=1, maximum=10000, doc=(
             'How many tasks the tenant may run at once.')),
-        ProtectionField('backup_protection', 'BackupProtectionEnabled', later=True, doc=(
-            'The recycle bin for the backups the tenant deletes: C(enabled) and C(days) (1 to 99). On a new '
-            'tenant it is set by a second write once EM has created it.')),
+        GroupField('throttling', [
+            ('enabled', 'ThrottlingEnabled', 'bool', 'Whether the tenant\'s traffic is limited.'),
+            ('speed', 'ThrottlingSpeedLimit', 'int', 'The limit, in O(throttling.unit).'),
+            ('unit', 'ThrottlingSpeedUnit', ('Mbps', 'KBps', 'MBps'), 'C(Mbps), C(KBps) or C(MBps) (case matters).')],
+            limits={'speed': (1, 2 ** 31 - 1)}, access='create', fixed=True, doc=(
+                'The network traffic limit, set when the tenant is created: EM\'s edit does not take it, so a '
+                'different value on an existing tenant fails before any write.')),
+        Field('public_ip_count', 'PublicIpCount', kind='int', minimum=0, maximum=65535, access='create', fixed=True, doc=(
+            'How many public IP addresses the tenant\'s replicas may use, set when it is created; a different value on '
+            'an existing tenant fails before any write.')),
+        GroupField('backup_protection', [
+            ('enabled', 'BackupProtectionEnabled', 'bool', 'Whether deleted backups are kept for a while.'),
+            ('days', 'BackupProtectionPeriod', 'int', 'How many days deleted backups are kept (1 to 99).')],
+            limits={'days': (1, 99)}, later=True, doc=(
+                'The recycle bin for the backups the tenant deletes: C(enabled) and C(days) (1 to 99). On a new '
+                'tenant it is set by a second write once EM has created it.')),
+        DomainField('ad_domain', 'Domain', access='create', fixed=True,
+                    required=lambda wanted: wanted.get('type') == 'active_directory', doc=(
+                        'O(type=active_directory): the domain whose account the tenant is (C(name), C(account), '
+                        'C(port)); needed to create such a tenant, and fixed once it exists.')),
         Echo('TenantType'),
+        PoolsField('gateway_pools', 'CloudGatewayPools', later=True, doc=(
+            'The cloud gateway pools the tenant connects through, by name, on its backup server (the whole list; '
+            'C([]) for none). The tenant owns the assignment. On a new tenant it is set by a second write.')),
+        FailoverField('failover_to_other_gateways', 'FailoverToOtherGatewaysIfFail', kind='bool', later=True, doc=(
+            'Whether the tenant may use gateways outside its pools when those fail.')),
     ],
 )
 

@@ -64,11 +64,13 @@ class Field(Leaf):
 
     ``xml`` is its name in the create and edit bodies, ``entity`` its name in
     the entity EM shows (None: EM never shows it). ``access`` is ``rw`` (sent
-    on create and edit when it differs), ``create`` (sent on create only),
+    on create and edit when it differs), ``create`` (sent on create only; with ``fixed``, a different value on an
+    existing record fails before any write),
     ``ro`` (shown, never sent) or ``key`` (sent with every write: the edit body
     must carry it). ``secret`` marks a write-only value governed by
     ``update_password``; it is ``no_log`` unless ``no_log=False`` says it is
-    merely unreadable (an account name).
+    merely unreadable (an account name). ``required`` (True, or a function of the wanted values) is needed to
+    create; ``later`` is sent by one edit once the create is done.
     """
 
     verify_hint = None  # said when EM did not keep the field: what the module did not do instead
@@ -425,9 +427,10 @@ class Resource:
         same = [(r, v) for r, v in values if _same(field, v.get(first), params.get(first))]
         narrowed = same
         for key in self.identity.keys[1:]:
-            if len(narrowed) <= 1 or params.get(key) is None:
-                break
-            narrowed = [(r, v) for r, v in narrowed if _same(self.by_option.get(key), v.get(key), params.get(key))]
+            field = self.by_option.get(key)
+            if params.get(key) is None or (len(narrowed) <= 1 and (field is None or field.access == 'rw')):
+                continue  # a setting narrows only a name several records share; a create-time key always does
+            narrowed = [(r, v) for r, v in narrowed if _same(field, v.get(key), params.get(key))]
         return [r for r, _v in narrowed], [r for r, _v in same]
 
     def describe(self, records):
@@ -486,6 +489,11 @@ class Answer:
         self.task = task
         self.entity = entity
         self.known = known
+
+    @property
+    def settled(self):
+        """EM said the write is done: its task finished, or it answered with the record."""
+        return self.task is not None or self.entity is not None
 
 
 def send(client, method, path, body, entity_root, params=None, wait_timeout=900, sleep=None, clock=None):
@@ -586,7 +594,7 @@ class Plan:
                 elif field.create_default is not None:
                     self.wanted[field.name] = field.create_default
                     self.send.append(field.name)
-                elif field.required:
+                elif field.required(self.wanted) if callable(field.required) else field.required:
                     missing.append(field.name)
         if missing:
             raise ValidationError('%s: required to create the %s %s, which does not exist%s'
@@ -681,14 +689,18 @@ class Plan:
         return bad
 
 
-def _reread(find, wait_timeout, sleep, clock):
-    """Read the record after a write until ``find`` shows what was sent; ``(entity or None, mismatches)``."""
+def _reread(find, wait_timeout, sleep, clock, once=False):
+    """Read the record after a write until ``find`` shows what was sent; ``(entity or None, mismatches)``.
+
+    ``once``: the write is settled (its task finished, or EM answered with the record), so what EM shows now is
+    what it kept: a record that does not match is not watched for ``wait_timeout``.
+    """
     last = {}
 
     def shows():
         last['entity'], last['bad'] = find()
         return last['entity'] is not None and not last['bad']
-    if not shows():
+    if not shows() and not (once and last['entity'] is not None):
         _tasks.watch_until(shows, wait_timeout, sleep, clock)
     return last['entity'], last['bad']
 
@@ -782,9 +794,9 @@ def _write(client, plan, tasks, wait_timeout, sleep, clock):
         body = res.body(res.edit_root, plan.wanted, plan.send, plan.entity, plan.context)
         answer = _sent(client, plan, tasks, 'PUT', item, body, res.edit_params, what, wait_timeout, sleep, clock)
     for write in plan.child_writes:
-        _sent(client, plan, tasks, write.method, write.path, write.body, write.params, '%s (%s)' % (what, write.label),
-              wait_timeout, sleep, clock)
-        answer = Answer()
+        done = _sent(client, plan, tasks, write.method, write.path, write.body, write.params,
+                     '%s (%s)' % (what, write.label), wait_timeout, sleep, clock)
+        answer = Answer(task=done.task if done.settled and (answer.settled or not plan.send) else None)
     return _verify(client, plan, answer, item, what, wait_timeout, sleep, clock)
 
 
@@ -809,7 +821,7 @@ def _verify(client, plan, answer, item, what, wait_timeout, sleep, clock, names=
             raise VerifyFailed('%s: EM shows several new records that match: %s' % (what, res.describe(new)))
         return (new[0], plan.mismatches(new[0], names)) if new else (None, [])
     find.called = False
-    entity, bad = _reread(find, wait_timeout, sleep, clock)
+    entity, bad = _reread(find, wait_timeout, sleep, clock, once=answer.settled)
     if entity is None:
         how = 'EM accepted it' if answer.known else 'the request was sent but its answer was lost (it is not sent again)'
         raise VerifyFailed('%s: %s, but no new record shows%s after %s s' % (what, how, plan._where(), wait_timeout))

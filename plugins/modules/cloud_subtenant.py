@@ -13,8 +13,8 @@ short_description: Keep one subtenant of a Veeam Cloud Connect tenant as declare
 version_added: 1.0.0
 description:
   - Keeps one subtenant of a Veeam Cloud Connect tenant through Enterprise Manager (EM),
-    C(/api/cloud/tenants/{id}/subtenants): its description, whether it is enabled, and its quota on one of the
-    tenant's quotas, sized or unlimited.
+    C(/api/cloud/tenants/{id}/subtenants), as declared. That is its description, whether it is enabled, and its
+    quota on one of the tenant's quotas, sized or unlimited.
   - The module first sends C(GET /api/cloud); without the Cloud Connect service-provider licence it fails at once,
     having written nothing.
   - The tenant is found by O(tenant) (and O(backup_server)), the subtenant by O(name) among its subtenants. A missing
@@ -119,24 +119,24 @@ EXAMPLES = r'''
   veeam_em.core.cloud_subtenant:
     tenant: globex
     name: globex-finance
-    subtenant_password: "{{ vault_finance_password | default('Example-Pa55') }}"
+    subtenant_password: "{{ vault_subtenant_password | default('Example-Pa55') }}"
     description: Finance department
     quota:
       backup_resource: Globex primary
       quota_gb: 20
 
-- name: Let it use the whole quota
+- name: Let the HR department use the whole quota
   veeam_em.core.cloud_subtenant:
     tenant: globex
-    name: globex-finance
+    name: globex-hr
     quota:
       backup_resource: Globex primary
       unlimited: true
 
-- name: Remove it
+- name: Remove a department that left
   veeam_em.core.cloud_subtenant:
     tenant: globex
-    name: globex-finance
+    name: globex-legal
     state: absent
 '''
 

@@ -553,6 +553,23 @@ def test_subtenant_create_edit_password(cl):
     assert item.find("e:Password", N) is not None and item.find("e:Password", N).text is None
 
 
+@pytest.mark.parametrize("path, root, children", [
+    ("resources", "CreateCloudTenantResourceSpec", "<RepositoryUid>urn:veeam:Repository:%s</RepositoryUid>"
+                                                   "<QuotaMb>4096</QuotaMb>" % REPO_DEF),
+    ("subtenants", "CloudSubtenantCreateSpec", "<Name>acme-it</Name><Password>Sub-Pw-1</Password>"
+                                               "<TenantResourceId>%s</TenantResourceId><QuotaMb>2048</QuotaMb>"),
+])
+def test_child_create_without_a_required_element_is_refused(cl, path, root, children):
+    """The quota's Name and the subtenant's UnlimitedQuota are 1/1 on their create pages: a body without one is a 400,
+    and nothing is created."""
+    if "%s" in children:
+        children %= cl.tenant(ACME)["resources"][0]["id"]
+    before = cl.tenant(ACME)
+    r = cl.req("POST", "/cloud/tenants/%s/%s" % (ACME, path), body=body(root, children))
+    assert r.status_code == 400, r.text
+    assert cl.tenant(ACME) == before
+
+
 @pytest.mark.parametrize("default", ["false", "true"])
 def test_delete_tenant_records_include_backups(cl, default):
     cl.config(include_backups_default=default)

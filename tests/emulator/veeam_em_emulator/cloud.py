@@ -1068,7 +1068,8 @@ def _remove_child(state, req, t, key, rec, operation, check=None):
 
 
 def _create_quota(state, req, t):
-    spec = secrets.parse_tree(state, req, QUOTA_CREATE, required=("RepositoryUid", "QuotaMb"))
+    # Name, RepositoryUid and QuotaMb are 1/1 (post_tenants_id_resources.md)
+    spec = secrets.parse_tree(state, req, QUOTA_CREATE, required=("Name", "RepositoryUid", "QuotaMb"))
 
     def build(cur):
         return _quota_from(state, _t(spec, "Name"), _t(spec, "RepositoryUid"), _t(spec, "QuotaMb"),
@@ -1172,7 +1173,8 @@ def _sub_quota(t, resource_id, quota_raw, unlimited, name):
 
 
 def _create_subtenant(state, req, t):
-    spec = secrets.parse_tree(state, req, SUB_CREATE, required=("Name", "Password", "TenantResourceId"))
+    # UnlimitedQuota is 1/1 beside Name, Password and TenantResourceId (post_tenants_id_subtenants.md)
+    spec = secrets.parse_tree(state, req, SUB_CREATE, required=("Name", "Password", "TenantResourceId", "UnlimitedQuota"))
     name = (_t(spec, "Name") or "").strip()
     unlimited = _t(spec, "UnlimitedQuota") == "true"
     tid = t["id"]
