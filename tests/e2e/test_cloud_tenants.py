@@ -146,3 +146,26 @@ def test_role_drift_report_then_apply_then_quiet(em):
     assert len(writes(first)) == 2 and writes(second) == []
     assert '"Changed:",' in run.output
     assert tenant(em, 'acme')['max_concurrent_tasks'] == 6 and tenant(em, 'globex')['enabled'] is False
+
+
+def test_role_exports_what_em_holds_and_the_export_applies_unchanged(em, tmp_path):
+    """Issue 16 for tenants: the export is the role's own input; applied as it is, nothing changes."""
+    export = role_task(em, [], veeam_em_export_path=str(tmp_path))
+    apply_ = role_task(em, None)
+    del apply_['vars']['veeam_em_tenants']  # from the exported file, read by include_vars
+    run = run_tasks(em, [export, {'ansible.builtin.include_vars': {'file': str(tmp_path / 'localhost.tenants.yml')}},
+                         apply_])
+    assert run.rc == 0, run.output
+    with open(str(tmp_path / 'localhost.tenants.yml')) as f:
+        text = f.read()
+    tenants = yaml.safe_load(text)['veeam_em_tenants']
+    seeded = sorted((t['name'], t['backup_server']) for t in em.control('GET', 'tenants').json())
+    assert sorted((t['name'], t['backup_server']) for t in tenants) == seeded
+    assert [t['name'] for t in tenants] == sorted(t['name'] for t in tenants)
+    acme = [t for t in tenants if (t['name'], t['backup_server']) == ('acme', 'vbr01')][0]
+    assert acme['type'] == 'standalone' and acme['description'] == 'ACME Corp, backup only'
+    assert acme['backup_resources'][0]['repository'] == 'Backup Volume 01'
+    assert not [k for t in tenants for k in t if 'password' in k] and 'Seed-' not in text  # no secret, none seeded
+    export_session, apply_session = run.sessions()
+    assert writes(export_session) == [] and writes(apply_session) == []
+    assert 'Changed:' not in run.output
