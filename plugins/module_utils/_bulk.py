@@ -9,6 +9,13 @@
 One paged read of every job, a plan per entry, the entries with nothing to
 send settled at once, and the writes sent with at most ``max_in_flight`` of
 them at a time. An entry that fails does not stop the others.
+
+The read is a pipeline: the next page is fetched (and parsed) in a thread
+while the entries of the current one are planned, and an entry that names its
+job by id is settled as soon as its page arrives, so that its entity can go
+with the page. Entries by name wait for the last page (a name is only known to
+be unique then), as do the ones that need other jobs (``schedule.after_job``)
+or a diff (whose view names other jobs).
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -16,10 +23,14 @@ __metaclass__ = type
 
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.veeam_em.core.plugins.module_utils._client import quote_filter_value
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError, VeeamEmError
 from ansible_collections.veeam_em.core.plugins.module_utils._jobs import (
-    JobIndex, JobNotFound, apply, check_entry, clone, parse_job_id, prepare, remove,
+    JobIndex, JobNotFound, Plan, apply, check_entry, clone, parse_job_id, prepare, remove, verify,
 )
+
+# Jobs read back per query after their edits: a filter of 25 UIDs keeps the URL near 2 kB.
+READ_BACK_CHUNK = 25
 
 
 class BulkFailed(VeeamEmError):
@@ -68,35 +79,82 @@ def wanted_jobs(config):
     return lambda s: s['id'] in ids or s['name'] in names or s['name'] in sources or s['id'] in sources
 
 
+def pages_ahead(pages):
+    """Iterate ``pages`` with the next page already being fetched in a thread while the caller works."""
+    it = iter(pages)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = pool.submit(next, it, None)
+        while True:
+            page = ahead.result()
+            if page is None:
+                return
+            ahead = pool.submit(next, it, None)
+            yield page
+
+
+def _early(entry, want, with_diff):
+    """Whether the entry can be settled when its job's page arrives, before the index is complete."""
+    return (not with_diff and bool(entry.get('id')) and entry['state'] != 'absent'
+            and not any(key[0] == 'after_job' for key in want))
+
+
 def converge_all(client, config, wanted, check_mode=False, with_diff=False, wait=True, wait_timeout=900,
                  max_in_flight=10, page_size=500):
     """Bring every entry of ``config`` to its ``wanted`` values; return the module result.
 
     Raises BulkFailed, carrying the whole result, when any entry failed.
     """
-    index = JobIndex(client, preload=True, page_size=page_size, keep=wanted_jobs(config))
     options = dict(check_mode=check_mode, with_diff=with_diff, wait=wait, wait_timeout=wait_timeout)
-    results = []
-    plans = []
-    for entry, want in zip(config, wanted):
-        result = {'name': entry_label(entry), 'changed': False, 'failed': False, 'msg': ''}
-        results.append(result)
+    results = [{'name': entry_label(entry), 'changed': False, 'failed': False, 'msg': ''} for entry in config]
+    plans = [None] * len(config)
+    early = {}
+    for i, (entry, want) in enumerate(zip(config, wanted)):
+        if _early(entry, want, with_diff):
+            early.setdefault(parse_job_id(entry['id']), []).append(i)
+    keep = wanted_jobs([entry for entry, want in zip(config, wanted) if not _early(entry, want, with_diff)])
+
+    def settle(i, plan):
+        """Settle an entry with nothing to send; False when its plan has a write to send."""
+        if not (check_mode or plan.changed):
+            results[i].update(apply(client, plan, with_job=False, **options))
+            plans[i] = 'done'
+        return plans[i] == 'done'
+
+    index = JobIndex(client)
+    index.entities, index.summaries = {}, {}  # filled page by page below
+    for page in pages_ahead(client.query_pages('Job', fmt='Entities', page_size=page_size)):
+        for entity in page:
+            summary = index.add(entity, keep)
+            waiting = False
+            for i in early.pop(summary['id'], ()):
+                try:
+                    waiting = not settle(i, Plan(entity, wanted[i], index)) or waiting
+                except VeeamEmError as exc:
+                    results[i].update(failed=True, msg=exc.msg)
+                    plans[i] = 'failed'
+            if waiting and summary['id'] not in index.entities:
+                index.add(entity)  # planned again below, from this copy
+    index.complete = True
+    for i, (entry, want) in enumerate(zip(config, wanted)):
+        if plans[i] is not None:
+            continue
+        result = results[i]
         try:
             plan = 'absent' if entry['state'] == 'absent' else prepare(index, entry, want)
-            if plan != 'absent' and (check_mode or not plan.changed):
-                # Nothing to send: settle the entry now and let its entity go.
-                result.update(apply(client, plan, with_job=False, **options))
-                plan = 'done'
-            plans.append(plan)
+            if plan != 'absent' and settle(i, plan):
+                continue  # nothing to send: settled now, and its entity let go
+            plans[i] = plan
         except JobNotFound as exc:
             if entry.get('clone_from') is not None:
-                plans.append('clone')
+                plans[i] = 'clone'
             else:
-                plans.append(None)
+                plans[i] = 'failed'
                 result.update(failed=True, msg=exc.msg)
         except VeeamEmError as exc:
-            plans.append(None)
+            plans[i] = 'failed'
             result.update(failed=True, msg=exc.msg)
+
+    edited = []  # plans whose edit task finished: read back together below
 
     def one(i):
         try:
@@ -105,19 +163,23 @@ def converge_all(client, config, wanted, check_mode=False, with_diff=False, wait
             elif plans[i] == 'clone':
                 results[i].update(clone(client, index, config[i], wanted[i], **options))
             else:
-                results[i].update(apply(client, plans[i], with_job=False, **options))
+                results[i].update(apply(client, plans[i], with_job=False, read_later=edited, **options))
         except VeeamEmError as exc:
             results[i].update(exc.result or {})
             results[i].update(failed=True, msg=exc.msg)
 
-    todo = [i for i, plan in enumerate(plans) if plan not in (None, 'done')]
+    todo = [i for i, plan in enumerate(plans) if plan not in ('failed', 'done')]
     busy = [i for i in todo if not check_mode and (plans[i] in ('absent', 'clone') or plans[i].changed)]
+    idle = set(todo) - set(busy)
     for i in todo:
-        if i not in busy:
+        if i in idle:
             one(i)
     if busy:
         with ThreadPoolExecutor(max_workers=min(max_in_flight, len(busy))) as pool:
             list(pool.map(one, busy))
+    if edited:
+        entry_of = dict((id(plan), i) for i, plan in enumerate(plans) if isinstance(plan, Plan))
+        read_back(client, edited, lambda plan, msg: results[entry_of[id(plan)]].update(failed=True, msg=msg))
     for result in results:  # the entry results of the interface; job_info reads whole jobs
         result.pop('job', None)
     out = {'changed': any(r['changed'] for r in results), 'jobs': results}
@@ -129,3 +191,26 @@ def converge_all(client, config, wanted, check_mode=False, with_diff=False, wait
         raise BulkFailed('%d of %d jobs failed: %s' % (len(failed), len(results), '; '.join(
             '%s: %s' % (r['name'], r['msg']) for r in failed)), result=out)
     return out
+
+
+def read_back(client, plans, fail):
+    """Read the jobs of ``plans`` back after their edits, a query for every READ_BACK_CHUNK of them, and check
+    each; ``fail(plan, msg)`` is told of every job that does not show its change or could not be read."""
+    for start in range(0, len(plans), READ_BACK_CHUNK):
+        chunk = plans[start:start + READ_BACK_CHUNK]
+        flt = ','.join('UID==%s' % quote_filter_value(plan.entity.get('UID')) for plan in chunk)
+        try:
+            found = dict(((e.get('UID') or '').lower(), e) for e in client.query('Job', filter=flt, fmt='Entities'))
+        except VeeamEmError as exc:
+            for plan in chunk:
+                fail(plan, 'the job could not be read back after its edit: %s' % exc.msg)
+            continue
+        for plan in chunk:
+            after = found.get((plan.entity.get('UID') or '').lower())
+            if after is None:
+                fail(plan, 'job %r was not found when read back after its edit' % plan.entity.get('Name'))
+                continue
+            try:
+                verify(plan, after)
+            except VeeamEmError as exc:
+                fail(plan, exc.msg)

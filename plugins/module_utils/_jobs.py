@@ -88,19 +88,24 @@ class JobIndex:
         self.summaries = None
         self.complete = preload and not query_filter
         self._names = {}
+        self._by_name = {}
         if preload:
             self.entities, self.summaries = {}, {}
             for page in client.query_pages('Job', filter=query_filter, fmt='Entities', page_size=page_size):
                 for entity in page:
-                    summary = job_summary(entity)
-                    self.summaries[summary['id']] = summary
-                    self._names[(entity.get('UID') or '').lower()] = summary['name']
-                    if keep is None or keep(summary):
-                        # Kept as bytes (a tenth of a parsed tree), parsed again when used.
-                        self.entities[summary['id']] = _xml.to_bytes(entity)
-            self._by_name = {}
-            for summary in self.summaries.values():
-                self._by_name.setdefault(summary['name'], []).append(summary)
+                    self.add(entity, keep)
+
+    def add(self, entity, keep=None):
+        """Index one Job entity of a bulk read, keeping it whole when ``keep(summary)`` says so; return its summary."""
+        summary = job_summary(entity)
+        if summary['id'] not in self.summaries:  # a job a shifting page shows twice is still one job
+            self._by_name.setdefault(summary['name'], []).append(summary)
+        self.summaries[summary['id']] = summary
+        self._names[(entity.get('UID') or '').lower()] = summary['name']
+        if keep is None or keep(summary):
+            # Kept as bytes (a tenth of a parsed tree), parsed again when used.
+            self.entities[summary['id']] = _xml.to_bytes(entity)
+        return summary
 
     def _entity(self, summary):
         stored = self.entities.get(summary['id'])
@@ -362,7 +367,7 @@ def submit(client, plan):
     return _tasks.classify_answer(status, element, ('Job',))
 
 
-def finish(client, plan, answer, wait=True, wait_timeout=900, sleep=None, clock=None):
+def finish(client, plan, answer, wait=True, wait_timeout=900, sleep=None, clock=None, read_later=None):
     """Wait for the edit to end and verify the job; return ``(task dict or None, after entity)``.
 
     ``answer`` is what submit() returned. A task is waited on; a PUT done at
@@ -372,6 +377,9 @@ def finish(client, plan, answer, wait=True, wait_timeout=900, sleep=None, clock=
     not hold the values that were sent. When the edit cannot be followed (no
     clear answer, a 202 without a task, or a new logon session that cannot see
     the task), the job itself is watched on the same schedule instead.
+    With a list as ``read_later``, a task followed to its end adds the plan to
+    it instead of reading the job: the caller reads many jobs back at once and
+    checks each with :func:`verify`.
     """
     job_id = job_summary(plan.entity)['id']
     task = answer.task if answer is not None else None
@@ -387,6 +395,9 @@ def finish(client, plan, answer, wait=True, wait_timeout=900, sleep=None, clock=
                         message='task not visible in the new logon session; the job was read to verify')
     if answer is not None and answer.resource is not None and not plan.mismatches(answer.resource):
         return task, answer.resource
+    if read_later is not None and not watch:
+        read_later.append(plan)
+        return task, None
     after = client.get('jobs/%s' % job_id, params={'format': 'Entity'})
     bad = plan.mismatches(after)
     if watch and bad:
@@ -396,13 +407,22 @@ def finish(client, plan, answer, wait=True, wait_timeout=900, sleep=None, clock=
             bad = plan.mismatches(after)
             if not bad:
                 break
-    if bad:
-        detail = '; '.join('%s: expected %r, found %r' % (plan.describe(k), want, got) for k, want, got in bad)
-        if watch:
-            raise VerifyFailed('the edit of job %r could not be followed to its end and the job does not show the '
-                               'change after %s s: %s' % (plan.entity.get('Name'), wait_timeout, detail))
-        raise VerifyFailed('EM did not take the change to job %r: %s' % (plan.entity.get('Name'), detail))
+    if bad and watch:
+        raise VerifyFailed('the edit of job %r could not be followed to its end and the job does not show the '
+                           'change after %s s: %s' % (plan.entity.get('Name'), wait_timeout, _mismatch_text(plan, bad)))
+    verify(plan, after, bad)
     return task, after
+
+
+def _mismatch_text(plan, bad):
+    return '; '.join('%s: expected %r, found %r' % (plan.describe(k), want, got) for k, want, got in bad)
+
+
+def verify(plan, after, bad=None):
+    """Raise VerifyFailed unless ``after``, the job read after its edit task finished, holds what was sent."""
+    bad = plan.mismatches(after) if bad is None else bad
+    if bad:
+        raise VerifyFailed('EM did not take the change to job %r: %s' % (plan.entity.get('Name'), _mismatch_text(plan, bad)))
 
 
 def entry_spec():
@@ -492,11 +512,12 @@ def prepare(index, params, wanted):
 
 
 def apply(client, plan, check_mode=False, with_diff=False, wait=True, wait_timeout=900, sleep=None, clock=None,
-          with_job=True):
+          with_job=True, read_later=None):
     """Carry a plan out: nothing, a prediction (check mode), or one PUT, a wait and a verification.
 
     Returns the module result. An error raised after a write carries
     ``result`` with ``changed: true`` and the task, so the caller reports it.
+    ``read_later`` is passed to :func:`finish`.
     """
     first = plan.entity
     if plan.changed and not check_mode:
@@ -511,7 +532,8 @@ def apply(client, plan, check_mode=False, with_diff=False, wait=True, wait_timeo
     answer = submit(client, plan)
     task = answer.task if answer is not None else None
     try:
-        task, after = finish(client, plan, answer, wait=wait, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
+        task, after = finish(client, plan, answer, wait=wait, wait_timeout=wait_timeout, sleep=sleep, clock=clock,
+                             read_later=read_later)
     except VeeamEmError as exc:
         exc.result = dict(result, task=_tasks.public_task(getattr(exc, 'task', None) or task or {}))
         raise

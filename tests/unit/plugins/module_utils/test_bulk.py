@@ -38,14 +38,18 @@ def make_job(name):
 class FakeEm:
     """Just enough of EmClient for the bulk path: paged query, PUT as a finished task, GET, DELETE."""
 
-    def __init__(self, names, fail_put=()):
+    def __init__(self, names, fail_put=(), ignore_put=()):
         self.jobs = dict(make_job(n) for n in names)
         self.calls = []
         self.fail_put = set(fail_put)
+        self.ignore_put = set(ignore_put)
 
     def query_pages(self, qtype, filter=None, fmt='Entities', page_size=None):  # pylint: disable=redefined-builtin
         self.calls.append(('QUERY', qtype, filter))
         jobs = [copy.deepcopy(j) for j in self.jobs.values()]
+        if filter:  # only the form the read-back sends: UID=="..." joined by "," (or)
+            uids = set(part.split('==', 1)[1].strip('"') for part in filter.split(','))
+            jobs = [j for j in jobs if j.get('UID') in uids]
         size = page_size or len(jobs) or 1
         for start in range(0, len(jobs), size):
             yield jobs[start:start + size]
@@ -65,6 +69,8 @@ class FakeEm:
         if job_id in self.fail_put:
             raise ApiError('PUT %s: HTTP 400' % path, status=400, message='refused', method='PUT', path=path)
         job = self.jobs[job_id]
+        if job_id in self.ignore_put:  # EM answers with a task that succeeds, but the job keeps its values
+            return _xml.parse(load('task_finished_ok.xml'))
         for block in body:  # a block sent replaces the job's block of the same name
             old = job.find(block.tag)
             job.replace(old, copy.deepcopy(block))
@@ -164,6 +170,41 @@ def test_one_write_per_changed_job_and_the_rest_untouched():
     assert [r['task']['state'] for r in out['jobs'] if r['changed']] == ['Finished', 'Finished']
     assert all('job' not in r for r in out['jobs'])
     assert _xml.findtext(em.jobs[make_job('A')[0]], 'Description') == 'a'
+    reads = [c for c in em.calls if c[0] in ('QUERY', 'GET') and not c[1].startswith('tasks/')]
+    uids = ','.join('UID=="urn:veeam:Job:%s"' % make_job(n)[0] for n in 'AC')
+    assert len(reads) == 2 and reads[0] == ('QUERY', 'Job', None)
+    assert sorted(reads[1][2].split(',')) == sorted(uids.split(','))  # the changed jobs, read back with one query
+
+
+def test_read_back_finds_a_job_that_did_not_take_its_change():
+    em = FakeEm(['A', 'B'], ignore_put=[make_job('B')[0]])
+    with pytest.raises(_bulk.BulkFailed) as err:
+        run(em, entries({'id': make_job('A')[0], 'description': 'a'}, {'id': make_job('B')[0], 'description': 'b'}))
+    jobs = err.value.result['jobs']
+    assert [(r['changed'], r['failed']) for r in jobs] == [(True, False), (True, True)]
+    assert jobs[1]['msg'].startswith("EM did not take the change to job 'B': description: expected 'b', found 'Created")
+    assert jobs[1]['task']['state'] == 'Finished'
+
+
+def test_entries_by_id_are_settled_page_by_page_and_their_entities_not_kept(monkeypatch):
+    names = ['J%d' % n for n in range(7)]
+    em = FakeEm(names)
+    seen = {}
+    original = _bulk.JobIndex.add
+
+    def add(index, entity, keep=None):
+        seen['index'] = index
+        return original(index, entity, keep)
+
+    monkeypatch.setattr(_bulk.JobIndex, 'add', add)
+    config = entries(*[{'id': make_job(n)[0], 'description': 'Created by SRV12\\Administrator.'} for n in names[:6]])
+    config[2]['description'] = 'changed'
+    config.append(entries({'name': 'J6'})[0])
+    out = run(em, config, page_size=2)
+    assert [r['changed'] for r in out['jobs']] == [False, False, True, False, False, False, False]
+    assert set(seen['index'].entities) == set(make_job(n)[0] for n in ('J2', 'J6'))  # the changed one, the one named
+    assert [c[1] for c in em.writes()] == ['jobs/%s' % make_job('J2')[0]]
+    assert not [c for c in em.calls if c[0] == 'GET' and c[1].startswith('jobs/')]
 
 
 def test_failures_are_collected_with_every_result_as_a_declared_attribute():
