@@ -13,7 +13,8 @@ them at a time. An entry that fails does not stop the others.
 The read is a pipeline: the next page is fetched (and parsed) in a thread
 while the entries of the current one are planned, and an entry that names its
 job by id is settled as soon as its page arrives, so that its entity can go
-with the page. Entries by name wait for the last page (a name is only known to
+with the page; that first plan reads only the blocks the entry manages, and
+an entry it finds something to send for is planned again in full. Entries by name wait for the last page (a name is only known to
 be unique then), as do the ones that need other jobs (``schedule.after_job``)
 or a diff (whose view names other jobs).
 """
@@ -128,7 +129,7 @@ def converge_all(client, config, wanted, check_mode=False, with_diff=False, wait
             waiting = False
             for i in early.pop(summary['id'], ()):
                 try:
-                    waiting = not settle(i, Plan(entity, wanted[i], index)) or waiting
+                    waiting = not settle(i, Plan(entity, wanted[i], index, partial=True)) or waiting
                 except VeeamEmError as exc:
                     results[i].update(failed=True, msg=exc.msg)
                     plans[i] = 'failed'

@@ -210,16 +210,25 @@ def job_result(entity, values, resolver, model=JOB_MODEL):
 
 
 class Plan:
-    """What one job needs: the current and target values and what differs."""
+    """What one job needs: the current and target values and what differs.
 
-    def __init__(self, entity, wanted, index, model=JOB_MODEL):
+    A ``partial`` plan reads only the blocks it manages (the declared ones and those the rules add, such as
+    the other schedule kinds' switches): enough to tell whether anything must be sent, and what, but not
+    for a diff or the job's settings, which show every block.
+    """
+
+    def __init__(self, entity, wanted, index, model=JOB_MODEL, partial=False):
         self.entity = entity
         self.wanted = wanted
         self.index = index
         self.model = model
         self.resolver = index.resolver(entity)
-        self.current = model.read(entity)
+        self.current = model.read(entity, set(k[0] for k in wanted) if partial else None)
         self.target, self.managed = model.desired(wanted, self.current, entity, self.resolver)
+        more = set(k[0] for k in self.managed) - set(k[0] for k in wanted) if partial else ()
+        if more:
+            self.current.update(model.read(entity, more))
+            self.target, self.managed = model.desired(wanted, self.current, entity, self.resolver)
         order = [(b.key, leaf.xml) for b, leaf in model.leaves]
         self.changes = _diff.changed_keys(self.current, self.target, self.managed, order)
 

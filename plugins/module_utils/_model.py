@@ -432,10 +432,13 @@ class JobModel:
         paths = self.layout(entity)
         return [b for b in self.blocks if paths[b.key] is not None]
 
-    def read(self, entity):
-        """All leaves of the blocks this job has: ``{(block key, leaf xml): value}``."""
+    def read(self, entity, blocks=None):
+        """All leaves of the blocks this job has: ``{(block key, leaf xml): value}``; only those of the block keys
+        in ``blocks`` when given."""
         values = {}
         for block in self.available(entity):
+            if blocks is not None and block.key not in blocks:
+                continue
             el = resolve(entity, self.block_path(block, entity))
             found = subtree(el) if el is not None else None
             for leaf in block.leaves:

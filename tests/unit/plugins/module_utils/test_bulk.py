@@ -219,3 +219,32 @@ def test_failures_are_collected_with_every_result_as_a_declared_attribute():
     assert [(r['name'], r['changed'], r['failed']) for r in jobs] == expected
     assert exc.result['changed'] is True
     assert exc.to_fail_kwargs() == {'msg': exc.msg}  # the result travels beside, through run_safely
+
+
+@pytest.mark.parametrize('settings', [
+    {'description': 'Created by SRV12\\Administrator.'},
+    {'description': 'new'},
+    {'schedule': {'daily': {'time': '22:00'}}},
+    {'schedule': {'periodically': {'kind': 'hours', 'full_period': 4}}},
+    {'schedule': {'retry': {'times': 3}}, 'schedule_enabled': False},
+    {'gfs': {'weekly': {'enabled': True, 'keep': 4}}},
+    {'retention': {'type': 'days', 'days': 14}},
+    {'schedule': {'backup_window': {'monday': '0-6'}}},
+])
+def test_partial_plan_finds_the_same_changes_and_body_as_a_full_one(settings):
+    from ansible_collections.veeam_em.core.plugins.module_utils._jobs import Plan
+
+    class Index:
+        complete = True
+        _names = {}
+
+        def resolver(self, entity):
+            return None
+
+    entity = make_job('A')[1]
+    want = _bulk.check_config(entries(dict(settings, name='A')))[0]
+    full, partial = Plan(entity, want, Index()), Plan(entity, want, Index(), partial=True)
+    assert partial.changes == full.changes
+    if full.changed:
+        assert _xml.canonical(partial.body()) == _xml.canonical(full.body())
+    assert len(partial.current) < len(full.current)
