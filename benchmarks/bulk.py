@@ -15,8 +15,14 @@ For each: requests the emulator saw, wall seconds, ratios to (d) and (b). Then t
 peak RSS of the jobs module process itself (run directly, outside Ansible) for a
 no-op over --rss-jobs jobs.
 
+With --scale 2000,10000 it also measures, in the same run, a no-op of jobs over
+each of those numbers of jobs (one emulator each) against the floor (d) on the
+same emulator, alternating floor and bulk runs --repeat times, and prints the
+medians, the ratios and the peak RSS of the module process in those runs.
+
 Usage (from the repository root, with ansible-core, requests, lxml and trustme):
   python3 benchmarks/bulk.py --jobs 200 --latency-ms 20 --task-seconds 1 --changed 10 --rss-jobs 2000
+  python3 benchmarks/bulk.py --skip-loop --rss-jobs 0 --scale 2000,10000 --repeat 5
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -26,6 +32,7 @@ import atexit
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,6 +40,7 @@ import time
 
 import requests
 import yaml
+from lxml import etree
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EMULATOR = os.path.join(ROOT, 'tests', 'emulator', 'em-emulator')
@@ -43,12 +51,14 @@ class Emu:
     def __init__(self, tmp, jobs, latency_ms, task_seconds):
         self.ca = os.path.join(tmp, 'ca-%d.pem' % jobs)
         ready = os.path.join(tmp, 'ready-%d' % jobs)
+        if os.path.exists(ready):  # left by an earlier emulator with as many jobs
+            os.remove(ready)
         self.proc = subprocess.Popen(
             [sys.executable, EMULATOR, '--port', '0', '--ready-file', ready, '--ca-file', self.ca,
              '--username', USER, '--password', PASSWORD, '--jobs', str(jobs), '--latency-ms', str(latency_ms),
              '--task-running-seconds', str(task_seconds), '--max-lifetime', '3600'],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 60
+        deadline = time.time() + 60 + jobs / 20.0  # generating 10,000 jobs takes a while on a busy machine
         while not (os.path.exists(ready) and open(ready).read().strip()):
             if time.time() > deadline or self.proc.poll() is not None:
                 raise RuntimeError('emulator did not start')
@@ -80,9 +90,10 @@ def playbook(tmp, name, tasks, emu):
     return path
 
 
-def run_playbook(path, emu):
+def run_playbook(path, emu, env=None):
     emu.control('DELETE', 'log')
-    env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
+    env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0',
+               **(env or {}))
     cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', path]
     t0 = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
@@ -145,6 +156,90 @@ def current_entries(emu, tmp):
     return [{'id': j['id'], 'description': j['settings'].get('description') or ''} for j in info]
 
 
+NS = '{http://www.veeam.com/ent/v1.0}'
+
+
+def api_entries(emu):
+    """Like current_entries(), read straight from the API (a paged query): quick even for 10,000 jobs."""
+    session = requests.Session()
+    logon = session.post(emu.url + '/api/sessionMngr/?v=latest', auth=(USER, PASSWORD), verify=emu.ca, timeout=60)
+    logon.raise_for_status()
+    session.headers['X-RestSvcSessionId'] = logon.headers['X-RestSvcSessionId']
+    entries, page = [], 1
+    while True:
+        r = session.get(emu.url + '/api/query', params={'type': 'Job', 'format': 'Entities', 'pageSize': 1000,
+                                                        'page': page}, verify=emu.ca, timeout=300)
+        r.raise_for_status()
+        root = etree.fromstring(r.content)
+        for job in root.iter(NS + 'Job'):
+            if job.get('Name', '').startswith('Generated Job'):
+                entries.append({'id': job.get('UID').rsplit(':', 1)[1], 'description': job.findtext(NS + 'Description') or ''})
+        if page >= int(root.find(NS + 'PagingInfo').get('PagesCount')):
+            return entries
+        page += 1
+
+
+def rss_interpreter(tmp):
+    """A python that runs the module as its only child and appends the child's peak RSS (KiB) to a file."""
+    path = os.path.join(tmp, 'python-rss')
+    with open(path, 'w') as f:
+        f.write('#!%s\n'
+                'import os, resource, subprocess, sys\n'
+                'rc = subprocess.call([%r] + sys.argv[1:])\n'
+                'with open(os.environ["VEEAM_EM_BENCH_RSS"], "a") as out:\n'
+                '    out.write("%%d\\n" %% resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n'
+                'sys.exit(rc)\n' % (sys.executable, sys.executable))
+    os.chmod(path, 0o755)
+    return path
+
+
+def scale(tmp, sizes, repeat, latency_ms, task_seconds):
+    """No-op of jobs over each size against the floor on the same emulator, alternating, ``repeat`` times."""
+    rows = {}
+    emus = {}
+    try:
+        for n in sizes:
+            emus[n] = Emu(tmp, n, latency_ms, task_seconds)
+            entries = api_entries(emus[n])
+            assert len(entries) == n, (len(entries), n)
+            books = {'floor': playbook(tmp, 'scale_floor_%d' % n, [{'veeam_em.core.job': entries[0]}], emus[n])}
+            book = playbook(tmp, 'scale_bulk_%d' % n, [{'veeam_em.core.jobs': {'config': entries}}], emus[n])
+            with open(book) as f:  # the module through the RSS-reporting interpreter; the floor as users run it
+                play = yaml.safe_load(f)
+            play[0]['vars']['ansible_python_interpreter'] = rss_interpreter(tmp)
+            with open(book, 'w') as f:
+                yaml.safe_dump(play, f, sort_keys=False)
+            books['bulk'] = book
+            run_playbook(books['floor'], emus[n])  # warm-up, not measured
+            rows[n] = {'books': books, 'floor': [], 'bulk': [], 'rss': [], 'requests': set()}
+        rss_file = os.path.join(tmp, 'rss.txt')
+        for _round in range(repeat):
+            for n in sizes:
+                row = rows[n]
+                row['floor'].append(run_playbook(row['books']['floor'], emus[n])['wall'])
+                run = run_playbook(row['books']['bulk'], emus[n], env={'VEEAM_EM_BENCH_RSS': rss_file})
+                if run['puts']:
+                    raise RuntimeError('the no-op over %d jobs sent %d PUTs' % (n, run['puts']))
+                row['bulk'].append(run['wall'])
+                row['requests'].add(run['requests'])
+                with open(rss_file) as f:
+                    row['rss'].append(int(f.read().split()[-1]) / 1024.0)
+    finally:
+        for emu in emus.values():
+            emu.stop()
+    print('scale: no-op of jobs against one no-op job task (the floor), medians of %d alternating runs, L=%d ms'
+          % (repeat, latency_ms))
+    print('%8s %9s %10s %10s %8s %14s %s' % ('jobs', 'requests', 'floor s', 'jobs s', 'x floor', 'peak RSS MiB',
+                                             'all jobs runs (s)'))
+    for n in sizes:
+        row = rows[n]
+        floor, bulk = statistics.median(row['floor']), statistics.median(row['bulk'])
+        print('%8d %9s %10.2f %10.2f %8.2f %14.1f %s' % (
+            n, '/'.join(str(r) for r in sorted(row['requests'])), floor, bulk, bulk / floor, max(row['rss']),
+            ' '.join('%.2f' % w for w in row['bulk'])))
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--jobs', type=int, default=200, help='N, generated jobs (default 200)')
@@ -153,6 +248,9 @@ def main(argv=None):
     ap.add_argument('--changed', type=int, default=10, help='k, jobs changed in scenario (c) (default 10)')
     ap.add_argument('--rss-jobs', type=int, default=2000, help='jobs for the RSS measurement (0 skips it)')
     ap.add_argument('--skip-loop', action='store_true', help='skip scenario (b), the slow one')
+    ap.add_argument('--scale', default='', help='comma-separated job counts for the scale measurement (e.g. '
+                    '2000,10000; default none)')
+    ap.add_argument('--repeat', type=int, default=5, help='alternating runs of the scale measurement (default 5)')
     ap.add_argument('--check', action='store_true',
                     help='exit 1 unless the request counts meet the model (never checks time): (a) and (b) send no '
                          'PUT, (a) sends at most 2 + pages requests, (c) sends exactly k PUTs')
@@ -200,6 +298,8 @@ def main(argv=None):
             emu.stop()
         print('jobs module, no-op over %d jobs run directly: peak RSS %.1f MiB, %.2f s, %d requests'
               % (opts.rss_jobs, rss, wall, count))
+    if opts.scale:
+        scale(tmp, [int(n) for n in opts.scale.split(',')], opts.repeat, opts.latency_ms, opts.task_seconds)
     shutil.rmtree(tmp, ignore_errors=True)
     if opts.check:
         pages = -(-opts.jobs // 500)
