@@ -61,6 +61,7 @@ class Emu:
         deadline = time.time() + 60 + jobs / 20.0  # generating 10,000 jobs takes a while on a busy machine
         while not (os.path.exists(ready) and open(ready).read().strip()):
             if time.time() > deadline or self.proc.poll() is not None:
+                self.proc.kill()
                 raise RuntimeError('emulator did not start')
             time.sleep(0.1)
         self.url = open(ready).read().strip().rstrip('/')
