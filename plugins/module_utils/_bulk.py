@@ -14,9 +14,15 @@ The read is a pipeline: the next page is fetched (and parsed) in a thread
 while the entries of the current one are planned, and an entry that names its
 job by id is settled as soon as its page arrives, so that its entity can go
 with the page; that first plan reads only the blocks the entry manages, and
-an entry it finds something to send for is planned again in full. Entries by name wait for the last page (a name is only known to
-be unique then), as do the ones that need other jobs (``schedule.after_job``)
-or a diff (whose view names other jobs).
+an entry it finds something to send for is planned again in full. Entries by
+name wait for the last page (a name is only known to be unique then), as do
+the ones that need other jobs (``schedule.after_job``) or a diff (whose view
+names other jobs).
+
+The writes keep the single-job safety of reading the job again just before
+its PUT, but a query reads every 25 jobs in line (``_batch.ReadAhead``), and
+the jobs whose edit tasks finished are read back with one query per 25 at the
+end, instead of two GETs per changed job.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -24,14 +30,12 @@ __metaclass__ = type
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.veeam_em.core.plugins.module_utils._client import quote_filter_value
+from ansible_collections.veeam_em.core.plugins.module_utils._batch import ReadAhead, query_by_uid
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError, VeeamEmError
 from ansible_collections.veeam_em.core.plugins.module_utils._jobs import (
     JobIndex, JobNotFound, Plan, apply, check_entry, clone, parse_job_id, prepare, remove, verify,
+    warn_changed_elsewhere,
 )
-
-# Jobs read back per query after their edits: a filter of 25 UIDs keeps the URL near 2 kB.
-READ_BACK_CHUNK = 25
 
 
 class BulkFailed(VeeamEmError):
@@ -155,7 +159,12 @@ def converge_all(client, config, wanted, check_mode=False, with_diff=False, wait
             plans[i] = 'failed'
             result.update(failed=True, msg=exc.msg)
 
-    edited = []  # plans whose edit task finished: read back together below
+    todo = [i for i, plan in enumerate(plans) if plan not in ('failed', 'done')]
+    busy = [i for i in todo if not check_mode and (plans[i] in ('absent', 'clone') or plans[i].changed)]
+    # The jobs to edit are read again just before their PUTs, a query for every few (see _batch), in the
+    # order the pool takes them; those whose edit task finished are read back together at the end.
+    ahead = ReadAhead(client, 'Job', [plans[i].entity.get('UID') for i in busy if isinstance(plans[i], Plan)])
+    edited = []  # (entry, plan as sent)
 
     def one(i):
         try:
@@ -164,13 +173,14 @@ def converge_all(client, config, wanted, check_mode=False, with_diff=False, wait
             elif plans[i] == 'clone':
                 results[i].update(clone(client, index, config[i], wanted[i], **options))
             else:
-                results[i].update(apply(client, plans[i], with_job=False, read_later=edited, **options))
+                later = []
+                results[i].update(apply(client, plans[i], with_job=False, read_later=later,
+                                        read_again=lambda plan: ahead.get(plan.entity.get('UID')), **options))
+                edited.extend((i, plan) for plan in later)
         except VeeamEmError as exc:
             results[i].update(exc.result or {})
             results[i].update(failed=True, msg=exc.msg)
 
-    todo = [i for i, plan in enumerate(plans) if plan not in ('failed', 'done')]
-    busy = [i for i in todo if not check_mode and (plans[i] in ('absent', 'clone') or plans[i].changed)]
     idle = set(todo) - set(busy)
     for i in todo:
         if i in idle:
@@ -178,9 +188,7 @@ def converge_all(client, config, wanted, check_mode=False, with_diff=False, wait
     if busy:
         with ThreadPoolExecutor(max_workers=min(max_in_flight, len(busy))) as pool:
             list(pool.map(one, busy))
-    if edited:
-        entry_of = dict((id(plan), i) for i, plan in enumerate(plans) if isinstance(plan, Plan))
-        read_back(client, edited, lambda plan, msg: results[entry_of[id(plan)]].update(failed=True, msg=msg))
+    read_back(client, edited, results)
     for result in results:  # the entry results of the interface; job_info reads whole jobs
         result.pop('job', None)
     out = {'changed': any(r['changed'] for r in results), 'jobs': results}
@@ -194,24 +202,25 @@ def converge_all(client, config, wanted, check_mode=False, with_diff=False, wait
     return out
 
 
-def read_back(client, plans, fail):
-    """Read the jobs of ``plans`` back after their edits, a query for every READ_BACK_CHUNK of them, and check
-    each; ``fail(plan, msg)`` is told of every job that does not show its change or could not be read."""
-    for start in range(0, len(plans), READ_BACK_CHUNK):
-        chunk = plans[start:start + READ_BACK_CHUNK]
-        flt = ','.join('UID==%s' % quote_filter_value(plan.entity.get('UID')) for plan in chunk)
-        try:
-            found = dict(((e.get('UID') or '').lower(), e) for e in client.query('Job', filter=flt, fmt='Entities'))
-        except VeeamEmError as exc:
-            for plan in chunk:
-                fail(plan, 'the job could not be read back after its edit: %s' % exc.msg)
+def read_back(client, edited, results):
+    """Read the jobs of ``edited`` (``(entry, plan)`` pairs) back after their edit tasks finished, with a query for
+    every few of them, and check each: an entry whose job does not show its change, or could not be read, fails;
+    a change made by someone else meanwhile, outside the blocks sent, is warned of as :func:`apply` does."""
+    try:
+        found = query_by_uid(client, 'Job', [plan.entity.get('UID') for _i, plan in edited])
+    except VeeamEmError as exc:
+        for i, _plan in edited:
+            results[i].update(failed=True, msg='the job could not be read back after its edit: %s' % exc.msg)
+        return
+    for i, plan in edited:
+        after = found.get((plan.entity.get('UID') or '').lower())
+        if after is None:
+            results[i].update(failed=True, msg='job %r was not found when read back after its edit'
+                              % plan.entity.get('Name'))
             continue
-        for plan in chunk:
-            after = found.get((plan.entity.get('UID') or '').lower())
-            if after is None:
-                fail(plan, 'job %r was not found when read back after its edit' % plan.entity.get('Name'))
-                continue
-            try:
-                verify(plan, after)
-            except VeeamEmError as exc:
-                fail(plan, exc.msg)
+        try:
+            verify(plan, after)
+        except VeeamEmError as exc:
+            results[i].update(failed=True, msg=exc.msg)
+            continue
+        warn_changed_elsewhere(client, plan, plan.first, after)

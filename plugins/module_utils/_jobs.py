@@ -219,6 +219,7 @@ class Plan:
 
     def __init__(self, entity, wanted, index, model=JOB_MODEL, partial=False):
         self.entity = entity
+        self.first = entity  # the job as the module first read it (refresh() keeps it)
         self.wanted = wanted
         self.index = index
         self.model = model
@@ -325,16 +326,25 @@ def flatten(entity):
     return out
 
 
-def refresh(client, plan):
+def refresh(client, plan, read_again=None):
     """Read the job again just before its PUT, since EM has no ETag or version to make the write conditional.
 
     When the job changed since ``plan`` was made (a console edit meanwhile), plan again from this read, so the
-    blocks the PUT sends whole carry what the job holds now; otherwise keep ``plan``.
+    blocks the PUT sends whole carry what the job holds now; otherwise keep ``plan``. ``read_again(plan)``,
+    when given, makes that read (the bulk path reads many jobs with one query); it returns None for a job
+    that is gone.
     """
-    fresh = client.get('jobs/%s' % job_summary(plan.entity)['id'], params={'format': 'Entity'})
+    if read_again is None:
+        fresh = client.get('jobs/%s' % job_summary(plan.entity)['id'], params={'format': 'Entity'})
+    else:
+        fresh = read_again(plan)
+        if fresh is None:
+            raise JobNotFound('job %r was deleted after it was read, before its edit was sent' % plan.entity.get('Name'))
     if flatten(fresh) == flatten(plan.entity):
         return plan
-    return Plan(fresh, plan.wanted, plan.index, plan.model)
+    again = Plan(fresh, plan.wanted, plan.index, plan.model)
+    again.first = plan.first
+    return again
 
 
 def changed_elsewhere(plan, first, after):
@@ -521,16 +531,15 @@ def prepare(index, params, wanted):
 
 
 def apply(client, plan, check_mode=False, with_diff=False, wait=True, wait_timeout=900, sleep=None, clock=None,
-          with_job=True, read_later=None):
+          with_job=True, read_again=None, read_later=None):
     """Carry a plan out: nothing, a prediction (check mode), or one PUT, a wait and a verification.
 
     Returns the module result. An error raised after a write carries
     ``result`` with ``changed: true`` and the task, so the caller reports it.
-    ``read_later`` is passed to :func:`finish`.
+    ``read_again`` is passed to :func:`refresh`, ``read_later`` to :func:`finish`.
     """
-    first = plan.entity
     if plan.changed and not check_mode:
-        plan = refresh(client, plan)
+        plan = refresh(client, plan, read_again)
     result = {'changed': plan.changed}
     if with_diff:
         result['diff'] = plan.diff()
@@ -549,7 +558,7 @@ def apply(client, plan, check_mode=False, with_diff=False, wait=True, wait_timeo
     if task is not None:
         result['task'] = _tasks.public_task(task)
     if after is not None:
-        warn_changed_elsewhere(client, plan, first, after)
+        warn_changed_elsewhere(client, plan, plan.first, after)
     if after is None:
         result['job'] = job_result(plan.entity, plan.target, plan.resolver)
     else:

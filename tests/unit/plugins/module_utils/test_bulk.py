@@ -43,9 +43,17 @@ class FakeEm:
         self.calls = []
         self.fail_put = set(fail_put)
         self.ignore_put = set(ignore_put)
+        self.warnings = []
+        self.console = []  # callables run once, just before the second query: someone at the console meanwhile
+
+    def warn(self, msg):
+        self.warnings.append(msg)
 
     def query_pages(self, qtype, filter=None, fmt='Entities', page_size=None):  # pylint: disable=redefined-builtin
         self.calls.append(('QUERY', qtype, filter))
+        if len([c for c in self.calls if c[0] == 'QUERY']) == 2:
+            for edit in self.console:
+                edit(self.jobs)
         jobs = [copy.deepcopy(j) for j in self.jobs.values()]
         if filter:  # only the form the read-back sends: UID=="..." joined by "," (or)
             uids = set(part.split('==', 1)[1].strip('"') for part in filter.split(','))
@@ -171,9 +179,44 @@ def test_one_write_per_changed_job_and_the_rest_untouched():
     assert all('job' not in r for r in out['jobs'])
     assert _xml.findtext(em.jobs[make_job('A')[0]], 'Description') == 'a'
     reads = [c for c in em.calls if c[0] in ('QUERY', 'GET') and not c[1].startswith('tasks/')]
-    uids = ','.join('UID=="urn:veeam:Job:%s"' % make_job(n)[0] for n in 'AC')
-    assert len(reads) == 2 and reads[0] == ('QUERY', 'Job', None)
-    assert sorted(reads[1][2].split(',')) == sorted(uids.split(','))  # the changed jobs, read back with one query
+    uids = sorted('UID=="urn:veeam:Job:%s"' % make_job(n)[0] for n in 'AC')
+    assert len(reads) == 3 and reads[0] == ('QUERY', 'Job', None)
+    # the changed jobs, read again with one query just before their PUTs, and read back with one after them
+    assert sorted(reads[1][2].split(',')) == uids and sorted(reads[2][2].split(',')) == uids
+    at = dict((kind, [n for n, c in enumerate(em.calls) if c[0] == kind]) for kind in ('QUERY', 'PUT'))
+    assert at['QUERY'][1] < min(at['PUT']) and at['QUERY'][2] > max(at['PUT'])
+    assert em.warnings == []
+
+
+def _set(job_name, tag, value):
+    def edit(jobs):
+        _xml.find(jobs[make_job(job_name)[0]], tag).text = value
+    return edit
+
+
+def test_a_console_edit_before_the_writes_is_seen_by_the_read_just_before_them():
+    em = FakeEm(['A', 'B', 'C'])
+    # A: someone sets the same description meanwhile, so there is nothing left to send; B: someone changes a
+    # setting the entry does not send, which the PUT keeps and the module warns of after reading B back.
+    em.console = [_set('A', 'Description', 'a'), _set('B', 'JobScheduleOptions/Standart/RetryOptions/RetryTimes', '9')]
+    out = run(em, entries({'name': 'A', 'description': 'a'}, {'name': 'B', 'description': 'b'}), max_in_flight=2)
+    assert [r['changed'] for r in out['jobs']] == [False, True]
+    assert [c[1] for c in em.writes()] == ['jobs/%s' % make_job('B')[0]]
+    assert _xml.findtext(em.jobs[make_job('B')[0]], 'JobScheduleOptions/Standart/RetryOptions/RetryTimes') == '9'
+    assert len(em.warnings) == 1 and "job 'B' was changed by someone else" in em.warnings[0]
+    assert 'schedule.retry.times' in em.warnings[0]
+    assert not [c for c in em.calls if c[0] == 'GET' and c[1].startswith('jobs/')]
+
+
+def test_a_job_deleted_before_its_write_fails_its_entry_without_a_write():
+    em = FakeEm(['A', 'B'])
+    em.console = [lambda jobs: jobs.pop(make_job('A')[0])]
+    with pytest.raises(_bulk.BulkFailed) as err:
+        run(em, entries({'name': 'A', 'description': 'a'}, {'name': 'B', 'description': 'b'}))
+    jobs = err.value.result['jobs']
+    assert [(r['changed'], r['failed']) for r in jobs] == [(False, True), (True, False)]
+    assert jobs[0]['msg'] == "job 'A' was deleted after it was read, before its edit was sent"
+    assert [c[1] for c in em.writes()] == ['jobs/%s' % make_job('B')[0]]
 
 
 def test_read_back_finds_a_job_that_did_not_take_its_change():
