@@ -172,15 +172,20 @@ class JobIndex:
         return sorted(set(r.get('Name') for r in refs if r.get('Name')))
 
     def resolver(self, entity):
-        return _Resolver(self, job_summary(entity)['backup_server'])
+        return _Resolver(self, entity)
 
 
 class _Resolver:
     """Job name <-> UID on one backup server, for ``schedule.after_job``."""
 
-    def __init__(self, index, backup_server):
+    def __init__(self, index, entity):
         self.index = index
-        self.backup_server = backup_server
+        self._entity = entity
+
+    @property
+    def backup_server(self):
+        """The job's backup server, found when a name is looked up (a bulk plan seldom needs it)."""
+        return _server_of(self._entity)
 
     def job_uid(self, name):
         try:
@@ -230,8 +235,7 @@ class Plan:
         if more:
             self.current.update(model.read(entity, more))
             self.target, self.managed = model.desired(wanted, self.current, entity, self.resolver)
-        order = [(b.key, leaf.xml) for b, leaf in model.leaves]
-        self.changes = _diff.changed_keys(self.current, self.target, self.managed, order)
+        self.changes = _diff.changed_keys(self.current, self.target, self.managed, model.rank)
 
     @property
     def before(self):

@@ -396,6 +396,7 @@ class JobModel:
         for b in self.blocks:
             for leaf in b.leaves:
                 self.leaves.append((b, leaf))
+        self.rank = dict(((b.key, leaf.xml), i) for i, (b, leaf) in enumerate(self.leaves))  # keys in leaf order
         # {option path: [(index in leaves, block, leaf)]} and the paths above them, for check_input()
         self._by_option, self._option_dirs = {}, set()
         for i, (b, leaf) in enumerate(self.leaves):
