@@ -26,7 +26,7 @@ machine; the wall-clock ones are printed with the load average of the runs.
 
 The figures of issue 12 (Scale), as docs/benchmarks.md reports them; run it with
 the python of a virtualenv that has ansible-core, requests, lxml and trustme, on
-a machine with nothing else running (it takes some four minutes):
+a machine with nothing else running (it takes some five minutes):
 
   python benchmarks/bulk.py --jobs 20 --changed 2 --skip-loop --rss-jobs 0 --scale 2000,10000 --repeat 5
 
