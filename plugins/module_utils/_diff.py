@@ -32,10 +32,11 @@ def equal(a, b):
 
 
 def changed_keys(current, target, managed, order=None):
-    """Keys of ``managed`` whose target value differs from the current one, in ``order``."""
+    """Keys of ``managed`` whose target value differs from the current one, in ``order`` (a sequence of keys, or
+    a ``{key: rank}`` dict made once for many calls)."""
     keys = [k for k in managed if not equal(current.get(k), target.get(k))]
-    if order is not None:
-        rank = dict((k, i) for i, k in enumerate(order))
+    if order is not None and len(keys) > 1:
+        rank = order if isinstance(order, dict) else dict((k, i) for i, k in enumerate(order))
         keys.sort(key=lambda k: rank.get(k, len(rank)))
     return keys
 

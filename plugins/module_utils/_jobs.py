@@ -88,19 +88,24 @@ class JobIndex:
         self.summaries = None
         self.complete = preload and not query_filter
         self._names = {}
+        self._by_name = {}
         if preload:
             self.entities, self.summaries = {}, {}
             for page in client.query_pages('Job', filter=query_filter, fmt='Entities', page_size=page_size):
                 for entity in page:
-                    summary = job_summary(entity)
-                    self.summaries[summary['id']] = summary
-                    self._names[(entity.get('UID') or '').lower()] = summary['name']
-                    if keep is None or keep(summary):
-                        # Kept as bytes (a tenth of a parsed tree), parsed again when used.
-                        self.entities[summary['id']] = _xml.to_bytes(entity)
-            self._by_name = {}
-            for summary in self.summaries.values():
-                self._by_name.setdefault(summary['name'], []).append(summary)
+                    self.add(entity, keep)
+
+    def add(self, entity, keep=None):
+        """Index one Job entity of a bulk read, keeping it whole when ``keep(summary)`` says so; return its summary."""
+        summary = job_summary(entity)
+        if summary['id'] not in self.summaries:  # a job a shifting page shows twice is still one job
+            self._by_name.setdefault(summary['name'], []).append(summary)
+        self.summaries[summary['id']] = summary
+        self._names[(entity.get('UID') or '').lower()] = summary['name']
+        if keep is None or keep(summary):
+            # Kept as bytes (a tenth of a parsed tree), parsed again when used.
+            self.entities[summary['id']] = _xml.to_bytes(entity)
+        return summary
 
     def _entity(self, summary):
         stored = self.entities.get(summary['id'])
@@ -167,15 +172,20 @@ class JobIndex:
         return sorted(set(r.get('Name') for r in refs if r.get('Name')))
 
     def resolver(self, entity):
-        return _Resolver(self, job_summary(entity)['backup_server'])
+        return _Resolver(self, entity)
 
 
 class _Resolver:
     """Job name <-> UID on one backup server, for ``schedule.after_job``."""
 
-    def __init__(self, index, backup_server):
+    def __init__(self, index, entity):
         self.index = index
-        self.backup_server = backup_server
+        self._entity = entity
+
+    @property
+    def backup_server(self):
+        """The job's backup server, found when a name is looked up (a bulk plan seldom needs it)."""
+        return _server_of(self._entity)
 
     def job_uid(self, name):
         try:
@@ -205,18 +215,27 @@ def job_result(entity, values, resolver, model=JOB_MODEL):
 
 
 class Plan:
-    """What one job needs: the current and target values and what differs."""
+    """What one job needs: the current and target values and what differs.
 
-    def __init__(self, entity, wanted, index, model=JOB_MODEL):
+    A ``partial`` plan reads only the blocks it manages (the declared ones and those the rules add, such as
+    the other schedule kinds' switches): enough to tell whether anything must be sent, and what, but not
+    for a diff or the job's settings, which show every block.
+    """
+
+    def __init__(self, entity, wanted, index, model=JOB_MODEL, partial=False):
         self.entity = entity
+        self.first = entity  # the job as the module first read it (refresh() keeps it)
         self.wanted = wanted
         self.index = index
         self.model = model
         self.resolver = index.resolver(entity)
-        self.current = model.read(entity)
+        self.current = model.read(entity, set(k[0] for k in wanted) if partial else None)
         self.target, self.managed = model.desired(wanted, self.current, entity, self.resolver)
-        order = [(b.key, leaf.xml) for b, leaf in model.leaves]
-        self.changes = _diff.changed_keys(self.current, self.target, self.managed, order)
+        more = set(k[0] for k in self.managed) - set(k[0] for k in wanted) if partial else ()
+        if more:
+            self.current.update(model.read(entity, more))
+            self.target, self.managed = model.desired(wanted, self.current, entity, self.resolver)
+        self.changes = _diff.changed_keys(self.current, self.target, self.managed, model.rank)
 
     @property
     def before(self):
@@ -311,16 +330,25 @@ def flatten(entity):
     return out
 
 
-def refresh(client, plan):
+def refresh(client, plan, read_again=None):
     """Read the job again just before its PUT, since EM has no ETag or version to make the write conditional.
 
     When the job changed since ``plan`` was made (a console edit meanwhile), plan again from this read, so the
-    blocks the PUT sends whole carry what the job holds now; otherwise keep ``plan``.
+    blocks the PUT sends whole carry what the job holds now; otherwise keep ``plan``. ``read_again(plan)``,
+    when given, makes that read (the bulk path reads many jobs with one query); it returns None for a job
+    that is gone.
     """
-    fresh = client.get('jobs/%s' % job_summary(plan.entity)['id'], params={'format': 'Entity'})
+    if read_again is None:
+        fresh = client.get('jobs/%s' % job_summary(plan.entity)['id'], params={'format': 'Entity'})
+    else:
+        fresh = read_again(plan)
+        if fresh is None:
+            raise JobNotFound('job %r was deleted after it was read, before its edit was sent' % plan.entity.get('Name'))
     if flatten(fresh) == flatten(plan.entity):
         return plan
-    return Plan(fresh, plan.wanted, plan.index, plan.model)
+    again = Plan(fresh, plan.wanted, plan.index, plan.model)
+    again.first = plan.first
+    return again
 
 
 def changed_elsewhere(plan, first, after):
@@ -362,7 +390,7 @@ def submit(client, plan):
     return _tasks.classify_answer(status, element, ('Job',))
 
 
-def finish(client, plan, answer, wait=True, wait_timeout=900, sleep=None, clock=None):
+def finish(client, plan, answer, wait=True, wait_timeout=900, sleep=None, clock=None, read_later=None):
     """Wait for the edit to end and verify the job; return ``(task dict or None, after entity)``.
 
     ``answer`` is what submit() returned. A task is waited on; a PUT done at
@@ -372,6 +400,9 @@ def finish(client, plan, answer, wait=True, wait_timeout=900, sleep=None, clock=
     not hold the values that were sent. When the edit cannot be followed (no
     clear answer, a 202 without a task, or a new logon session that cannot see
     the task), the job itself is watched on the same schedule instead.
+    With a list as ``read_later``, a task followed to its end adds the plan to
+    it instead of reading the job: the caller reads many jobs back at once and
+    checks each with :func:`verify`.
     """
     job_id = job_summary(plan.entity)['id']
     task = answer.task if answer is not None else None
@@ -387,6 +418,9 @@ def finish(client, plan, answer, wait=True, wait_timeout=900, sleep=None, clock=
                         message='task not visible in the new logon session; the job was read to verify')
     if answer is not None and answer.resource is not None and not plan.mismatches(answer.resource):
         return task, answer.resource
+    if read_later is not None and not watch:
+        read_later.append(plan)
+        return task, None
     after = client.get('jobs/%s' % job_id, params={'format': 'Entity'})
     bad = plan.mismatches(after)
     if watch and bad:
@@ -396,13 +430,22 @@ def finish(client, plan, answer, wait=True, wait_timeout=900, sleep=None, clock=
             bad = plan.mismatches(after)
             if not bad:
                 break
-    if bad:
-        detail = '; '.join('%s: expected %r, found %r' % (plan.describe(k), want, got) for k, want, got in bad)
-        if watch:
-            raise VerifyFailed('the edit of job %r could not be followed to its end and the job does not show the '
-                               'change after %s s: %s' % (plan.entity.get('Name'), wait_timeout, detail))
-        raise VerifyFailed('EM did not take the change to job %r: %s' % (plan.entity.get('Name'), detail))
+    if bad and watch:
+        raise VerifyFailed('the edit of job %r could not be followed to its end and the job does not show the '
+                           'change after %s s: %s' % (plan.entity.get('Name'), wait_timeout, _mismatch_text(plan, bad)))
+    verify(plan, after, bad)
     return task, after
+
+
+def _mismatch_text(plan, bad):
+    return '; '.join('%s: expected %r, found %r' % (plan.describe(k), want, got) for k, want, got in bad)
+
+
+def verify(plan, after, bad=None):
+    """Raise VerifyFailed unless ``after``, the job read after its edit task finished, holds what was sent."""
+    bad = plan.mismatches(after) if bad is None else bad
+    if bad:
+        raise VerifyFailed('EM did not take the change to job %r: %s' % (plan.entity.get('Name'), _mismatch_text(plan, bad)))
 
 
 def entry_spec():
@@ -492,15 +535,15 @@ def prepare(index, params, wanted):
 
 
 def apply(client, plan, check_mode=False, with_diff=False, wait=True, wait_timeout=900, sleep=None, clock=None,
-          with_job=True):
+          with_job=True, read_again=None, read_later=None):
     """Carry a plan out: nothing, a prediction (check mode), or one PUT, a wait and a verification.
 
     Returns the module result. An error raised after a write carries
     ``result`` with ``changed: true`` and the task, so the caller reports it.
+    ``read_again`` is passed to :func:`refresh`, ``read_later`` to :func:`finish`.
     """
-    first = plan.entity
     if plan.changed and not check_mode:
-        plan = refresh(client, plan)
+        plan = refresh(client, plan, read_again)
     result = {'changed': plan.changed}
     if with_diff:
         result['diff'] = plan.diff()
@@ -511,14 +554,15 @@ def apply(client, plan, check_mode=False, with_diff=False, wait=True, wait_timeo
     answer = submit(client, plan)
     task = answer.task if answer is not None else None
     try:
-        task, after = finish(client, plan, answer, wait=wait, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
+        task, after = finish(client, plan, answer, wait=wait, wait_timeout=wait_timeout, sleep=sleep, clock=clock,
+                             read_later=read_later)
     except VeeamEmError as exc:
         exc.result = dict(result, task=_tasks.public_task(getattr(exc, 'task', None) or task or {}))
         raise
     if task is not None:
         result['task'] = _tasks.public_task(task)
     if after is not None:
-        warn_changed_elsewhere(client, plan, first, after)
+        warn_changed_elsewhere(client, plan, plan.first, after)
     if after is None:
         result['job'] = job_result(plan.entity, plan.target, plan.resolver)
     else:

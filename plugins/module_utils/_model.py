@@ -296,6 +296,13 @@ def normalize_input(leaf, value, option_name):
     return value
 
 
+def _option_value(params, option):
+    value = params
+    for name in option:
+        value = value.get(name) if isinstance(value, dict) else None
+    return value
+
+
 # ---------------------------------------------------------------------------
 # XML navigation on tuple paths
 
@@ -379,10 +386,24 @@ class JobModel:
         self.rules = tuple(rules)
         self.by_key = dict((b.key, b) for b in self.blocks)
         self._layout = None
+        self._layouts = {}
+        # The elements that place the blocks (the first two steps of each path), for layout()'s cache; None when
+        # a step picks an element by its Name attribute, which this cache does not tell apart.
+        anchors = set(path[:min(2, len(path) - 1)] for b in self.blocks for path in b.paths)
+        self._anchor_heads = (None if any(isinstance(step, tuple) for a in anchors for step in a)
+                              else frozenset(_xml.qname(a[0]) for a in anchors if a))
         self.leaves = []
         for b in self.blocks:
             for leaf in b.leaves:
                 self.leaves.append((b, leaf))
+        self.rank = dict(((b.key, leaf.xml), i) for i, (b, leaf) in enumerate(self.leaves))  # keys in leaf order
+        # {option path: [(index in leaves, block, leaf)]} and the paths above them, for check_input()
+        self._by_option, self._option_dirs = {}, set()
+        for i, (b, leaf) in enumerate(self.leaves):
+            if leaf.option:
+                self._by_option.setdefault(tuple(leaf.option), []).append((i, b, leaf))
+                for depth in range(1, len(leaf.option)):
+                    self._option_dirs.add(tuple(leaf.option[:depth]))
 
     # -- argument spec -------------------------------------------------------
 
@@ -409,18 +430,31 @@ class JobModel:
     # -- reading -------------------------------------------------------------
 
     def layout(self, entity):
-        """``{block key: its path in entity, or None}``, computed once per entity (the last one is cached)."""
+        """``{block key: its path in entity, or None}``.
+
+        A block is placed by the elements of its path's first two steps, so the answer depends only on which
+        of those elements the entity has: it is computed once per such shape (thousands of jobs of a bulk read
+        share a handful), and kept for the last entity asked about.
+        """
         cached = self._layout
         if cached is not None and cached[0] is entity:
             return cached[1]
-        paths = {}
-        for block in self.blocks:
-            paths[block.key] = None
-            for path in block.paths:
-                anchor = path[:min(2, len(path) - 1)]
-                if resolve(entity, anchor) is not None:
-                    paths[block.key] = path
-                    break
+        heads = self._anchor_heads
+        shape = None if heads is None else tuple((c.tag, tuple(g.tag for g in c)) for c in entity if c.tag in heads)
+        paths = self._layouts.get(shape) if shape is not None else None
+        if paths is None:
+            paths = {}
+            for block in self.blocks:
+                paths[block.key] = None
+                for path in block.paths:
+                    anchor = path[:min(2, len(path) - 1)]
+                    if resolve(entity, anchor) is not None:
+                        paths[block.key] = path
+                        break
+            if len(self._layouts) >= 256:
+                self._layouts.clear()
+            if shape is not None:
+                self._layouts[shape] = paths
         self._layout = (entity, paths)
         return paths
 
@@ -432,10 +466,13 @@ class JobModel:
         paths = self.layout(entity)
         return [b for b in self.blocks if paths[b.key] is not None]
 
-    def read(self, entity):
-        """All leaves of the blocks this job has: ``{(block key, leaf xml): value}``."""
+    def read(self, entity, blocks=None):
+        """All leaves of the blocks this job has: ``{(block key, leaf xml): value}``; only those of the block keys
+        in ``blocks`` when given."""
         values = {}
         for block in self.available(entity):
+            if blocks is not None and block.key not in blocks:
+                continue
             el = resolve(entity, self.block_path(block, entity))
             found = subtree(el) if el is not None else None
             for leaf in block.leaves:
@@ -462,16 +499,21 @@ class JobModel:
 
     def check_input(self, params):
         """Validate user settings offline; return the normalised ``{(block, xml): value}``."""
+        found = []  # the options given: walk the values set (an entry of a bulk run sets a few of some 70)
+        todo = [((), params)]
+        while todo:
+            prefix, node = todo.pop()
+            for name, value in node.items():
+                if value is None:
+                    continue
+                path = prefix + (name,)
+                found.extend(self._by_option.get(path, ()))
+                if isinstance(value, dict) and path in self._option_dirs:
+                    todo.append((path, value))
         wanted = {}
-        for block, leaf in self.leaves:
-            if not leaf.option:
-                continue
-            value = params
-            for name in leaf.option:
-                value = value.get(name) if isinstance(value, dict) else None
-            if value is None:
-                continue
-            wanted[(block.key, leaf.xml)] = normalize_input(leaf, value, '.'.join(leaf.option))
+        for _i, block, leaf in sorted(found, key=lambda item: item[0]):  # in declaration order, as before
+            wanted[(block.key, leaf.xml)] = normalize_input(leaf, _option_value(params, leaf.option),
+                                                            '.'.join(leaf.option))
         for rule in self.rules:
             rule.check(self, params, wanted)
         return wanted

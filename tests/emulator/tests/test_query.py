@@ -107,3 +107,20 @@ def test_other_types(em, token):
     assert em.req("GET", "/api/query?type=HierarchyRoot", token).status_code == 200
     r = em.req("GET", "/api/querySvc", token)
     assert xml(r).tag == "{%s}QuerySvc" % NS
+
+
+def _tree(el):
+    return (el.tag, sorted(el.attrib.items()), (el.text or "").strip(), [_tree(c) for c in el])
+
+
+def test_a_page_of_job_entities_is_each_job_as_read_alone(em, token):
+    """The page is written from each job's cached serialised entity: the same element, in the one namespace."""
+    r = em.req("GET", "/api/query?type=Job&format=Entities&pageSize=3&page=2&sortAsc=name", token)
+    assert r.status_code == 200, r.text
+    assert r.content.count(b'xmlns="%s"' % NS.encode()) == 1  # declared once, on QueryResult
+    jobs = xml(r).find("e:Entities/e:Jobs", N)
+    assert len(jobs) == 3
+    for job in jobs:
+        alone = em.req("GET", "/api/jobs/%s?format=Entity" % job.get("UID").rsplit(":", 1)[1], token)
+        assert _tree(job) == _tree(xml(alone))
+        assert all(el.tag.startswith("{%s}" % NS) for el in job.iter())

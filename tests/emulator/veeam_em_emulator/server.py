@@ -123,7 +123,9 @@ class Handler(BaseHTTPRequestHandler):
             if before and action in ("status", "override", "oversize"):
                 resp = self._fault_response(state, req, fault)
             if resp is None:
+                started = time.thread_time()
                 resp = api.handle(state, req)
+                entry["cpu_ms"] = round((time.thread_time() - started) * 1000.0, 3)
                 if fault:
                     with state.lock:
                         for task in req.tasks:      # the client may never see the 202: EM carries on

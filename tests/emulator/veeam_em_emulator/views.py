@@ -8,12 +8,14 @@ import hashlib
 from lxml import etree
 
 from .schema import JOB, ordered_copy
-from .xmlutil import E, fmt_dt, local, with_nsmap
+from .xmlutil import NS, E, fmt_dt, local, with_nsmap
 
 # sha1 of a stored job tree -> the same tree in schema order, serialised: a page renders hundreds of jobs,
 # and ordering one in Python costs some 30 times more than parsing it back (C).
 _ORDERED = {}
 _ORDERED_MAX = 50000
+# the same for a whole Job entity: (sha1 of the stored tree, and every other value it shows) -> its bytes
+_ENTITIES = {}
 
 
 def link(base, rel, path, type_=None, name=None):
@@ -81,6 +83,29 @@ def job_links(state, rec):
 
 
 def job_entity(state, rec, root=False):
+    """The Job entity of ``rec``, rendered once per content (a page of a bulk read renders hundreds)."""
+    return etree.fromstring(job_entity_bytes(state, rec))
+
+
+_DEFAULT_NS = b' xmlns="%s"' % NS.encode()
+
+
+def job_entity_bytes(state, rec, declared=True):
+    """``job_entity()`` serialised; without ``declared``, its start tag leaves the default namespace to the
+    element it is written into (a query page writes hundreds of these into its Jobs element as they are)."""
+    key = (hashlib.sha1(etree.tostring(rec.xml)).digest(), state.base_url, rec.id, rec.name, rec.uid,
+           rec.server_id, state.server_name(rec.server_id), rec.job_type)
+    hit = _ENTITIES.get(key)
+    if hit is None:
+        if len(_ENTITIES) >= _ORDERED_MAX:
+            _ENTITIES.clear()
+        whole = etree.tostring(with_nsmap(_render_job_entity(state, rec, False)))
+        start = whole.index(b'>')
+        hit = _ENTITIES[key] = (whole, whole[:start].replace(_DEFAULT_NS, b'', 1) + whole[start:])
+    return hit[0] if declared else hit[1]
+
+
+def _render_job_entity(state, rec, root):
     base = state.base_url
     body = _ordered_job(rec.xml)
     el = E("Job", attrs=[("Type", "Job"), ("Href", "%s/api/jobs/%s?format=Entity" % (base, rec.id)),

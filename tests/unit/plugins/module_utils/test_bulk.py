@@ -38,14 +38,26 @@ def make_job(name):
 class FakeEm:
     """Just enough of EmClient for the bulk path: paged query, PUT as a finished task, GET, DELETE."""
 
-    def __init__(self, names, fail_put=()):
+    def __init__(self, names, fail_put=(), ignore_put=()):
         self.jobs = dict(make_job(n) for n in names)
         self.calls = []
         self.fail_put = set(fail_put)
+        self.ignore_put = set(ignore_put)
+        self.warnings = []
+        self.console = []  # callables run once, just before the second query: someone at the console meanwhile
+
+    def warn(self, msg):
+        self.warnings.append(msg)
 
     def query_pages(self, qtype, filter=None, fmt='Entities', page_size=None):  # pylint: disable=redefined-builtin
         self.calls.append(('QUERY', qtype, filter))
+        if len([c for c in self.calls if c[0] == 'QUERY']) == 2:
+            for edit in self.console:
+                edit(self.jobs)
         jobs = [copy.deepcopy(j) for j in self.jobs.values()]
+        if filter:  # only the form the read-back sends: UID=="..." joined by "," (or)
+            uids = set(part.split('==', 1)[1].strip('"') for part in filter.split(','))
+            jobs = [j for j in jobs if j.get('UID') in uids]
         size = page_size or len(jobs) or 1
         for start in range(0, len(jobs), size):
             yield jobs[start:start + size]
@@ -65,6 +77,8 @@ class FakeEm:
         if job_id in self.fail_put:
             raise ApiError('PUT %s: HTTP 400' % path, status=400, message='refused', method='PUT', path=path)
         job = self.jobs[job_id]
+        if job_id in self.ignore_put:  # EM answers with a task that succeeds, but the job keeps its values
+            return _xml.parse(load('task_finished_ok.xml'))
         for block in body:  # a block sent replaces the job's block of the same name
             old = job.find(block.tag)
             job.replace(old, copy.deepcopy(block))
@@ -164,6 +178,76 @@ def test_one_write_per_changed_job_and_the_rest_untouched():
     assert [r['task']['state'] for r in out['jobs'] if r['changed']] == ['Finished', 'Finished']
     assert all('job' not in r for r in out['jobs'])
     assert _xml.findtext(em.jobs[make_job('A')[0]], 'Description') == 'a'
+    reads = [c for c in em.calls if c[0] in ('QUERY', 'GET') and not c[1].startswith('tasks/')]
+    uids = sorted('UID=="urn:veeam:Job:%s"' % make_job(n)[0] for n in 'AC')
+    assert len(reads) == 3 and reads[0] == ('QUERY', 'Job', None)
+    # the changed jobs, read again with one query just before their PUTs, and read back with one after them
+    assert sorted(reads[1][2].split(',')) == uids and sorted(reads[2][2].split(',')) == uids
+    at = dict((kind, [n for n, c in enumerate(em.calls) if c[0] == kind]) for kind in ('QUERY', 'PUT'))
+    assert at['QUERY'][1] < min(at['PUT']) and at['QUERY'][2] > max(at['PUT'])
+    assert em.warnings == []
+
+
+def _set(job_name, tag, value):
+    def edit(jobs):
+        _xml.find(jobs[make_job(job_name)[0]], tag).text = value
+    return edit
+
+
+def test_a_console_edit_before_the_writes_is_seen_by_the_read_just_before_them():
+    em = FakeEm(['A', 'B', 'C'])
+    # A: someone sets the same description meanwhile, so there is nothing left to send; B: someone changes a
+    # setting the entry does not send, which the PUT keeps and the module warns of after reading B back.
+    em.console = [_set('A', 'Description', 'a'), _set('B', 'JobScheduleOptions/Standart/RetryOptions/RetryTimes', '9')]
+    out = run(em, entries({'name': 'A', 'description': 'a'}, {'name': 'B', 'description': 'b'}), max_in_flight=2)
+    assert [r['changed'] for r in out['jobs']] == [False, True]
+    assert [c[1] for c in em.writes()] == ['jobs/%s' % make_job('B')[0]]
+    assert _xml.findtext(em.jobs[make_job('B')[0]], 'JobScheduleOptions/Standart/RetryOptions/RetryTimes') == '9'
+    assert len(em.warnings) == 1 and "job 'B' was changed by someone else" in em.warnings[0]
+    assert 'schedule.retry.times' in em.warnings[0]
+    assert not [c for c in em.calls if c[0] == 'GET' and c[1].startswith('jobs/')]
+
+
+def test_a_job_deleted_before_its_write_fails_its_entry_without_a_write():
+    em = FakeEm(['A', 'B'])
+    em.console = [lambda jobs: jobs.pop(make_job('A')[0])]
+    with pytest.raises(_bulk.BulkFailed) as err:
+        run(em, entries({'name': 'A', 'description': 'a'}, {'name': 'B', 'description': 'b'}))
+    jobs = err.value.result['jobs']
+    assert [(r['changed'], r['failed']) for r in jobs] == [(False, True), (True, False)]
+    assert jobs[0]['msg'] == "job 'A' was deleted after it was read, before its edit was sent"
+    assert [c[1] for c in em.writes()] == ['jobs/%s' % make_job('B')[0]]
+
+
+def test_read_back_finds_a_job_that_did_not_take_its_change():
+    em = FakeEm(['A', 'B'], ignore_put=[make_job('B')[0]])
+    with pytest.raises(_bulk.BulkFailed) as err:
+        run(em, entries({'id': make_job('A')[0], 'description': 'a'}, {'id': make_job('B')[0], 'description': 'b'}))
+    jobs = err.value.result['jobs']
+    assert [(r['changed'], r['failed']) for r in jobs] == [(True, False), (True, True)]
+    assert jobs[1]['msg'].startswith("EM did not take the change to job 'B': description: expected 'b', found 'Created")
+    assert jobs[1]['task']['state'] == 'Finished'
+
+
+def test_entries_by_id_are_settled_page_by_page_and_their_entities_not_kept(monkeypatch):
+    names = ['J%d' % n for n in range(7)]
+    em = FakeEm(names)
+    seen = {}
+    original = _bulk.JobIndex.add
+
+    def add(index, entity, keep=None):
+        seen['index'] = index
+        return original(index, entity, keep)
+
+    monkeypatch.setattr(_bulk.JobIndex, 'add', add)
+    config = entries(*[{'id': make_job(n)[0], 'description': 'Created by SRV12\\Administrator.'} for n in names[:6]])
+    config[2]['description'] = 'changed'
+    config.append(entries({'name': 'J6'})[0])
+    out = run(em, config, page_size=2)
+    assert [r['changed'] for r in out['jobs']] == [False, False, True, False, False, False, False]
+    assert set(seen['index'].entities) == set(make_job(n)[0] for n in ('J2', 'J6'))  # the changed one, the one named
+    assert [c[1] for c in em.writes()] == ['jobs/%s' % make_job('J2')[0]]
+    assert not [c for c in em.calls if c[0] == 'GET' and c[1].startswith('jobs/')]
 
 
 def test_failures_are_collected_with_every_result_as_a_declared_attribute():
@@ -178,3 +262,32 @@ def test_failures_are_collected_with_every_result_as_a_declared_attribute():
     assert [(r['name'], r['changed'], r['failed']) for r in jobs] == expected
     assert exc.result['changed'] is True
     assert exc.to_fail_kwargs() == {'msg': exc.msg}  # the result travels beside, through run_safely
+
+
+@pytest.mark.parametrize('settings', [
+    {'description': 'Created by SRV12\\Administrator.'},
+    {'description': 'new'},
+    {'schedule': {'daily': {'time': '22:00'}}},
+    {'schedule': {'periodically': {'kind': 'hours', 'full_period': 4}}},
+    {'schedule': {'retry': {'times': 3}}, 'schedule_enabled': False},
+    {'gfs': {'weekly': {'enabled': True, 'keep': 4}}},
+    {'retention': {'type': 'days', 'days': 14}},
+    {'schedule': {'backup_window': {'monday': '0-6'}}},
+])
+def test_partial_plan_finds_the_same_changes_and_body_as_a_full_one(settings):
+    from ansible_collections.veeam_em.core.plugins.module_utils._jobs import Plan
+
+    class Index:
+        complete = True
+        _names = {}
+
+        def resolver(self, entity):
+            return None
+
+    entity = make_job('A')[1]
+    want = _bulk.check_config(entries(dict(settings, name='A')))[0]
+    full, partial = Plan(entity, want, Index()), Plan(entity, want, Index(), partial=True)
+    assert partial.changes == full.changes
+    if full.changed:
+        assert _xml.canonical(partial.body()) == _xml.canonical(full.body())
+    assert len(partial.current) < len(full.current)

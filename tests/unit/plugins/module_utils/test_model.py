@@ -325,3 +325,26 @@ def test_int_fields_are_int32(xml_name):
     assert leaf.int_bits == 32
     with pytest.raises(ValidationError, match='Int32|maximum'):
         normalize_input(leaf, 2 ** 31, 'opt')
+
+
+def test_jobs_of_one_shape_share_a_layout_and_another_shape_gets_its_own():
+    job = load('job_backup_full.xml')
+    other = copy.deepcopy(job)
+    other.set('Name', 'another job of the same shape')
+    assert JOB_MODEL.layout(other) is JOB_MODEL.layout(job)  # computed once for both
+    bare = copy.deepcopy(job)
+    std = resolve(bare, ('JobScheduleOptions', 'Standart'))
+    std.getparent().remove(std)
+    paths = JOB_MODEL.layout(bare)
+    assert paths is not JOB_MODEL.layout(job)
+    assert paths['retry'] is None and JOB_MODEL.layout(job)['retry'] is not None
+    assert 'retry' not in set(k[0] for k in JOB_MODEL.read(bare))
+
+
+def test_check_input_takes_only_the_options_given_in_declaration_order():
+    params = {'description': 'd', 'schedule': {'retry': {'times': 3, 'wait_minutes': None}, 'daily': None},
+              'retention': None}
+    wanted = JOB_MODEL.check_input(params)
+    assert list(wanted) == [k for k in ((b.key, leaf.xml) for b, leaf in JOB_MODEL.leaves) if k in wanted]
+    assert sorted(set(k[0] for k in wanted)) == ['description', 'retry']
+    assert wanted[('retry', ('RetryTimes',))] == 3
