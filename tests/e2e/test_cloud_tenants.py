@@ -16,6 +16,7 @@ import yaml
 from conftest import PASSWORD, ROOT, USER, _note_secrets, run_tasks
 
 TENANT_SECRET = 'pw-CANARY-tenant-9d41e7'
+PORTAL_SECRET = 'pw-CANARY-portal-51c0a2'
 WRITES = ('PUT', 'POST', 'DELETE')
 
 
@@ -49,15 +50,24 @@ CONFIG = [
 
 
 def test_cloud_tenants_check_apply_rerun_and_one_failing_entry(em):
-    _note_secrets({'password': TENANT_SECRET})
+    _note_secrets({'password': TENANT_SECRET}, {'password': PORTAL_SECRET})
+    em.control('POST', 'users', json={'name': 'e2e-portal', 'password': PORTAL_SECRET, 'role': 'portal'})
     task = {'veeam_em.core.cloud_tenants': {'config': CONFIG}, 'diff': True}
     bad = {'veeam_em.core.cloud_tenants': {'config': [{'name': 'acme', 'description': 'never sent'},
                                                       {'name': 'globex', 'backup_resources': [
                                                           {'repository': 'Backup Volume 01', 'quota_gb': 0}]}]}}
-    run = run_tasks(em, [dict(task, check_mode=True), task, task, bad], extra_vars={'e2e_tenant_password': TENANT_SECRET})
-    check, first, again, refused = run.results
+    as_portal_user = {'veeam_em.core.cloud_tenants': {'config': CONFIG, 'username': 'e2e-portal',
+                                                      'password': '{{ e2e_portal_password }}'}, 'check_mode': True}
+    run = run_tasks(em, [dict(task, check_mode=True), task, task, bad, as_portal_user],
+                    extra_vars={'e2e_tenant_password': TENANT_SECRET, 'e2e_portal_password': PORTAL_SECRET})
+    check, first, again, refused, portal = run.results
     sessions = run.sessions()
-    assert len(sessions) == 3, [len(s) for s in sessions]  # the bad list never logged on
+    assert len(sessions) == 4, [len(s) for s in sessions]  # the bad list never logged on
+
+    # EM's Portal User role is enough: the same reads, the same plan (all applied by now), nothing written.
+    assert not portal.get('failed') or portal['msg'].startswith('1 of 5 tenants failed: hooli'), portal['msg']
+    assert [t['changed'] for t in portal['tenants']] == [False] * 5
+    assert not [e for e in sessions[3] if e['status'] == 403] and writes(sessions[3]) == []
 
     # Check mode: each difference reported, nothing written, every tenant read by one request.
     names = ['acme (vbr01)', 'globex (vbr01)', 'umbrella (vbr01)', 'initech', 'hooli (vbr01)']
@@ -94,6 +104,7 @@ def test_cloud_tenants_check_apply_rerun_and_one_failing_entry(em):
     # A list that is wrong whatever EM holds fails whole, naming the entry and the option, before the logon.
     assert refused['failed'] is True and refused['msg'].startswith('config[1] (globex): backup_resources'), refused['msg']
     assert TENANT_SECRET not in json.dumps(run.results) + run.output
+    assert PORTAL_SECRET not in json.dumps(run.results) + run.output
 
 
 def test_provider_quick_start_runs_as_written(em):
@@ -153,9 +164,13 @@ def test_role_exports_what_em_holds_and_the_export_applies_unchanged(em, tmp_pat
     export = role_task(em, [], veeam_em_export_path=str(tmp_path))
     apply_ = role_task(em, None)
     del apply_['vars']['veeam_em_tenants']  # from the exported file, read by include_vars
+    no_licence = {'ansible.builtin.uri': {'url': em.url + '/_emulator/config', 'method': 'PATCH', 'ca_path': em.ca_file,
+                                          'body_format': 'json', 'body': {'cloud_licence': 'absent'}}}
+    unlicensed = {'veeam_em.core.cloud_tenants': {'config': [{'name': 'acme', 'description': 'never sent'}]}}
     run = run_tasks(em, [export, {'ansible.builtin.include_vars': {'file': str(tmp_path / 'localhost.tenants.yml')}},
-                         apply_])
-    assert run.rc == 0, run.output
+                         apply_, no_licence, unlicensed])
+    refused = run.results[-1]
+    assert refused['failed'] is True and 'service-provider licence' in refused['msg'], refused['msg']
     with open(str(tmp_path / 'localhost.tenants.yml')) as f:
         text = f.read()
     tenants = yaml.safe_load(text)['veeam_em_tenants']
@@ -166,6 +181,8 @@ def test_role_exports_what_em_holds_and_the_export_applies_unchanged(em, tmp_pat
     assert acme['type'] == 'standalone' and acme['description'] == 'ACME Corp, backup only'
     assert acme['backup_resources'][0]['repository'] == 'Backup Volume 01'
     assert not [k for t in tenants for k in t if 'password' in k] and 'Seed-' not in text  # no secret, none seeded
-    export_session, apply_session = run.sessions()
+    export_session, apply_session, unlicensed_session = run.sessions()
     assert writes(export_session) == [] and writes(apply_session) == []
     assert 'Changed:' not in run.output
+    # Without the Cloud Connect licence: GET /api/cloud, then nothing but the logoff.
+    assert [e['path'] for e in unlicensed_session][1:-1] == ['/api/cloud']
