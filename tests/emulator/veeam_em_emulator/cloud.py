@@ -459,6 +459,8 @@ def route(state, req, head, parts):
     if sub == "tenants":
         with state.lock:
             return _tenants(state, req, parts[2:])
+    if sub in ("publicipaddresses", "vlans"):
+        return cloud_infra.read_only(state, req, sub, parts[2:])
     raise ApiError(404, "The resource '%s' was not found" % req.path)
 
 

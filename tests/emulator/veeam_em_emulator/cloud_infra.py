@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 
-from . import cloud, secrets
+from . import cloud, secrets, seed
 from .api import ApiError, _accepted, _allow
 from .schema import G, L
 from .xmlutil import local
@@ -497,3 +497,41 @@ def _delete_plan(state, req, h):
 CREATE = {"hardwareplans": _create_plan, "gateways": _create_gateway, "gatewaypools": _create_pool}
 EDIT = {"hardwareplans": _edit_plan, "gateways": _edit_gateway, "gatewaypools": _edit_pool}
 DELETE = {"hardwareplans": _delete_plan, "gateways": _delete_gateway, "gatewaypools": _delete_pool}
+
+
+# ---------------------------------------------------------------------------- public IP addresses and VLANs (reads)
+
+# server, address; and server, name, host ref, platform, switch name, four VLAN bounds (em-api-cloud.md 12)
+PUBLIC_IPS = (("vbr01", "203.0.113.100"), ("vbr01", "203.0.113.101"))
+VLANS = (("vbr01", "Replica VLANs", "Cluster01", "VMware", "dvSwitch-Cloud", 100, 149, 150, 199),)
+
+
+def read_only(state, req, sub, rest):
+    """GET /cloud/publicIpAddresses and /cloud/vlans: seeded, read-only lists (the collection writes neither)."""
+    from .xmlutil import E
+    from .views import collection, link, links
+    _allow(req, "GET")
+    if rest:
+        raise ApiError(404, "The resource '%s' was not found" % req.path)
+    b = state.base_url
+    if sub == "publicipaddresses":
+        items = []
+        for server, ip in PUBLIC_IPS:
+            sid, iid = seed.server_id(server), seed.guid("publicip", server, ip)
+            items.append(E("CloudPublicIpAddress", E("IpAddress", text=ip), attrs=[
+                ("Href", b + "/api/cloud/publicIpAddresses/" + iid), ("Type", "CloudPublicIpAddress"),
+                ("UID", "urn:veeam:CloudPublicIpAddress:" + iid), ("BackupServerUid", cloud.SERVER_URN + sid)]))
+        return cloud.xml(200, collection("CloudPublicIpAddresses", items))
+    items = []
+    for server, name, host, platform, switch, lo1, hi1, lo2, hi2 in VLANS:
+        vid = seed.guid("vlan", server, name)
+        el = E("VlanConfiguration", attrs=[("Name", name), ("UID", vid)])   # no Href, a bare-GUID UID
+        el.append(links(cloud._server_up(state, {"server_id": seed.server_id(server)}),
+                        link(b, "Alternate", "/api/cloud/vlans/" + vid, "VlanConfigurationReference", name)))
+        for tag, text in (("HostRef", host), ("PlatformType", platform), ("VlanIdsWithInternetLeftBound", lo1),
+                          ("VlanIdsWithInternetRightBound", hi1), ("VlanIdsWithoutInternetLeftBound", lo2),
+                          ("VlanIdsWithoutInternetRightBound", hi2), ("SwitchName", switch), ("SwitchId", switch),
+                          ("SwitchType", "DistributedSwitch")):
+            el.append(E(tag, text=text))
+        items.append(el)
+    return cloud.xml(200, collection("VlanConfigurations", items))
