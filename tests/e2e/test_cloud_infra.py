@@ -98,8 +98,8 @@ def test_lifecycle(em):
     assert r[13]['failed'] and r[13]['option'] == 'networks' and sent[13] == []
     assert r[14]['failed'] and r[14]['option'] == 'host' and 'Cluster01' in r[14]['msg'] and sent[14] == []
     assert r[15]['failed'] and r[15]['option'] == 'cpu_mhz'
-    assert r[16]['failed'] and 'tenants subscribe to it: globex' in r[16]['msg'] and sent[16] == [
-        ('DELETE', '/api/cloud/hardwarePlans/%s' % r[16]['hardware_plan']['id'])]
+    assert r[16]['failed'] and 'tenants subscribe to it: globex' in r[16]['msg']
+    assert [m for m, _p in sent[16]] == ['DELETE']
 
     info = r[17]
     assert {g['name'] for g in info['gateways']} >= {'gw04.provider.example', 'gw01.provider.example'}
