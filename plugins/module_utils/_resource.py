@@ -25,6 +25,7 @@ under ``update_password: always``.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import copy
 import difflib
 import fnmatch
 import re
@@ -70,10 +71,15 @@ class Field(Leaf):
     merely unreadable (an account name).
     """
 
+    verify_hint = None  # said when EM did not keep the field: what the module did not do instead
+    sub_docs = None  # {suboption: doc} of a dict or list option
+
     def __init__(self, option, xml, kind='str', entity=True, access='rw', secret=False, no_log=None, max_length=None,
-                 create_default=None, casefold=False, required=False, doc=None, **kwargs):
+                 create_default=None, casefold=False, required=False, doc=None, later=False, fixed=False, **kwargs):
         super(Field, self).__init__((option,) if option else None, (xml,), kind, doc=doc, **kwargs)
         self.required = required
+        self.later = later
+        self.fixed = fixed
         self.element = xml
         self.entity = xml if entity is True else entity
         self.access = access
@@ -88,6 +94,66 @@ class Field(Leaf):
         if self.no_log:
             spec['no_log'] = True
         return spec
+
+    # The codec of one field. A value no single element holds (a list of quotas, a lease with two attributes)
+    # is declared as a subclass that overrides these; ``context`` is what ``Resource.context`` built (names
+    # resolved on EM), or None where no request may be made.
+
+    def normalize(self, value, context=None):
+        """The option's value as compared and sent; ValidationError naming the option when it is not acceptable."""
+        return normalize_input(self, value, self.name)
+
+    def resolve(self, value, context):
+        """The value with the names in it looked up on EM (``context``), before any write; ValidationError when one
+        does not resolve."""
+        return value
+
+    def read_from(self, entity, context=None):
+        """The value ``entity`` shows (``None``: EM shows none)."""
+        if self.entity.startswith('@'):
+            return decode_value(self, entity.get(self.entity[1:]))
+        el = _xml.find(entity, self.entity)
+        return decode_value(self, None if el is None else (el.text or ''))
+
+    def write_to(self, body, value, entity=None, context=None):
+        """Append the element(s) of ``value`` to a create body (``entity`` None) or an edit body."""
+        _xml.sub(body, self.element, encode_value(self, value))
+
+    def same(self, current, wanted, params=None):
+        """Whether EM's ``current`` value already is what was asked for."""
+        return _same(self, current, wanted)
+
+    def target(self, current, wanted, params=None):
+        """The value EM should show after the write (a list the write merges into)."""
+        return wanted
+
+    def child_writes(self, record_id, current, wanted, params, context):
+        """Writes to the record's child collections (``[ChildWrite]``) beside its PUT; ``in_put`` is whether the PUT
+        must carry the field too. Returns ``(in_put, writes)``."""
+        return not self.same(current, wanted, params), []
+
+
+class Echo(Field):
+    """An element the edit body must carry exactly as the GET showed it (a tenant's type block): never an option."""
+
+    def __init__(self, xml):
+        super(Echo, self).__init__(None, xml, access='echo')
+
+    def write_to(self, body, value, entity=None, context=None):
+        el = _xml.find(entity, self.element) if entity is not None else None
+        if el is not None:
+            body.append(copy.deepcopy(el))
+
+
+class ChildWrite:
+    """One write to a child collection of a record (a quota added or removed), sent after the record's own write."""
+
+    def __init__(self, method, path, body=None, params=None, label=''):
+        self.method = method
+        self.path = path
+        self.body = body
+        self.params = params
+        self.label = label
 
 
 class Identity:
@@ -109,7 +175,9 @@ class Resource:
 
     def __init__(self, name, noun, result_key, fields, identity, entity_root, create_root, edit_root,
                  collection, item, parent=None, edit_identity=(), create_params=None, edit_params=None,
-                 lister=None, answers=None, children=(), returns=(), info_key=None, get_params=None, view_extra=None):
+                 lister=None, answers=None, children=(), returns=(), info_key=None, get_params=None, view_extra=None,
+                 probe=None, create_order=None, delete_params=None, extra_options=(), context=None, settings_key=None,
+                 top_options=(), created_type=None, info_children=None, info_options=(), role=None):
         self.name = name
         self.noun = noun
         self.result_key = result_key
@@ -131,6 +199,28 @@ class Resource:
         self.info_key = info_key or result_key + 's'
         self.get_params = get_params
         self.view_extra = view_extra
+        # Further declarations (all optional):
+        # probe(client): run before anything else (a licence check), raising VeeamEmError;
+        # create_order: option names in the create body's order, where it differs from the edit body's (fields);
+        # delete_params(params): the query parameters of the DELETE (always explicit);
+        # extra_options: [(option, spec, doc)] that are not fields (a purge or delete switch) for the codecs;
+        # context(client, entity, params, parent): what the codecs need from EM (names -> UIDs), built once a run;
+        # settings_key: results nest every non-key field under it (``top_options`` stay beside the keys);
+        # created_type: the Type of a create task's Related link that names the new record;
+        # info_children: a Resource whose records (parent = this one) the _info module lists in each record;
+        # info_options: [(option, spec, doc, match(view, value))] further filters of the _info module;
+        # role: the EM role its writes need (named when EM answers 403), Portal Administrator when not said.
+        self.probe = probe
+        self.create_order = tuple(create_order) if create_order else None
+        self.delete_params = delete_params
+        self.extra_options = tuple(extra_options)
+        self.context = context
+        self.settings_key = settings_key
+        self.top_options = tuple(top_options)
+        self.created_type = created_type
+        self.info_children = info_children
+        self.info_options = tuple(info_options)
+        self.role = role
         self.by_option = dict((f.name, f) for f in self.fields if f.option)
 
     def __repr__(self):
@@ -149,13 +239,15 @@ class Resource:
     @property
     def key_options(self):
         """Identity options that are also fields (``name`` of a backup server): documented once."""
-        return tuple(k for k in self.identity.keys if k in self.by_option and self.by_option[k].access == 'key')
+        return tuple(k for k in self.identity.keys if k in self.by_option and self.by_option[k].access == 'key'
+                     or k == self.identity.keys[0] and k in self.by_option and self.by_option[k].access == 'create')
 
     def option_docs(self):
         """``[(option, spec, doc)]`` for every module option besides the connection: sorted, as ansible-doc shows them."""
-        out = []
+        out = list(self.extra_options)
         if self.parent is not None:
             out.append((self.parent.option, {'type': 'str', 'required': True}, self.parent.doc))
+            out.extend(self.parent.extra)
         if self.identity.id_option:
             out.append((self.identity.id_option, {'type': 'str'}, self.identity.id_doc))
         for name in self.key_options:
@@ -219,6 +311,10 @@ class Resource:
         if self.parent is not None:
             out.append((self.parent.option, {'type': 'str'}, 'Only the records of this backup server; all of them '
                                                              'when left out.'))
+        else:
+            out += [(k, {'type': 'str'}, 'Only records whose %s is this, compared case-insensitively.' % k)
+                    for k in self.identity.keys[1:]]
+        out += [(o, spec, doc) for o, spec, doc, _match in self.info_options]
         return sorted(out, key=lambda o: o[0])
 
     # -- offline checks ------------------------------------------------------------
@@ -229,7 +325,7 @@ class Resource:
         for field in self.fields:
             if not field.option or params.get(field.name) is None:
                 continue
-            value = normalize_input(field, params[field.name], field.name)
+            value = field.normalize(params[field.name])
             if field.secret and value == '':
                 raise ValidationError('%s: an empty secret is refused; leave the option out to keep the current one'
                                       % field.name, option=field.name)
@@ -249,18 +345,9 @@ class Resource:
 
     # -- codec ---------------------------------------------------------------------
 
-    def read(self, entity):
+    def read(self, entity, context=None):
         """``{option: value}`` of every field EM shows."""
-        values = {}
-        for field in self.fields:
-            if not field.option or not field.entity:
-                continue
-            if field.entity.startswith('@'):
-                values[field.name] = decode_value(field, entity.get(field.entity[1:]))
-                continue
-            el = _xml.find(entity, field.entity)
-            values[field.name] = decode_value(field, None if el is None else (el.text or ''))
-        return values
+        return dict((f.name, f.read_from(entity, context)) for f in self.fields if f.option and f.entity)
 
     def record_id(self, entity):
         if self.identity.id_xml.startswith('@'):
@@ -269,21 +356,27 @@ class Resource:
             value = _xml.findtext(entity, self.identity.id_xml)
         return parse_id(value, None) if value else None
 
-    def view(self, entity, values=None, parent_name=None):
-        """The record as modules return it: id, parent, shown fields (never a secret)."""
+    def view(self, entity, values=None, parent_name=None, context=None):
+        """The record as modules return it: id, parent, shown fields (never a secret); under ``settings_key``
+        the fields other than the keys and ``top_options`` are nested."""
         out = {'id': self.record_id(entity) if entity is not None else None}
         if self.parent is not None:
             out[self.parent.option] = parent_name
-        values = self.read(entity) if values is None else values
+        values = self.read(entity, context) if values is None else values
+        settings = out if self.settings_key is None else {}
         for field in self.fields:
             if field.option and (field.entity or field.access == 'key') and not field.secret:
-                out[field.name] = values.get(field.name)
+                top = field.name in self.identity.keys or field.name in self.top_options
+                (out if top else settings)[field.name] = values.get(field.name)
+        if self.settings_key is not None:
+            out[self.settings_key] = settings
         if entity is not None and self.view_extra is not None:
             out.update(self.view_extra(entity))
         return out
 
-    def body(self, root, values, send, entity=None):
-        """A create or edit body: ``root``, the identity copied from the GET, then ``send`` in schema order."""
+    def body(self, root, values, send, entity=None, context=None):
+        """A create or edit body: ``root``, the identity copied from the GET, then ``send`` in schema order (a create
+        in ``create_order``); an edit always carries the ``Echo`` elements, copied from the GET."""
         attrib = {}
         if entity is not None:
             attrib = dict((a[1:], entity.get(a[1:])) for a in self.edit_identity
@@ -295,9 +388,14 @@ class Resource:
                     text = _xml.findtext(entity, name)
                     if text is not None:
                         _xml.sub(body, name, text)
-        for field in self.fields:
-            if field.name in send:
-                _xml.sub(body, field.element, encode_value(field, values[field.name]))
+        fields = self.fields
+        if entity is None and self.create_order:
+            fields = [self.by_option[n] for n in self.create_order]
+        for field in fields:
+            if field.access == 'echo' and entity is not None:
+                field.write_to(body, None, entity, context)
+            elif field.option and field.name in send:
+                field.write_to(body, values[field.name], entity, context)
         return body
 
     # -- records ---------------------------------------------------------------------
@@ -309,7 +407,7 @@ class Resource:
         """Every record (entity elements) of the collection, or those a custom lister finds for ``name``."""
         if self.lister is not None:
             return self.lister(client, name)
-        root = client.get(self.url(self.collection, parent_id))
+        root = client.get(self.url(self.collection, parent_id), params=self.get_params)
         return list(root.iter(_xml.qname(self.entity_root)))
 
     def match(self, records, params):
@@ -356,12 +454,25 @@ def parse_id(value, option):
 
 
 class Parent:
-    """The record's owner, named by an option (``backup_server``) and resolved to ``(id, name)`` with ``resolve``."""
+    """The record's owner, named by an option (``backup_server``) and resolved to ``(id, name)`` with ``resolve``.
 
-    def __init__(self, option, resolve, doc):
+    ``extra`` are further ``(option, spec, doc)`` that narrow the owner (a tenant's backup server): with them,
+    ``resolve(client, value, params)`` is called, and may return ``(id, name, entity)``.
+    """
+
+    def __init__(self, option, resolve, doc, extra=()):
         self.option = option
         self.resolve = resolve
         self.doc = doc
+        self.extra = tuple(extra)
+
+    def find(self, client, params):
+        """``(id, name, entity or None)`` of the owner the options name."""
+        if self.extra:
+            found = tuple(self.resolve(client, params[self.option], params))
+        else:
+            found = tuple(self.resolve(client, params[self.option]))
+        return found + (None,) * (3 - len(found))
 
 
 # ---------------------------------------------------------------------------
@@ -395,10 +506,11 @@ def send(client, method, path, body, entity_root, params=None, wait_timeout=900,
     return Answer(task=outcome.task, entity=outcome.resource)
 
 
-def _refused(exc, what):
+def _refused(exc, what, resource=None):
     """An ApiError of a write, with the role named when EM answered 403."""
     if isinstance(exc, ApiError) and exc.status == 403:
-        exc.msg += '; %s needs an EM account with the Portal Administrator role' % what.split(' of ', 1)[1]
+        role = getattr(resource, 'role', None) or 'Portal Administrator'
+        exc.msg += '; %s needs an EM account with the %s role' % (what.split(' of ', 1)[1], role)
     return exc
 
 
@@ -407,22 +519,35 @@ def _refused(exc, what):
 
 
 class Plan:
-    """What one record needs: create, edit, delete or nothing, and the fields and secrets that travel."""
+    """What one record needs: create, edit, delete or nothing, and the fields, secrets and child writes that travel."""
 
-    def __init__(self, resource, params, wanted, records, parent=(None, None)):
+    def __init__(self, resource, params, wanted, records, parent=(None, None), client=None):
         self.resource = resource
         self.params = params
         self.wanted = wanted
-        self.parent_id, self.parent_name = parent
+        self.parent_id, self.parent_name = parent[0], parent[1]
+        self.parent_entity = parent[2] if len(parent) > 2 else None
         self.before_ids = set(resource.record_id(r) for r in records)
         self.entity = self._find(records)
+        self.context = None
+        if resource.context is not None and client is not None:
+            self.context = resource.context(client, self.entity, params, self.parent_entity)
         self.current = self.shown_values(self.entity) if self.entity is not None else None
         self.send = []
         self.secrets = []
+        self.child_writes = []
+        self.touched = []
+        self.sent = 0
         self.action = None
         if params.get('state') == 'absent':
             self.action = 'delete' if self.entity is not None else None
-        elif self.entity is None:
+            return
+        if self.entity is None:
+            self.wanted.update((f.name, f.create_default) for f in resource.fields
+                               if f.option and f.create_default is not None and f.name not in self.wanted)
+        for name in list(self.wanted):
+            self.wanted[name] = resource.by_option[name].resolve(self.wanted[name], self.context)
+        if self.entity is None:
             self._plan_create()
         else:
             self._plan_edit()
@@ -442,7 +567,9 @@ class Plan:
                 return None
             raise ResourceNotFound('%s with id %s not found%s' % (res.noun, parse_id(self.params[id_option], id_option),
                                                                   self._where()))
-        if len(first) == 1 and self.params.get('state') != 'absent':
+        fixed = [k for k in res.identity.keys[1:] if self.params.get(k) is not None and k in res.by_option
+                 and res.by_option[k].access != 'rw']
+        if len(first) == 1 and self.params.get('state') != 'absent' and not fixed:
             return first[0]  # one record holds the name: a new description on it is an edit, not a new record
         return None
 
@@ -465,11 +592,13 @@ class Plan:
             raise ValidationError('%s: required to create the %s %s, which does not exist%s'
                                   % (', '.join(missing), res.noun, self._label(), self._where()), option=missing[0])
         self.secrets = [n for n in self.send if res.by_option[n].secret]
+        self.touched = list(self.send)
         self.action = 'create'
 
     def _plan_edit(self):
         res = self.resource
         always = self.params.get('update_password') == 'always'
+        item = res.url(res.item, self.parent_id, res.record_id(self.entity))
         for field in res.fields:
             name = field.name
             if name not in self.wanted:
@@ -483,11 +612,23 @@ class Plan:
                             % (name, res.noun, self._label(), res.identity.keys[0]), option=name)
                     self.secrets.append(name)
                 continue
-            if field.access == 'rw' and not _same(field, self.current.get(name), self.wanted[name]):
+            if field.fixed and not field.same(self.current.get(name), self.wanted[name], self.params):
+                raise ValidationError('%s: the %s %s has %r, set when it was created; EM cannot change it (%r asked)'
+                                      % (name, res.noun, self._label(), self.current.get(name), self.wanted[name]),
+                                      option=name)
+            if field.access != 'rw':
+                continue
+            in_put, writes = field.child_writes(item, self.current.get(name), self.wanted[name], self.params,
+                                                self.context)
+            if in_put:
                 self.send.append(name)
+            if in_put or writes:
+                self.touched.append(name)
+            self.child_writes += writes
         self.send += self.secrets
         if self.send:
             self.send += [f.name for f in res.fields if f.access == 'key' and f.name not in self.send]
+        if self.send or self.child_writes:
             self.action = 'edit'
 
     def _label(self):
@@ -501,14 +642,19 @@ class Plan:
     def target(self):
         """The record's shown fields after the planned write."""
         values = dict(self.current or {})
-        values.update(dict((n, v) for n, v in self.wanted.items() if not self.resource.by_option[n].secret))
+        for name, value in self.wanted.items():
+            field = self.resource.by_option[name]
+            if not field.secret:
+                values[name] = field.target(values.get(name), value, self.params)
         return values
 
+    def view(self, entity, values):
+        return self.resource.view(entity, values, self.parent_name, self.context)
+
     def diff(self):
-        res = self.resource
-        before = {} if self.entity is None else res.view(self.entity, self.current, self.parent_name)
-        after = {} if self.action == 'delete' else res.view(self.entity, self.target(), self.parent_name) \
-            if self.entity is not None else dict(res.view(None, self.target(), self.parent_name), id=None)
+        before = {} if self.entity is None else self.view(self.entity, self.current)
+        after = {} if self.action == 'delete' else self.view(self.entity, self.target()) \
+            if self.entity is not None else dict(self.view(None, self.target()), id=None)
         if self.action == 'create' or self.action == 'delete':
             return {'before': before, 'after': after}
         before, after = _diff.prune(before, after)
@@ -516,21 +662,21 @@ class Plan:
 
     def shown_values(self, entity):
         """The fields of ``entity``; key fields EM does not show (a backup server's address) are as given."""
-        values = self.resource.read(entity)
+        values = self.resource.read(entity, self.context)
         values.update((f.name, self.wanted.get(f.name)) for f in self.resource.fields if f.access == 'key' and not f.entity)
         return values
 
     def shown(self, entity):
         """The result view of ``entity`` read after the write."""
-        return self.resource.view(entity, self.shown_values(entity), self.parent_name)
+        return self.view(entity, self.shown_values(entity))
 
-    def mismatches(self, entity):
+    def mismatches(self, entity, names=None):
         """Shown fields that were sent and that ``entity`` (read after the write) does not hold."""
-        got = self.resource.read(entity)
+        got = self.resource.read(entity, self.context)
         bad = []
-        for name in self.send:
+        for name in self.touched if names is None else names:
             field = self.resource.by_option[name]
-            if field.entity and not field.secret and not _same(field, got.get(name), self.wanted[name]):
+            if field.entity and not field.secret and not field.same(got.get(name), self.wanted[name], self.params):
                 bad.append((name, self.wanted[name], got.get(name)))
         return bad
 
@@ -549,74 +695,142 @@ def _reread(find, wait_timeout, sleep, clock):
 
 def run(client, resource, params, wanted, check_mode=False, with_diff=False, wait_timeout=900, sleep=None, clock=None):
     """What a resource module does: find the record, plan, and (unless check mode) write once and verify."""
+    if resource.probe is not None:
+        resource.probe(client)
     parent = (None, None)
     if resource.parent is not None:
-        parent = resource.parent.resolve(client, params[resource.parent.option])
+        parent = resource.parent.find(client, params)
     records = resource.list(client, parent[0], params.get(resource.identity.keys[0]))
-    plan = Plan(resource, params, wanted, records, parent)
+    plan = Plan(resource, params, wanted, records, parent, client=client)
+    return apply(client, plan, check_mode, with_diff, wait_timeout, sleep, clock)
+
+
+def apply(client, plan, check_mode=False, with_diff=False, wait_timeout=900, sleep=None, clock=None):
+    """Carry out one Plan: the result (changed, diff, secrets_sent, the record, task and tasks) and, unless check
+    mode, every write it needs (the record's own and its child collections'), each waited on and verified. A
+    failed write raises VeeamEmError whose ``result`` says what was written."""
+    resource = plan.resource
     result = {'changed': plan.changed}
     if with_diff:
         result['diff'] = plan.diff()
     if plan.secrets:
         result['secrets_sent'] = sorted(plan.secrets)
     shown = {} if plan.action == 'delete' or (plan.entity is None and plan.action is None) else \
-        plan.resource.view(plan.entity, plan.target(), plan.parent_name)
+        plan.view(plan.entity, plan.target())
     result[resource.result_key] = shown
     if not plan.changed or check_mode:
         return result
+    tasks = []
     try:
-        entity, answer = _write(client, plan, wait_timeout, sleep, clock)
+        entity = _write(client, plan, tasks, wait_timeout, sleep, clock)
     except VeeamEmError as exc:
         exc.result = dict(result, changed=getattr(exc, 'written', True))
+        if tasks:
+            exc.result['tasks'] = tasks
         raise
-    if answer.task is not None:
-        result['task'] = _tasks.public_task(answer.task)
+    if tasks:
+        result['task'] = tasks[-1]
+        result['tasks'] = tasks
     result[resource.result_key] = {} if entity is None else plan.shown(entity)
     return result
 
 
-def _write(client, plan, wait_timeout, sleep, clock):
-    res = plan.resource
-    item = res.url(res.item, plan.parent_id, res.record_id(plan.entity) if plan.entity is not None else None)
-    what = 'the %s of the %s %s' % ({'create': 'creation', 'edit': 'edit', 'delete': 'deletion'}[plan.action],
-                                    res.noun, plan._label())
-    if plan.action == 'delete':
-        return _delete(client, plan, item, what, wait_timeout, sleep, clock)
-    if plan.action == 'create':
-        method, path, root, params = 'POST', res.url(res.collection, plan.parent_id), res.create_root, res.create_params
-        body = res.body(res.create_root, plan.wanted, plan.send)
-    else:
-        method, path, root, params = 'PUT', item, res.edit_root, res.edit_params
-        body = res.body(res.edit_root, plan.wanted, plan.send, plan.entity)
+def _what(plan, action=None):
+    return 'the %s of the %s %s' % ({'create': 'creation', 'edit': 'edit', 'delete': 'deletion'}[action or plan.action],
+                                    plan.resource.noun, plan._label())
+
+
+def _sent(client, plan, tasks, method, path, body, params, what, wait_timeout, sleep, clock):
+    """One write of the plan; its task (if any) joins ``tasks``; a refusal is marked written or not."""
     try:
-        answer = send(client, method, path, body, res.entity_root, params=params, wait_timeout=wait_timeout,
+        answer = send(client, method, path, body, plan.resource.entity_root, params=params, wait_timeout=wait_timeout,
                       sleep=sleep, clock=clock)
     except ApiError as exc:
-        exc.written = False
-        raise _refused(exc, what)
+        exc.written = plan.sent > 0
+        raise _refused(exc, what, plan.resource)
+    except VeeamEmError as exc:
+        exc.written = True
+        raise
+    plan.sent += 1
+    if answer.task is not None:
+        tasks.append(_tasks.public_task(answer.task))
+    return answer
+
+
+def _write(client, plan, tasks, wait_timeout, sleep, clock):
+    res = plan.resource
+    item = res.url(res.item, plan.parent_id, res.record_id(plan.entity) if plan.entity is not None else None)
+    what = _what(plan)
+    if plan.action == 'delete':
+        return _delete(client, plan, tasks, item, what, wait_timeout, sleep, clock)
+    if plan.action == 'create':
+        now = [n for n in plan.send if not res.by_option[n].later]
+        body = res.body(res.create_root, plan.wanted, now, context=plan.context)
+        answer = _sent(client, plan, tasks, 'POST', res.url(res.collection, plan.parent_id), body, res.create_params,
+                       what, wait_timeout, sleep, clock)
+        entity = _verify(client, plan, answer, None, what, wait_timeout, sleep, clock, names=now)
+        later = [n for n in plan.send if res.by_option[n].later]
+        if not later:
+            return entity
+        item = res.url(res.item, plan.parent_id, res.record_id(entity))
+        body = res.body(res.edit_root, plan.wanted, later, entity, plan.context)
+        answer = _sent(client, plan, tasks, 'PUT', item, body, res.edit_params, _what(plan, 'edit'),
+                       wait_timeout, sleep, clock)
+        return _verify(client, plan, answer, item, _what(plan, 'edit'), wait_timeout, sleep, clock)
+    answer = Answer()
+    if plan.send:
+        body = res.body(res.edit_root, plan.wanted, plan.send, plan.entity, plan.context)
+        answer = _sent(client, plan, tasks, 'PUT', item, body, res.edit_params, what, wait_timeout, sleep, clock)
+    for write in plan.child_writes:
+        _sent(client, plan, tasks, write.method, write.path, write.body, write.params, '%s (%s)' % (what, write.label),
+              wait_timeout, sleep, clock)
+        answer = Answer()
+    return _verify(client, plan, answer, item, what, wait_timeout, sleep, clock)
+
+
+def _verify(client, plan, answer, item, what, wait_timeout, sleep, clock, names=None):
+    """Read the record after its writes (``item``; None: find the new one) until it shows them."""
+    res = plan.resource
 
     def find():
-        if plan.action == 'edit':
+        if item is not None:
             entity = answer.entity if answer.entity is not None and not find.called else \
                 client.get(item, params=res.get_params)
             find.called = True
-            return entity, plan.mismatches(entity)
-        new = [r for r in res.list(client, plan.parent_id, plan.params.get(res.identity.keys[0]))
-               if res.record_id(r) not in plan.before_ids]
-        new = [r for r in new if not plan.mismatches(r)] or new
+            return entity, plan.mismatches(entity, names)
+        new = _related(client, plan, answer)
+        if not new:
+            new = [r for r in res.list(client, plan.parent_id, plan.params.get(res.identity.keys[0]))
+                   if res.record_id(r) not in plan.before_ids]
+            new = [r for r in new if not plan.mismatches(r, names)] or new
         if len(new) > 1:
             new = _newest(new)
         if len(new) > 1:
             raise VerifyFailed('%s: EM shows several new records that match: %s' % (what, res.describe(new)))
-        return (new[0], plan.mismatches(new[0])) if new else (None, [])
+        return (new[0], plan.mismatches(new[0], names)) if new else (None, [])
     find.called = False
     entity, bad = _reread(find, wait_timeout, sleep, clock)
     if entity is None:
         how = 'EM accepted it' if answer.known else 'the request was sent but its answer was lost (it is not sent again)'
         raise VerifyFailed('%s: %s, but no new record shows%s after %s s' % (what, how, plan._where(), wait_timeout))
     if bad:
-        raise VerifyFailed('%s: EM did not keep %s' % (what, '; '.join('%s (sent %r, found %r)' % b for b in bad)))
-    return entity, answer
+        hints = [res.by_option[b[0]].verify_hint for b in bad if res.by_option[b[0]].verify_hint]
+        kept = '; '.join('%s (sent %r, found %r)' % b for b in bad)
+        raise VerifyFailed('%s: EM did not keep %s%s' % (what, kept, ''.join('. ' + h for h in hints)))
+    return entity
+
+
+def _related(client, plan, answer):
+    """The new record a create task links to, when the link's Type says it is one (``created_type``); else []."""
+    res = plan.resource
+    if res.created_type is None or answer.task is None:
+        return []
+    for link in answer.task.get('related') or []:
+        if link.get('type') == res.created_type and link.get('href'):
+            entity = client.get(link['href'])
+            if _xml.localname(entity.tag) == res.entity_root and res.record_id(entity) not in plan.before_ids:
+                return [entity]
+    return []
 
 
 def _newest(records):
@@ -626,22 +840,21 @@ def _newest(records):
     return [r for d, r in dated if d == top] if top else records
 
 
-def _delete(client, plan, item, what, wait_timeout, sleep, clock):
+def _delete(client, plan, tasks, item, what, wait_timeout, sleep, clock):
     res = plan.resource
     record_id = res.record_id(plan.entity)
+    params = res.delete_params(plan.params) if res.delete_params is not None else None
     try:
-        answer = send(client, 'DELETE', item, None, res.entity_root, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
+        _sent(client, plan, tasks, 'DELETE', item, None, params, what, wait_timeout, sleep, clock)
     except ApiError as exc:
         if exc.status == 403:
-            exc.written = False
-            raise _refused(exc, what)
+            raise
         if _exists(client, plan, record_id):
             err = VeeamEmError('EM refused %s%s (HTTP %s: %s); it is kept. EM refuses to delete a %s while a job or '
                                'another component uses it' % (what, plan._where(), exc.status, exc.message or 'no message',
                                                               res.noun))
             err.written = False
             raise err
-        answer = Answer()
 
     def gone():
         present = _exists(client, plan, record_id)
@@ -649,7 +862,7 @@ def _delete(client, plan, item, what, wait_timeout, sleep, clock):
     done, _bad = _reread(gone, wait_timeout, sleep, clock)
     if done is None:
         raise VerifyFailed('%s: EM accepted it, but the record still exists after %s s' % (what, wait_timeout))
-    return None, answer
+    return None
 
 
 def _exists(client, plan, record_id):
@@ -679,6 +892,34 @@ def info(client, resource, params, servers):
                                       (v.get(key) or '').lower(), v['id'] or ''))
 
 
+def info_all(client, resource, params):
+    """Every record of a resource without an owner, read in one request, with its ``info_children``.
+
+    Filters: the first key (exact or pattern), the further keys (exact, case-insensitive) and ``info_options``.
+    """
+    if resource.probe is not None:
+        resource.probe(client)
+    keys = resource.identity.keys
+    context = resource.context(client, None, params, None) if resource.context is not None else None
+    child = resource.info_children
+    out = []
+    for entity in resource.list(client):
+        view = resource.view(entity, None, None, context)
+        if not matches(view.get(keys[0]), params.get(keys[0])):
+            continue
+        if any(params.get(k) is not None and (view.get(k) or '').lower() != params[k].lower() for k in keys[1:]):
+            continue
+        if any(params.get(o) is not None and not match(view, params[o]) for o, _spec, _doc, match in resource.info_options):
+            continue
+        if child is not None:
+            ctx = child.context(client, None, params, entity) if child.context is not None else None
+            rid = resource.record_id(entity)
+            found = [child.view(c, None, view.get(keys[0]), ctx) for c in child.list(client, rid)]
+            view[child.info_key] = sorted(found, key=lambda v: ((v.get(child.identity.keys[0]) or '').lower(), v['id']))
+        out.append(view)
+    return sorted(out, key=lambda v: tuple((v.get(k) or '').lower() for k in reversed(keys)) + (v['id'] or '',))
+
+
 def close_names(name, names):
     close = difflib.get_close_matches(name, names, n=5, cutoff=0.6)
     return close + [n for n in names if n.lower() == name.lower() and n not in close]
@@ -699,13 +940,15 @@ def run_module(resource):
                                          with_diff=module._diff, wait_timeout=module.params['wait_timeout']))
 
 
-def run_info_module(resource, servers):
-    """The whole of a resource's _info module; ``servers(client, name)`` gives the parents to read."""
+def run_info_module(resource, servers=None):
+    """The whole of a resource's _info module; ``servers(client, name)`` gives the parents to read (none: the
+    resource has no owner, and one request reads every record)."""
     spec = dict((name, spec) for name, spec, _doc in resource.info_option_docs())
     module = VeeamEmModule(spec, supports_check_mode=True)
-    parent = resource.parent.option
 
     def read(client):
-        found = info(client, resource, module.params, servers(client, module.params.get(parent)))
+        if resource.parent is None:
+            return {'changed': False, resource.info_key: info_all(client, resource, module.params)}
+        found = info(client, resource, module.params, servers(client, module.params.get(resource.parent.option)))
         return {'changed': False, resource.info_key: found}
     module.run_safely(read)
