@@ -112,7 +112,7 @@ class CloudResource(Resource):
             self.settle(self, found[0])
         return found, first
 
-    def read(self, entity):
+    def read(self, entity, context=None):
         values = {}
         for field in self.fields:
             if getattr(field, 'custom', False) or not field.option or not field.entity:
@@ -126,7 +126,7 @@ class CloudResource(Resource):
             values.update(self.reader(self, entity))
         return values
 
-    def body(self, root, values, send, entity=None):
+    def body(self, root, values, send, entity=None, context=None):
         return self.writer(self, root, values, send, entity)
 
 
