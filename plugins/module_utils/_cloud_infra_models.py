@@ -23,7 +23,8 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 from ansible_collections.veeam_em.core.plugins.module_utils import _diff, _xml
-from ansible_collections.veeam_em.core.plugins.module_utils._errors import ApiError, ValidationError, VeeamEmError
+from ansible_collections.veeam_em.core.plugins.module_utils._cloud_models import probe_cloud
+from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError
 from ansible_collections.veeam_em.core.plugins.module_utils._includes import hierarchy_roots
 from ansible_collections.veeam_em.core.plugins.module_utils._model import decode_value, encode_value
 from ansible_collections.veeam_em.core.plugins.module_utils._resource import (
@@ -39,16 +40,6 @@ CLOUD_PARENT = Parent('backup_server', resolve_backup_server, 'The name of the b
 ANSWERS = {'create': 'a task', 'edit': 'a task (or at once, with the %s)', 'delete': 'a task'}
 
 
-def probe_cloud(client):
-    """``GET /api/cloud`` first: without the Cloud Connect licence (or the role) fail at once, saying so."""
-    try:
-        client.get('cloud')
-    except ApiError as exc:
-        raise VeeamEmError('Veeam Cloud Connect is not available on this EM (HTTP %s: %s): it needs a Windows EM with '
-                           'the Cloud Connect service-provider licence, and an account with the Portal Administrator '
-                           'or Portal User role' % (exc.status, exc.message or 'no message'))
-
-
 def on_server(entity, server_id):
     """Whether ``entity``'s Up link names the backup server ``server_id``."""
     for link in _xml.findall(entity, 'Links/Link'):
@@ -60,9 +51,9 @@ def on_server(entity, server_id):
 class Custom(Field):
     """A field whose value the resource reads and writes itself (a list, a reference, a number or a word)."""
 
-    def __init__(self, option, spec, doc, access='rw', required=False, create_default=None):
+    def __init__(self, option, spec, doc, access='rw', required=False, create_default=None, fixed=False):
         super(Custom, self).__init__(option, option, kind='str', access=access, required=required,
-                                     create_default=create_default, doc=doc)
+                                     create_default=create_default, fixed=fixed, doc=doc)
         self._spec = spec
         self.custom = True
 
@@ -79,6 +70,7 @@ class CloudResource(Resource):
         kwargs.setdefault('parent', CLOUD_PARENT)
         kwargs.setdefault('get_params', {'format': 'Entity'})
         kwargs.setdefault('create_params', {})
+        kwargs.setdefault('probe', probe_cloud)
         super(CloudResource, self).__init__(**kwargs)
         self.reader = reader
         self.writer = writer
@@ -99,7 +91,6 @@ class CloudResource(Resource):
 
     def list(self, client, parent_id=None, name=None):
         if self.ctx.get('server_id') != parent_id:
-            probe_cloud(client)
             self.ctx['server_id'] = parent_id
             if self.prepare is not None:
                 self.prepare(self, client, parent_id)
@@ -152,9 +143,6 @@ def _gateway_check(res, params, wanted):
 def _gateway_write(res, root, values, send, entity):
     f = res.by_option
     if entity is None:
-        if values.get('enabled') is False:
-            raise ValidationError('enabled: EM creates a gateway enabled (its create body has no Enabled); create it '
-                                  'first, then disable it in a second task', option='enabled')
         if values.get('network_mode') == 'nat' and not values.get('external_ip'):
             raise ValidationError('external_ip: required to create a gateway in NAT mode', option='external_ip')
         body = _xml.element(root)
@@ -197,9 +185,9 @@ GATEWAY = CloudResource(
         Field('name', 'ServerHostName', entity='@Name', access='key', doc=(
             'The DNS name or address of the Microsoft Windows server the gateway runs on, as EM shows it; the server '
             'must already be a managed server of O(backup_server). It names the gateway.')),
-        Field('enabled', 'Enabled', kind='bool', doc=(
-            'Whether the gateway takes connections. EM creates gateways enabled; C(false) for a gateway that does not '
-            'exist yet fails before any write.')),
+        Field('enabled', 'Enabled', kind='bool', later=True, doc=(
+            'Whether the gateway takes connections. EM\'s create body has no such element and creates gateways '
+            'enabled: a new gateway with C(false) is created, then disabled by an edit in the same run.')),
         Field('network_mode', 'NetworkMode', kind='enum', choices=MODES, create_default='direct', doc=(
             'C(direct) when tenants reach the gateway directly, C(nat) when it is behind NAT (then O(external_ip) is '
             'required). A new gateway is C(direct) when left out.')),
@@ -424,6 +412,7 @@ def _plan_prepare(res, client, server_id):
         res.ctx['host'] = host
         wanted['host'] = host['name']
         platform = platform or host['platform']
+        wanted.setdefault('platform', platform)
     for item in wanted.get('storage') or ():
         if 'datastore' in item:
             ds = _pick(objects, item['datastore'], ('Datastore', 'StoragePod'), 'vmware', 'storage', 'datastore')
@@ -487,15 +476,9 @@ def _plan_read(res, entity):
 
 
 def _plan_settle(res, entity):
-    """Before any write: what EM cannot change fails naming the option; unnamed friendly names keep EM's."""
+    """Before any write: the host as EM spells it; unnamed friendly names keep EM's (platform and networks are
+    ``fixed``: the engine fails on a difference, naming the option)."""
     wanted, current = res.ctx['wanted'], _plan_read(res, entity)
-    if res.ctx['params'].get('platform') and wanted.get('platform') != current['platform']:
-        raise ValidationError('platform: the plan is a %s plan; EM cannot change its platform (delete and create it)'
-                              % current['platform'], option='platform')
-    if wanted.get('networks') is not None and wanted['networks'] != current.get('networks'):
-        raise ValidationError('networks: EM cannot change the number of networks of an existing hardware plan (it has '
-                              '%(with_internet)s with and %(without_internet)s without internet access)'
-                              % current['networks'], option='networks')
     if wanted.get('host') and current.get('host') and wanted['host'].lower() == current['host'].lower():
         wanted['host'] = current['host']
     key = STORE_KEY[current['platform']]
@@ -602,7 +585,7 @@ HARDWARE_PLAN = CloudResource(
         Custom('platform', {'type': 'str', 'choices': list(PLATFORMS)}, (
             'C(vmware) (a vSphere plan, with datastores) or C(hyperv) (with volumes). Needed to create a plan unless '
             'O(host) names a host or cluster of one platform only; EM cannot change it afterwards: a different '
-            'value fails before any write.'), access='create'),
+            'value fails before any write.'), access='create', fixed=True),
         Custom('host', {'type': 'str'}, (
             'The host or cluster the tenants\' replicas run on, by name (or hierarchy reference), found with EM\'s '
             'lookup service on the hierarchy roots of O(backup_server). A name that does not resolve fails before '
@@ -622,7 +605,7 @@ HARDWARE_PLAN = CloudResource(
         Custom('networks', {'type': 'dict'}, (
             'The number of networks, C({with_internet, without_internet}), given to the tenants\' replicas. EM '
             'sets them when the plan is created and cannot change them: a different count on an existing plan '
-            'fails before any write, naming this option.'), access='create'),
+            'fails before any write, naming this option.'), access='create', fixed=True),
     ],
 )
 
@@ -676,8 +659,8 @@ def _server_of(entity, servers):
 def gather(client, subsets, server_name=None):
     """``{subset: [entries]}``; the resource subsets in their module's option shape, so that they round-trip."""
     from ansible_collections.veeam_em.core.plugins.module_utils._resource_models import backup_servers
-    servers = backup_servers(client, server_name)
     probe_cloud(client)
+    servers = backup_servers(client, server_name)
     out = {}
     for subset in subsets:
         entries = []

@@ -36,8 +36,8 @@ options:
     type: str
   enabled:
     description:
-      - 'Whether the gateway takes connections. EM creates gateways enabled; C(false) for a gateway that does not
-        exist yet fails before any write.'
+      - 'Whether the gateway takes connections. EM''s create body has no such element and creates gateways enabled: a
+        new gateway with C(false) is created, then disabled by an edit in the same run.'
     type: bool
   external_ip:
     description:

@@ -53,18 +53,20 @@ LIFECYCLE = [
     {'veeam_em.core.cloud_hardware_plan': {'backup_server': 'vbr01', 'name': 'Silver VMware',       # 16
                                            'state': 'absent'}},
     {'veeam_em.core.cloud_info': {'backup_server': 'vbr01'}},                                       # 17
+    gw(name='gw05.provider.example', enabled=False),                                                # 18
+    plan(platform='hyperv'),                                                                        # 19
 ]
 
 
 def test_lifecycle(em):
     run = run_tasks(em, LIFECYCLE, diff=True)
     r = run.results
-    before_logon = [15]
+    before_logon = [15]   # its options alone show the mistake
     logged_on = [i for i in range(len(LIFECYCLE)) if i not in before_logon]
     assert len(run.sessions()) == len(logged_on)
     sent = dict(zip(logged_on, [writes(s) for s in run.sessions()]))
     sent[15] = []
-    assert all(not x.get('failed') for i, x in enumerate(r) if i not in (4, 7, 13, 14, 15, 16)), \
+    assert all(not x.get('failed') for i, x in enumerate(r) if i not in (4, 7, 13, 14, 15, 16, 19)), \
         [(i, x.get('msg')) for i, x in enumerate(r)]
 
     # gateway: check mode predicts and sends nothing; the create is one POST; the re-run sends nothing
@@ -100,6 +102,10 @@ def test_lifecycle(em):
     assert r[15]['failed'] and r[15]['option'] == 'cpu_mhz'
     assert r[16]['failed'] and 'tenants subscribe to it: globex' in r[16]['msg']
     assert [m for m, _p in sent[16]] == ['DELETE']
+
+    # EM creates gateways enabled: a disabled one is created, then edited in the same run
+    assert r[18]['changed'] and [m for m, _p in sent[18]] == ['POST', 'PUT'] and r[18]['gateway']['enabled'] is False
+    assert r[19]['failed'] and r[19]['option'] == 'platform' and sent[19] == []
 
     info = r[17]
     assert {g['name'] for g in info['gateways']} >= {'gw04.provider.example', 'gw01.provider.example'}
