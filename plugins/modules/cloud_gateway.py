@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: cloud_gateway
 short_description: Keep a Veeam Cloud Connect gateway as declared
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Keeps one cloud gateway (the server tenants connect through) through Enterprise Manager (EM),
     C(/api/cloud/gateways).

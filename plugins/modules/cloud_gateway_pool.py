@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: cloud_gateway_pool
 short_description: Keep a Veeam Cloud Connect gateway pool as declared
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Keeps one gateway pool (the gateways a tenant may connect through) through Enterprise Manager (EM),
     C(/api/cloud/gatewayPools).

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: cloud_hardware_plan
 short_description: Keep a Veeam Cloud Connect hardware plan as declared
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Keeps one hardware plan of a Veeam Cloud Connect provider (the CPU, memory, storage and networks tenants' VM
     replicas may use) through Enterprise Manager (EM), C(/api/cloud/hardwarePlans).

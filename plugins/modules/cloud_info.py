@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: cloud_info
 short_description: Read a Veeam Cloud Connect provider's infrastructure
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Reads hardware plans, cloud gateways, gateway pools, WAN accelerators, public IP addresses and VLAN
     configurations through Enterprise Manager (EM), one list per subset.
