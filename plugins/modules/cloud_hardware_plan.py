@@ -134,9 +134,9 @@ EXAMPLES = r'''
       - volume: 'C:\ClusterStorage\Volume1\Bronze'
         quota_gb: 300
 
-- name: Delete the Hyper-V plan (fails, naming them, while tenants subscribe)
+- name: Retire a plan no tenant subscribes to (EM refuses, naming them, while tenants do)
   veeam_em.core.cloud_hardware_plan:
-    name: Bronze Hyper-V
+    name: Gold Hyper-V
     backup_server: vbr01
     state: absent
 '''
