@@ -22,7 +22,7 @@ order (em-api-cloud.md sections 10 and 11).
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-from ansible_collections.veeam_em.core.plugins.module_utils import _diff, _xml
+from ansible_collections.veeam_em.core.plugins.module_utils import _xml
 from ansible_collections.veeam_em.core.plugins.module_utils._cloud_models import probe_cloud
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError
 from ansible_collections.veeam_em.core.plugins.module_utils._includes import hierarchy_roots
@@ -78,6 +78,12 @@ class CloudResource(Resource):
         self.check = check
         self.settle = settle
         self.ctx = {}
+
+    def return_docs(self, info=False):
+        docs = super(CloudResource, self).return_docs(info)
+        if not self.secrets:
+            docs.pop('secrets_sent', None)   # these resources hold no secret
+        return docs
 
     def check_input(self, params):
         wanted = super(CloudResource, self).check_input(params)

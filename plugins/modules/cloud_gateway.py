@@ -15,8 +15,8 @@ description:
   - Keeps one cloud gateway (the server tenants connect through) through Enterprise Manager (EM),
     C(/api/cloud/gateways).
   - The gateway is found by O(name), the managed server it runs on, on O(backup_server) (or by O(id)). A missing
-    gateway is created on that server, an existing one edited (C(PUT), with every setting: EM requires the mode and
-    address, and both ports are always sent) only when a setting differs.
+    gateway is created on that server, an existing one edited (C(PUT), with every setting, since EM requires the mode
+    and address, and both ports are always sent) only when a setting differs.
   - Every write is checked by reading the gateway again; the module fails if EM did not keep what was sent.
 author:
   - veeam_em.core contributors (@veeam-em-core)
@@ -156,13 +156,6 @@ gateway:
       description: The port it listens on behind NAT.
       type: int
       sample: 6180
-secrets_sent:
-  description: The secret options the run sends (or, in check mode, would send), so that a run with O(update_password=always)
-    says why it changed; never a value.
-  returned: when a secret is sent
-  type: list
-  elements: str
-  sample: []
 task:
   description: EM's task, when EM answered the write with one (C(id), C(state), C(operation), C(success), C(message)).
   returned: when EM answered with a task

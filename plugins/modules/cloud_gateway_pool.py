@@ -16,7 +16,7 @@ description:
     C(/api/cloud/gatewayPools).
   - The pool is found by O(name) on O(backup_server) (or by O(id)). A missing pool is created, an existing one edited
     (C(PUT)) only when its description or gateways differ.
-  - The module never changes which tenants use the pool (the tenant owns that assignment): an edit sends the tenant
+  - The module never changes which tenants use the pool (the tenant owns that assignment); an edit sends the tenant
     list back exactly as EM holds it.
   - Every write is checked by reading the pool again; the module fails if EM did not keep what was sent.
 author:
@@ -117,13 +117,6 @@ gateway_pool:
       type: list
       sample:
       - gw01.provider.example
-secrets_sent:
-  description: The secret options the run sends (or, in check mode, would send), so that a run with O(update_password=always)
-    says why it changed; never a value.
-  returned: when a secret is sent
-  type: list
-  elements: str
-  sample: []
 task:
   description: EM's task, when EM answered the write with one (C(id), C(state), C(operation), C(success), C(message)).
   returned: when EM answered with a task

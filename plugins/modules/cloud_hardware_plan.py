@@ -194,13 +194,6 @@ hardware_plan:
       sample:
         with_internet: 1
         without_internet: 1
-secrets_sent:
-  description: The secret options the run sends (or, in check mode, would send), so that a run with O(update_password=always)
-    says why it changed; never a value.
-  returned: when a secret is sent
-  type: list
-  elements: str
-  sample: []
 task:
   description: EM's task, when EM answered the write with one (C(id), C(state), C(operation), C(success), C(message)).
   returned: when EM answered with a task

@@ -11,6 +11,7 @@ from __future__ import (absolute_import, division, print_function)
 
 from conftest import run_tasks
 
+
 def writes(session):
     return [(e['method'], e['path'].split('?')[0]) for e in session if e['method'] in ('PUT', 'POST', 'DELETE')
             and '/logonSessions/' not in e['path'] and '/sessionMngr' not in e['path']

@@ -6,7 +6,8 @@ import pytest
 from lxml import etree
 
 from conftest import N, NS
-from test_cloud import ACME, PLAN_SILVER, POOL_EU, VBR01, body, cl, cloud_server, kids  # noqa: F401 (fixtures)
+from test_cloud import ACME, PLAN_SILVER, POOL_EU, VBR01, body, kids
+from test_cloud import cl, cloud_server  # noqa: F401  pylint: disable=unused-import
 from veeam_em_emulator import cloud_seed, seed
 
 VBR02 = seed.server_id("vbr02")
@@ -44,8 +45,8 @@ def gateway_spec(host, mode="Direct", server=VBR01, ext="", extra=""):
 
 
 def test_gateway_create_names_differ_and_related_link_has_no_name(cl):
-    t = cl.wait(cl.req("POST", "/cloud/gateways", body=gateway_spec("gw04.provider.example", "NAT",
-                                                                     ext="<ExternalIp>203.0.113.40</ExternalIp>")))
+    spec = gateway_spec("gw04.provider.example", "NAT", ext="<ExternalIp>203.0.113.40</ExternalIp>")
+    t = cl.wait(cl.req("POST", "/cloud/gateways", body=spec))
     assert result(t) == ("true", "Ok") and operation(t) == "CreateCloudGateway"
     type_, href, name = related(t)
     assert type_ == "CloudGateway" and name == ""

@@ -61,7 +61,6 @@ PLAN_PUT = G("CloudHardwarePlan", G("Links", ro=True), L("Description"), L("Proc
              L("MemoryUsageLimitMb", "int"), DETAILS)
 
 
-
 def _c(el, *names):
     return cloud._c(el, *names)
 
@@ -445,7 +444,7 @@ def _edit_plan(state, req, h):
         details = _c(body, "HardwarePlanDetails")
         if details is None:
             return None
-        part = [c for c in details]
+        part = list(details)
         want = "ViCloudHardwarePlan" if cur["kind"] == "vi" else "HvCloudHardwarePlan"
         if not part or local(part[0]) != want:
             return "CloudHardwarePlan/HardwarePlanDetails: the plan is a %s; its platform cannot change" % want

@@ -115,8 +115,6 @@ class Config:
         "tenant_put_throttling": ("ignore", "apply"), "failover_element": ("Other", "Others"),
         "include_backups_default": ("false", "true"), "create_task_timeout": ("off", "on"),
         "create_related_link": ("correct", "off", "doc_literal")})
-
-
     CHOICES.update({   # the provider-infrastructure switches (cloud_infra.py)
         "hwplan_network_change": ("fail", "ignore"), "hwplan_storage_list": ("replace", "merge"),
         "pool_put_absent_tenants": ("keep", "clear")})

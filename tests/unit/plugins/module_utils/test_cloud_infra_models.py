@@ -153,8 +153,8 @@ def test_pool_reads_gateway_names_and_echoes_the_tenant_list():
     assert res.read(entity) == {'name': 'EU', 'description': 'd', 'gateways': ['gw01']}
     body = res.body('CloudGatewayPool', {'gateways': ['gw01', 'gw02']}, ['gateways'], entity)
     assert names(body) == ['Description', 'CloudGateways', 'CloudTenants']
-    assert [c.text for c in _xml.find(body, 'CloudGateways')] == ['urn:veeam:CloudGateway:' + GW1,
-                                                                   'urn:veeam:CloudGateway:' + GW2]
+    sent = [c.text for c in _xml.find(body, 'CloudGateways')]
+    assert sent == ['urn:veeam:CloudGateway:' + GW1, 'urn:veeam:CloudGateway:' + GW2]
     assert [c.text for c in _xml.find(body, 'CloudTenants')] == ['urn:veeam:CloudTenant:' + TENANT]
     empty = res.body('CloudGatewayPool', {'description': 'x'}, ['description'], pool(tenants=()))
     assert _xml.find(empty, 'CloudTenants') is not None and len(_xml.find(empty, 'CloudTenants')) == 0
