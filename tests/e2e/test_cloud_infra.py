@@ -128,3 +128,29 @@ def test_info_round_trips(em):
     assert [x.get('msg') for x in run.results if x.get('failed')] == []
     assert not any(x['changed'] for x in run.results)
     assert all(writes(s) == [] for s in run.sessions())
+
+
+def eu_tenants(em):
+    return sorted(t['name'] for t in em.control('GET', 'tenants').json() if 'EU gateways' in t['gateway_pools'])
+
+
+def test_every_answer_and_reading_em_may_give(em):
+    """Edits answered at once with the entity, creates whose task links the wrong type, strict element order, and
+    an EM that clears a pool's tenants when the list is left out: the modules converge and never lose the tenants."""
+    em.reset(async_put_answer='200_body', create_related_link='doc_literal', order_violation='reject',
+             pool_put_absent_tenants='clear')
+    tenants_before = eu_tenants(em)
+    assert tenants_before
+    tasks = [gw(network_mode='direct', external_port=6190), gw(description='edited'),
+             plan(**PLAN), plan(cpu_mhz='unlimited', storage=[{'datastore': 'vsanDatastore', 'quota_gb': 10}]),
+             {'veeam_em.core.cloud_gateway_pool': {'backup_server': 'vbr01', 'name': 'EU gateways',
+                                                   'description': 'edited', 'gateways': ['gw02.provider.example']}},
+             plan(cpu_mhz='unlimited', storage=[{'datastore': 'vsanDatastore', 'quota_gb': 10}])]
+    run = run_tasks(em, tasks)
+    r = run.results
+    assert [x.get('msg') for x in r if x.get('failed')] == []
+    assert [x['changed'] for x in r] == [True, True, True, True, True, False]
+    assert r[1]['gateway']['external_port'] == 6190 and r[1]['gateway']['description'] == 'edited'
+    assert r[3]['hardware_plan']['storage'] == [{'datastore': 'vsanDatastore', 'quota_gb': 10,
+                                                 'friendly_name': 'vsanDatastore'}]
+    assert eu_tenants(em) == tenants_before
