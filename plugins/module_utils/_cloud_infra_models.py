@@ -410,6 +410,9 @@ def _pick(objects, name, types, platform, option, what):
 
 def _plan_prepare(res, client, server_id):
     params, wanted = res.ctx['params'], res.ctx['wanted']
+    if params.get('state') == 'absent':   # a deletion needs no name resolved
+        res.ctx['objects'] = []
+        return
     objects = _objects(client, params['backup_server'])
     res.ctx['objects'] = objects
     platform = params.get('platform')
