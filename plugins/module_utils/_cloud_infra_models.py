@@ -30,7 +30,7 @@ from ansible_collections.veeam_em.core.plugins.module_utils._model import decode
 from ansible_collections.veeam_em.core.plugins.module_utils._resource import (
     Field, Identity, Parent, Resource, close_names, parse_id,
 )
-from ansible_collections.veeam_em.core.plugins.module_utils._resource_models import resolve_backup_server
+from ansible_collections.veeam_em.core.plugins.module_utils._resource_models import backup_servers, resolve_backup_server
 
 SERVER_URN = 'urn:veeam:BackupServer:'
 GATEWAY_URN = 'urn:veeam:CloudGateway:'
@@ -667,7 +667,6 @@ def _server_of(entity, servers):
 
 def gather(client, subsets, server_name=None):
     """``{subset: [entries]}``; the resource subsets in their module's option shape, so that they round-trip."""
-    from ansible_collections.veeam_em.core.plugins.module_utils._resource_models import backup_servers
     probe_cloud(client)
     servers = backup_servers(client, server_name)
     out = {}

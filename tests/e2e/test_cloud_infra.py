@@ -56,6 +56,8 @@ LIFECYCLE = [
     {'veeam_em.core.cloud_info': {'backup_server': 'vbr01'}},                                       # 17
     gw(name='gw05.provider.example', enabled=False),                                                # 18
     plan(platform='hyperv'),                                                                        # 19
+    dict(pool(description='checked', state='present'), check_mode=True),                            # 20
+    dict(gw(state='absent'), check_mode=True),                                                      # 21
 ]
 
 
@@ -107,6 +109,9 @@ def test_lifecycle(em):
     # EM creates gateways enabled: a disabled one is created, then edited in the same run
     assert r[18]['changed'] and [m for m, _p in sent[18]] == ['POST', 'PUT'] and r[18]['gateway']['enabled'] is False
     assert r[19]['failed'] and r[19]['option'] == 'platform' and sent[19] == []
+    # check mode predicts an edit and a deletion and sends neither
+    assert r[20]['changed'] and r[20]['diff']['after'] == {'description': 'checked'} and sent[20] == []
+    assert r[21]['changed'] and r[21]['diff']['after'] == {} and sent[21] == []
 
     info = r[17]
     assert {g['name'] for g in info['gateways']} >= {'gw04.provider.example', 'gw01.provider.example'}
