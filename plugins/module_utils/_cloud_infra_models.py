@@ -175,7 +175,7 @@ GATEWAY = CloudResource(
     name='cloud_gateway', noun='cloud gateway', result_key='gateway', info_key='gateways',
     collection='cloud/gateways', item='cloud/gateways/{id}',
     entity_root='CloudGateway', create_root='CreateCloudGatewaySpec', edit_root='CloudGateway',
-    writer=_gateway_write, check=_gateway_check,
+    writer=_gateway_write, check=_gateway_check, created_type='CloudGateway',
     answers=dict(ANSWERS, edit=ANSWERS['edit'] % 'gateway'),
     identity=Identity('@UID', ('name',), id_doc='The UUID (or UID) of the gateway, as C(cloud_info) returns it.'),
     returns=[('id', 'str', "The gateway's id.", '917be225-6744-4777-8096-cbabaec55006'),
@@ -276,6 +276,7 @@ GATEWAY_POOL = CloudResource(
     collection='cloud/gatewayPools', item='cloud/gatewayPools/{id}',
     entity_root='CloudGatewayPool', create_root='CreateCloudGatewayPoolSpec', edit_root='CloudGatewayPool',
     reader=_pool_read, writer=_pool_write, prepare=_pool_prepare, check=_pool_check,
+    created_type='CloudGatewayPools',   # [sic], post_cloudgatewaypools.md
     answers=dict(ANSWERS, edit=ANSWERS['edit'] % 'pool'),
     identity=Identity('@UID', ('name',), id_doc='The UUID (or UID) of the pool, as C(cloud_info) returns it.'),
     returns=[('id', 'str', "The pool's id.", 'dcdca4d9-f850-4094-813e-f1aa9ba8bcfb'),
@@ -574,6 +575,7 @@ HARDWARE_PLAN = CloudResource(
     collection='cloud/hardwarePlans', item='cloud/hardwarePlans/{id}',
     entity_root='CloudHardwarePlan', create_root='CloudHardwarePlanCreateSpec', edit_root='CloudHardwarePlan',
     writer=_plan_write, reader=_plan_read, prepare=_plan_prepare, check=_plan_check, settle=_plan_settle,
+    created_type='CloudHardwarePlan',   # the page's link says CloudGateway (copied): then the plan is found by name
     answers=dict(ANSWERS, edit=ANSWERS['edit'] % 'plan',
                  delete='a task, which fails while tenants subscribe to the plan (EM names them)'),
     identity=Identity('@UID', ('name',), id_doc='The UUID (or UID) of the plan, as C(cloud_info) returns it.'),

@@ -76,6 +76,9 @@ def test_lifecycle(em):
     assert r[0]['changed'] and r[0]['diff']['after']['external_ip'] == '203.0.113.40' and sent[0] == []
     assert r[1]['changed'] and [m for m, _p in sent[1]] == ['POST'] and r[1]['gateway']['network_mode'] == 'nat'
     assert r[1]['gateway']['external_port'] == 6180 and len(r[1]['gateway']['id']) == 36
+    sessions = dict(zip(logged_on, run.sessions()))
+    # the finished task's Related link (Type CloudGateway) names the new gateway: it is read there
+    assert ('GET', '/api/cloud/gateways/' + r[1]['gateway']['id']) in [(e['method'], e['path']) for e in sessions[1]]
     assert not r[2]['changed'] and sent[2] == []
     # an edit of one setting keeps every other
     assert r[3]['changed'] and [m for m, _p in sent[3]] == ['PUT'] and r[3]['diff'] == {
