@@ -425,9 +425,10 @@ class Resource:
         same = [(r, v) for r, v in values if _same(field, v.get(first), params.get(first))]
         narrowed = same
         for key in self.identity.keys[1:]:
-            if len(narrowed) <= 1 or params.get(key) is None:
-                break
-            narrowed = [(r, v) for r, v in narrowed if _same(self.by_option.get(key), v.get(key), params.get(key))]
+            field = self.by_option.get(key)
+            if params.get(key) is None or (len(narrowed) <= 1 and (field is None or field.access == 'rw')):
+                continue  # a setting narrows only a name several records share; a create-time key always does
+            narrowed = [(r, v) for r, v in narrowed if _same(field, v.get(key), params.get(key))]
         return [r for r, _v in narrowed], [r for r, _v in same]
 
     def describe(self, records):
@@ -486,6 +487,11 @@ class Answer:
         self.task = task
         self.entity = entity
         self.known = known
+
+    @property
+    def settled(self):
+        """EM said the write is done: its task finished, or it answered with the record."""
+        return self.task is not None or self.entity is not None
 
 
 def send(client, method, path, body, entity_root, params=None, wait_timeout=900, sleep=None, clock=None):
@@ -681,14 +687,18 @@ class Plan:
         return bad
 
 
-def _reread(find, wait_timeout, sleep, clock):
-    """Read the record after a write until ``find`` shows what was sent; ``(entity or None, mismatches)``."""
+def _reread(find, wait_timeout, sleep, clock, once=False):
+    """Read the record after a write until ``find`` shows what was sent; ``(entity or None, mismatches)``.
+
+    ``once``: the write is settled (its task finished, or EM answered with the record), so what EM shows now is
+    what it kept: a record that does not match is not watched for ``wait_timeout``.
+    """
     last = {}
 
     def shows():
         last['entity'], last['bad'] = find()
         return last['entity'] is not None and not last['bad']
-    if not shows():
+    if not shows() and not (once and last['entity'] is not None):
         _tasks.watch_until(shows, wait_timeout, sleep, clock)
     return last['entity'], last['bad']
 
@@ -782,9 +792,9 @@ def _write(client, plan, tasks, wait_timeout, sleep, clock):
         body = res.body(res.edit_root, plan.wanted, plan.send, plan.entity, plan.context)
         answer = _sent(client, plan, tasks, 'PUT', item, body, res.edit_params, what, wait_timeout, sleep, clock)
     for write in plan.child_writes:
-        _sent(client, plan, tasks, write.method, write.path, write.body, write.params, '%s (%s)' % (what, write.label),
-              wait_timeout, sleep, clock)
-        answer = Answer()
+        done = _sent(client, plan, tasks, write.method, write.path, write.body, write.params,
+                     '%s (%s)' % (what, write.label), wait_timeout, sleep, clock)
+        answer = Answer(task=done.task if done.settled and (answer.settled or not plan.send) else None)
     return _verify(client, plan, answer, item, what, wait_timeout, sleep, clock)
 
 
@@ -809,7 +819,7 @@ def _verify(client, plan, answer, item, what, wait_timeout, sleep, clock, names=
             raise VerifyFailed('%s: EM shows several new records that match: %s' % (what, res.describe(new)))
         return (new[0], plan.mismatches(new[0], names)) if new else (None, [])
     find.called = False
-    entity, bad = _reread(find, wait_timeout, sleep, clock)
+    entity, bad = _reread(find, wait_timeout, sleep, clock, once=answer.settled)
     if entity is None:
         how = 'EM accepted it' if answer.known else 'the request was sent but its answer was lost (it is not sent again)'
         raise VerifyFailed('%s: %s, but no new record shows%s after %s s' % (what, how, plan._where(), wait_timeout))

@@ -119,24 +119,24 @@ EXAMPLES = r'''
   veeam_em.core.cloud_subtenant:
     tenant: globex
     name: globex-finance
-    subtenant_password: "{{ vault_finance_password | default('Example-Pa55') }}"
+    subtenant_password: "{{ vault_subtenant_password | default('Example-Pa55') }}"
     description: Finance department
     quota:
       backup_resource: Globex primary
       quota_gb: 20
 
-- name: Let it use the whole quota
+- name: Let the HR department use the whole quota
   veeam_em.core.cloud_subtenant:
     tenant: globex
-    name: globex-finance
+    name: globex-hr
     quota:
       backup_resource: Globex primary
       unlimited: true
 
-- name: Remove it
+- name: Remove a department that left
   veeam_em.core.cloud_subtenant:
     tenant: globex
-    name: globex-finance
+    name: globex-legal
     state: absent
 '''
 

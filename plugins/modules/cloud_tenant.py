@@ -172,7 +172,7 @@ EXAMPLES = r'''
   veeam_em.core.cloud_tenant:
     name: contoso
     backup_server: vbr01
-    tenant_password: "{{ vault_contoso_password | default('Example-Pa55') }}"
+    tenant_password: "{{ vault_tenant_password | default('Example-Pa55') }}"
     description: Contoso Ltd, backup only
     max_concurrent_tasks: 2
     lease_expiration: "2027-12-31"
@@ -181,24 +181,23 @@ EXAMPLES = r'''
         quota_gb: 100
         display_name: Contoso backups
 
-- name: Grow the quota to 250 GB (resized in place)
+- name: Grow a customer's quota to 150 GB (resized in place, never deleted and added again)
   veeam_em.core.cloud_tenant:
-    name: contoso
+    name: acme
     backup_server: vbr01
     backup_resources:
       - repository: Backup Volume 01
-        quota_gb: 250
+        quota_gb: 150
 
-- name: Disable the tenant on non-payment (its data and settings are kept)
+- name: Disable a customer on non-payment (its data and settings are kept)
   veeam_em.core.cloud_tenant:
-    name: contoso
-    backup_server: vbr01
+    name: initech
     enabled: false
 
-- name: Offboard the customer, keeping its backups
+- name: Offboard a customer, keeping its backups
   veeam_em.core.cloud_tenant:
-    name: contoso
-    backup_server: vbr01
+    name: acme
+    backup_server: vbr02
     state: absent
 '''
 

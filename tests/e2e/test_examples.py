@@ -14,7 +14,8 @@ import yaml
 
 from conftest import ROOT, _note_secrets, run_tasks
 
-EXAMPLE_SECRETS = ('vault_guest_password', 'vault_offsite_password', 'vault_vbr_password')
+EXAMPLE_SECRETS = ('vault_guest_password', 'vault_offsite_password', 'vault_vbr_password', 'vault_tenant_password',
+                   'vault_subtenant_password')
 MODULES = sorted(glob.glob(os.path.join(ROOT, 'plugins', 'modules', '*.py')))
 
 
