@@ -26,7 +26,7 @@ from ansible_collections.veeam_em.core.plugins.module_utils import _xml
 from ansible_collections.veeam_em.core.plugins.module_utils._cloud_models import probe_cloud
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError
 from ansible_collections.veeam_em.core.plugins.module_utils._includes import hierarchy_roots
-from ansible_collections.veeam_em.core.plugins.module_utils._model import decode_value, encode_value
+from ansible_collections.veeam_em.core.plugins.module_utils._model import encode_value
 from ansible_collections.veeam_em.core.plugins.module_utils._resource import (
     Field, Identity, Parent, Resource, close_names, parse_id,
 )
@@ -100,7 +100,7 @@ class CloudResource(Resource):
             self.ctx['server_id'] = parent_id
             if self.prepare is not None:
                 self.prepare(self, client, parent_id)
-        root = client.get(self.collection, params={'format': 'Entity'})
+        root = client.get(self.collection, params=self.get_params)
         return [e for e in root.iter(_xml.qname(self.entity_root)) if on_server(e, parent_id)]
 
     def match(self, records, params):
@@ -110,15 +110,8 @@ class CloudResource(Resource):
         return found, first
 
     def read(self, entity, context=None):
-        values = {}
-        for field in self.fields:
-            if getattr(field, 'custom', False) or not field.option or not field.entity:
-                continue
-            if field.entity.startswith('@'):
-                values[field.name] = decode_value(field, entity.get(field.entity[1:]))
-            else:
-                el = _xml.find(entity, field.entity)
-                values[field.name] = decode_value(field, None if el is None else (el.text or ''))
+        values = dict((f.name, f.read_from(entity, context)) for f in self.fields
+                      if f.option and f.entity and not getattr(f, 'custom', False))
         if self.reader is not None:
             values.update(self.reader(self, entity))
         return values
