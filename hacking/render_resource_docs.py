@@ -24,8 +24,9 @@ from ansible_collections.veeam_em.core.plugins.module_utils._resource_models imp
 from ansible_collections.veeam_em.core.plugins.module_utils._cloud_models import RESOURCES as CLOUD_RESOURCES  # noqa: E402
 from ansible_collections.veeam_em.core.plugins.module_utils._cloud_models import TENANT  # noqa: E402
 from ansible_collections.veeam_em.core.plugins.module_utils._resource_bulk import entry_option_docs  # noqa: E402
+from ansible_collections.veeam_em.core.plugins.module_utils._cloud_infra_models import RESOURCES as INFRA_RESOURCES  # noqa: E402
 
-RESOURCES = SERVER_RESOURCES + CLOUD_RESOURCES
+RESOURCES = SERVER_RESOURCES + CLOUD_RESOURCES + INFRA_RESOURCES
 # The bulk modules (_resource_bulk): their config entries take the options of the single-record module.
 BULK = (('cloud_tenants', TENANT),)
 
@@ -119,6 +120,8 @@ def _render_in_config(options, indent, sub_docs):
 def source(module):
     """The declarations file a module's generated regions come from."""
     cloud = [r.name for r in CLOUD_RESOURCES] + [r.name + '_info' for r in CLOUD_RESOURCES] + [m for m, _r in BULK]
+    if module in [r.name for r in INFRA_RESOURCES]:
+        return '_cloud_infra_models.py'
     return '_cloud_models.py' if module in cloud else '_resource_models.py'
 
 

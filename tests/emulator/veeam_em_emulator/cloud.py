@@ -2,8 +2,8 @@
 
 Contract: em-api-cloud.md sections 1-3 and 7-14.  Data are seeded by :mod:`cloud_seed` into
 ``state.cloud``; write-only secrets use :mod:`secret_store`; strict body parsing, the empty-password
-reading and the query-field helpers come from :mod:`secrets`.  Hardware plans, gateways and gateway pools
-are read-only here (their writes belong to a later issue); WAN accelerators live at /api/wanAccelerators.
+reading and the query-field helpers come from :mod:`secrets`.  The writes of hardware plans, gateways and
+gateway pools are in :mod:`cloud_infra`; WAN accelerators (read-only) live at /api/wanAccelerators.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import uuid
 
 from lxml import etree
 
-from . import cloud_seed, secret_store, secrets
+from . import cloud_infra, cloud_seed, secret_store, secrets
 from .api import ApiError, Response, _accepted, _allow, _entity_format, _guid, xml
 from .query import Field
 from .schema import G, L
@@ -459,6 +459,8 @@ def route(state, req, head, parts):
     if sub == "tenants":
         with state.lock:
             return _tenants(state, req, parts[2:])
+    if sub in ("publicipaddresses", "vlans"):
+        return cloud_infra.read_only(state, req, sub, parts[2:])
     raise ApiError(404, "The resource '%s' was not found" % req.path)
 
 
@@ -467,6 +469,8 @@ def _lookup_route(state, req, key, rest):
     with state.lock:
         table = state.cloud[attr]
         if not rest:
+            if req.method == "POST" and key != "wanaccelerators":
+                return cloud_infra.write(state, req, key, rest, table)
             _allow(req, "GET")
             if _entity_format(req):
                 return xml(200, collection(list_root, [render(state, r) for r in table.values()]))
@@ -478,7 +482,7 @@ def _lookup_route(state, req, key, rest):
         if len(rest) == 1:
             _allow(req, "GET", "PUT", "DELETE")
             if req.method != "GET":
-                raise ApiError(501, "The emulator does not edit or delete a %s yet" % what)
+                return cloud_infra.write(state, req, key, rest, table)
             if _entity_format(req):
                 return xml(200, render(state, rec, root=True))
             return xml(200, _simple_ref(state, rec, prefix + rec["id"], type_, urn, tag="EntityRef", root=True))

@@ -68,13 +68,14 @@ def subtenant_password(server, tenant, name):
 
 
 def _plans():
-    vi = {"kind": "vi", "host_ref": "urn:VMware:Cluster:" + seed.guid("vc", "cl-prod") + ".domain-c7",
-          "parent_type": "ClusterComputeResource", "parent_name": "Prod Cluster",
+    # the host, cluster and datastore refs are those of the seeded inventory (inventory.py), as the lookup gives them
+    vi = {"kind": "vi", "host_ref": "urn:VMware:Cluster:%s.domain-c7" % seed.VC_ROOT,
+          "parent_type": "ClusterComputeResource", "parent_name": "Cluster01",
           "storage": [{"id": seed.guid("ds", "silver", "1"), "name": "Silver datastore",
-                       "type": "Datastore", "ref": "urn:VMware:Datastore:vc01.datastore-101",
-                       "root": "[ds-silver-01]", "quota_gb": 500}],
+                       "type": "Datastore", "ref": "urn:VMware:Datastore:%s.datastore-21" % seed.VC_ROOT,
+                       "root": "[datastore1]", "quota_gb": 500}],
           "net_id": seed.guid("net", "silver"), "with_internet": 1, "without_internet": 1}
-    hv = {"kind": "hv", "host_ref": "urn:HyperV:Cluster:" + seed.guid("hv", "cluster") + ".",
+    hv = {"kind": "hv", "host_ref": "urn:HyperV:Host:%s.hv01.lab.local" % seed.HV_ROOT,
           "storage": [{"id": seed.guid("vol", "gold", "1"), "name": "Gold volume",
                        "path": "C:\\ClusterStorage\\Volume1", "quota_gb": 1000}],
           "net_id": seed.guid("net", "gold"), "with_internet": 2, "without_internet": 0}

@@ -52,6 +52,10 @@ class Config:
     create_task_timeout: str = "off"            # off | on
     create_related_link: str = "correct"        # correct | off | doc_literal
     cloud_plan_create_seconds: float = 4.0      # how long a tenant create with a hardware plan runs
+    # provider infrastructure (cloud_infra.py; em-api-cloud.md sections 10, 11, 13)
+    hwplan_network_change: str = "fail"         # fail | ignore
+    hwplan_storage_list: str = "replace"        # replace | merge
+    pool_put_absent_tenants: str = "keep"       # keep | clear
     latency_ms: int = 0
     task_running_seconds: float = 2.0
     task_running_polls: int = 0
@@ -111,6 +115,9 @@ class Config:
         "tenant_put_throttling": ("ignore", "apply"), "failover_element": ("Other", "Others"),
         "include_backups_default": ("false", "true"), "create_task_timeout": ("off", "on"),
         "create_related_link": ("correct", "off", "doc_literal")})
+    CHOICES.update({   # the provider-infrastructure switches (cloud_infra.py)
+        "hwplan_network_change": ("fail", "ignore"), "hwplan_storage_list": ("replace", "merge"),
+        "pool_put_absent_tenants": ("keep", "clear")})
 
 
 class JobRecord:
