@@ -20,8 +20,8 @@ description:
     keeps a console edit made meanwhile), here with one query for every 25 jobs in the order they are sent; after
     their edit tasks the changed jobs are read back to verify them, again with one query for every 25.
   - Over thousands of entries, most of the time of a no-op is ansible-playbook's own handling of the entries
-    written out in the playbook. Reading them from a JSON file instead, as in
-    C(config: "{{ lookup('ansible.builtin.file', 'jobs.json') | from_json }}"), saves most of it.
+    written out in the playbook. Reading them from a JSON file instead, with O(config) set to
+    C("{{ lookup('ansible.builtin.file', 'jobs.json') | from_json }}"), saves most of it.
   - The next page of jobs is read while the current one is compared, and an entry that names its job by O(config[].id)
     is settled as soon as its page arrives, so over thousands of jobs entries by id are faster and lighter than
     entries by name.
