@@ -199,8 +199,13 @@ def test_every_seeded_tenant_fed_back_is_unchanged(em):
     item = dict(('%s' % k, "{{ item.settings.%s }}" % k) for k in INFO_FIELDS)
     item.update(name='{{ item.name }}', backup_server='{{ item.backup_server }}', type='{{ item.type }}')
     run = run_tasks(em, [{'veeam_em.core.cloud_tenant_info': {}},
-                         {'veeam_em.core.cloud_tenant': item, 'loop': '{{ r0.tenants }}'}], diff=True)
-    listed, fed = run.results
+                         {'veeam_em.core.cloud_tenant': item, 'loop': '{{ r0.tenants }}'},
+                         {'veeam_em.core.cloud_tenant_info': {'backup_server': 'VBR02', 'type': 'standalone'}},
+                         {'veeam_em.core.cloud_tenant_info': {'type': 'active_directory'}}], diff=True)
+    listed, fed, branch, ad = run.results
+    assert [(t['backup_server'], t['name']) for t in branch['tenants']] == [('vbr02', 'acme')]
+    assert [t['name'] for t in ad['tenants']] == ['tech\\william.fox']
+    assert ad['tenants'][0]['settings']['ad_domain'] == {'name': 'tech.local', 'account': 'tech\\william.fox', 'port': 389}
     names = [(t['backup_server'], t['name']) for t in listed['tenants']]
     assert names == sorted(names, key=lambda n: (n[0].lower(), n[1].lower()))
     assert len(names) == len(em.control('GET', 'tenants').json()) >= 5

@@ -328,3 +328,16 @@ def test_failover_flag_keeps_the_spelling_em_shows():
     p = plan({'name': 'acme', 'failover_to_other_gateways': True}, records=[others])
     body = TENANT.body(TENANT.edit_root, p.wanted, p.send, p.entity, p.context)
     assert names(body) == ['TenantType', 'FailoverToOthersGatewaysIfFail']
+
+
+def test_create_task_link_followed_only_when_its_type_names_a_tenant():
+    """The hardware-plan page's copy of the gateway answer links a CloudGateway: such a link is never followed."""
+    p = plan({'name': 'acme', 'backup_server': 'vbr01', 'tenant_password': 'pw'}, records=[])
+    client = FakeClient()
+    wrong = _resource.Answer(task={'related': [{'type': 'CloudGateway', 'href': 'https://em/api/cloud/gateways/g1'}]})
+    assert _resource._related(client, p, wrong) == []
+    assert client.requests == []
+    href = 'https://em/api/cloud/tenants/%s?format=Entity' % T1
+    client.get = lambda path, params=None: client.requests.append(('GET', path)) or entity()
+    found = _resource._related(client, p, _resource.Answer(task={'related': [{'type': 'CloudTenant', 'href': href}]}))
+    assert [TENANT.record_id(e) for e in found] == [T1] and client.requests == [('GET', href)]
