@@ -118,9 +118,16 @@ gateway_pool:
       sample:
       - gw01.provider.example
 task:
-  description: EM's task, when EM answered the write with one (C(id), C(state), C(operation), C(success), C(message)).
+  description: EM's task, when EM answered the write with one (C(id), C(state), C(operation), C(success), C(message));
+    the last one where the run sent several writes.
   returned: when EM answered with a task
   type: dict
+tasks:
+  description: Every task EM answered the run's writes with, in order (a record's own write, then those of its child
+    collections).
+  returned: when EM answered with a task
+  type: list
+  elements: dict
 # END cloud_gateway_pool return
 '''
 

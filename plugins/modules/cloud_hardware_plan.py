@@ -195,9 +195,16 @@ hardware_plan:
         with_internet: 1
         without_internet: 1
 task:
-  description: EM's task, when EM answered the write with one (C(id), C(state), C(operation), C(success), C(message)).
+  description: EM's task, when EM answered the write with one (C(id), C(state), C(operation), C(success), C(message));
+    the last one where the run sent several writes.
   returned: when EM answered with a task
   type: dict
+tasks:
+  description: Every task EM answered the run's writes with, in order (a record's own write, then those of its child
+    collections).
+  returned: when EM answered with a task
+  type: list
+  elements: dict
 # END cloud_hardware_plan return
 '''
 
