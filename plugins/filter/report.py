@@ -55,7 +55,7 @@ def drift_report(result, key, check_mode=False):
 def fleet_summary(hosts, hostvars, var, key, check_mode=False):
     """Lines: a header, then per host the entries that differ (and failed) there, or why it has no result."""
     hosts = list(hosts)
-    lines = ['%s over %d EM hosts:' % ('Drift' if check_mode else 'Changed', len(hosts))]
+    lines = ['%s over %d EM hosts (%s):' % ('Drift' if check_mode else 'Changed', len(hosts), key)]
     for host in hosts:
         try:
             result = hostvars[host][var]

@@ -51,13 +51,13 @@ def test_fleet_summary_one_line_per_host():
         'em-south': {},
     }
     assert fleet_summary(['em-east', 'em-west', 'em-north', 'em-south'], hostvars, 'r', 'jobs', True) == [
-        'Drift over 4 EM hosts:',
+        'Drift over 4 EM hosts (jobs):',
         'em-east: no difference',
         'em-west: A (failed: B)',
         'em-north: not applied: cannot reach https://em-north:9398',
         'em-south: not applied (failed or unreachable before the role ran, or exported)',
     ]
-    assert fleet_summary([], {}, 'r', 'jobs') == ['Changed over 0 EM hosts:']
+    assert fleet_summary([], {}, 'r', 'jobs') == ['Changed over 0 EM hosts (jobs):']
 
 
 def test_the_filters_are_exported():
