@@ -127,10 +127,12 @@ step() {  # step NAME DIR CMD...: run a non-pytest check in DIR and record it as
   rc=$?
   timed "$name" $rc $((SECONDS - t0))
   "$PYBIN/python3.11" - "$JUNIT/$name.xml" "$name" "$rc" "$((SECONDS - t0))" "$WORK/logs/$name.log" <<'PY'
+import re
 import sys
 from xml.sax.saxutils import escape, quoteattr
 out, name, rc, secs, logf = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
 tail = ''.join(open(logf, errors='replace').readlines()[-40:])
+tail = re.sub(r'\x1b\[[0-9;]*m|[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd]', '', tail)  # XML 1.0 holds no control characters
 fail = '<failure message=%s>%s</failure>' % (quoteattr('exit %d' % rc), escape(tail)) if rc else ''
 open(out, 'w').write('<testsuite name=%s tests="1" failures="%d" errors="0" skipped="0"><testcase name=%s time=%s>%s'
                      '</testcase></testsuite>' % (quoteattr(name), 1 if rc else 0, quoteattr(name), quoteattr(secs), fail))
