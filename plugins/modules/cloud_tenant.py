@@ -245,6 +245,15 @@ options:
     type: str
     choices: [on_create, always]
     default: on_create
+  wait:
+    description:
+      - 'C(false) returns once EM has accepted the run''s last write, with its task (state C(Running)) in RV(task),
+        reporting a change, without waiting for the task or reading the record again to verify it; the result shows
+        the record as the change leads to it (the id of a new one is null). A write EM answers at once (no task) is
+        verified either way, and a write the next one needs (a create followed by the edit that sets the rest, an edit
+        followed by its child collections'' writes) is waited on as with C(true).'
+    type: bool
+    default: true
   wait_timeout:
     description:
       - 'Seconds to wait for a write EM answers with a task, or for a write it accepted without one to show when the
@@ -257,8 +266,8 @@ notes:
   - 'EM answers a create with 202 and a task whose Related link, when its Type is CloudTenant, names the new
     tenant (else it is found by name); an edit with 202 and a task (or 200 with the task or the tenant); a delete
     with 202 and a task; the module always says whether the backups go (C(includeBackups)). Any write answered at
-    once or by a task is handled alike: a task is waited on, and the tenant is read again to verify it; a write is
-    never sent twice.'
+    once or by a task is handled alike: a task is waited on (with O(wait=false), not the last one), and the tenant
+    is read again to verify it; a write is never sent twice.'
   # END cloud_tenant notes
   - The module needs no more than EM's Portal User role; it reads tenants from the collections and queries only
     C(Repository) and C(WanAccelerator), which that role may.
