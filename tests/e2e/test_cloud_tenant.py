@@ -13,6 +13,7 @@ without the service-provider licence. The managed passwords carry the sweep's ca
 from __future__ import (absolute_import, division, print_function)
 
 import json
+import time
 
 import pytest
 
@@ -68,6 +69,12 @@ CREATE = dict(tenant_password='{{ tenant_password }}', description='E2E customer
               max_concurrent_tasks=3, backup_protection={'enabled': True, 'days': 10},
               backup_resources=[{'repository': 'Backup Volume 01', 'quota_gb': 100, 'wan_accelerator': 'wan01.lab.local'}])
 
+# a vCloud Director organization of the emulator's vcd01 root (tests/emulator/veeam_em_emulator/inventory.py)
+VCD = dict(name='umbrella', type='vcd', vcd_organization='Umbrella', description='vCD customer',
+           backup_resources=[{'repository': 'Backup Volume 01', 'quota_gb': 10}],
+           vcd_compute_resources=[{'vdc': 'umbrella-vdc1', 'network_extension': {
+               'enabled': True, 'name': 'umbrella-nea', 'production_network': 'VM Network', 'ip': 'dhcp'}}])
+
 LIFECYCLE = [
     dict(tenant(**CREATE), check_mode=True),                                                            # 0
     tenant(**CREATE),                                                                                   # 1
@@ -94,6 +101,14 @@ LIFECYCLE = [
     sub(tenant='globex', name='globex-hr', state='absent'),                                             # 15
     tenant(name='acme', backup_server='vbr02', state='absent'),                                         # 16
     tenant(name='acme', backup_server='vbr02', state='absent'),                                         # 17
+    dict(tenant(**VCD), check_mode=True),                                                               # 18
+    tenant(**VCD),                                                                                      # 19
+    tenant(**VCD),                                                                                      # 20
+    tenant(name='umbrella', vcd_compute_resources=[{'vdc': 'umbrella-vdc2', 'wan_accelerator': 'wan01.lab.local'}]),  # 21
+    tenant(name='umbrella', vcd_compute_resources=[{'vdc': 'umbrella-vdc9'}]),                          # 22
+    tenant(**dict(VCD, name='umbrela', vcd_organization='umbrela')),                                    # 23
+    tenant(name='e2e-dr', tenant_password='{{ tenant_password }}', wait=False,
+           compute_resources=[{'hardware_plan': 'Silver VMware'}]),                                     # 24
 ]
 
 
@@ -186,13 +201,46 @@ def test_provider_lifecycle_as_portal_user(em):
     gone = [d for d in em.control('GET', 'deleted_tenants').json() if d['name'] == 'acme']
     assert gone and gone[0]['include_backups'] is False and gone[0]['include_backups_sent'] is True
     assert not r[17]['changed'] and wrote[17] == []
+    # vCloud Director: check mode writes nothing; the create is one POST with the organization and its VDC looked up
+    assert r[18]['changed'] and wrote[18] == [] and r[18]['tenant']['id'] is None
+    assert r[18]['tenant']['type'] == 'vcd' and r[18]['tenant']['settings']['vcd_organization'] == 'Umbrella'
+    assert r[19]['changed'] and wrote[19] == [('POST', 'cloud/tenants')], r[19].get('msg')
+    assert [t['operation'] for t in r[19]['tasks']] == ['CreateCloudTenant']
+    assert any(e['path'] == '/api/lookup' for e in by_task[19]) and r[19].get('secrets_sent') is None
+    umbrella = emu_tenant(em, 'umbrella')
+    assert umbrella['type'] == 'vcd' and umbrella['organization_ref'].startswith('urn:vCloud:Organization:')
+    assert r[19]['tenant']['settings']['vcd_organization'] == 'umbrella'  # as EM shows it
+    assert r[19]['tenant']['settings']['vcd_compute_resources'] == [{
+        'vdc': 'umbrella-vdc1', 'wan_accelerator': None,
+        'network_extension': {'enabled': True, 'name': 'umbrella-nea', 'production_network': 'VM Network', 'ip': 'dhcp'}}]
+    assert not r[20]['changed'] and wrote[20] == []
+    # a VDC added to the existing tenant goes through its vCloudComputeResources collection; the other one is kept
+    assert r[21]['changed'] and wrote[21] == [('POST', 'cloud/tenants/{id}/vCloudComputeResources')]
+    assert [(v['vdc'], v['wan_accelerator']) for v in r[21]['tenant']['settings']['vcd_compute_resources']] == [
+        ('umbrella-vdc1', None), ('umbrella-vdc2', 'wan01.lab.local')]
+    # names the lookup does not know fail before any write, listing what exists
+    assert r[22]['failed'] and r[22]['option'] == 'vcd_compute_resources[0].vdc' and wrote[22] == []
+    assert 'close names: umbrella-vdc1, umbrella-vdc2' in r[22]['msg']
+    assert r[23]['failed'] and r[23]['option'] == 'vcd_organization' and wrote[23] == []
+    assert 'umbrella' in r[23]['msg'] and emu_tenant(em, 'umbrela') is None
+    # wait: false: the slow create (a hardware plan) is sent, its task returned Running, never polled nor verified
+    assert r[24]['changed'] and wrote[24] == [('POST', 'cloud/tenants')]
+    assert r[24]['task']['state'] == 'Running' and r[24]['task']['operation'] == 'CreateCloudTenant'
+    assert r[24]['tenant']['id'] is None and r[24]['tenant']['settings']['compute_resources'][0]['hardware_plan'] == \
+        'Silver VMware'
+    assert not any(e['path'].startswith('/api/tasks/') for e in by_task[24])
+    assert [e['method'] for e in by_task[24] if '/cloud/tenants' in e['path']] == ['GET', 'POST']
+    deadline = time.time() + 30
+    while emu_tenant(em, 'e2e-dr') is None and time.time() < deadline:
+        time.sleep(0.5)
+    assert emu_tenant(em, 'e2e-dr')['compute_resources'], 'the create EM accepted went on without the module'
     assert no_secret(r) and PORTAL['password'] not in json.dumps(r)
     assert all(v not in run.output for v in SECRETS.values())
 
 
 INFO_FIELDS = ('description', 'enabled', 'lease_expiration', 'backup_resources', 'max_concurrent_tasks',
                'backup_protection', 'throttling', 'public_ip_count', 'ad_domain', 'gateway_pools',
-               'failover_to_other_gateways', 'compute_resources')
+               'failover_to_other_gateways', 'compute_resources', 'vcd_organization', 'vcd_compute_resources')
 
 
 def test_every_seeded_tenant_fed_back_is_unchanged(em):
