@@ -626,8 +626,8 @@ def test_vcd_lookup_and_tenant_create_with_org_vdcs(cl):
     assert [(i.findtext("e:ObjectName", namespaces=N), i.findtext("e:ObjectType", namespaces=N)) for i in orgs] == [
         ("initech", "Organization"), ("umbrella", "Organization"), ("hooli", "Organization")]
     vdc = cl.get("/lookup?host=%s&type=orgvdc&name=UMBRELLA-VDC2" % root)
-    assert [i.findtext("e:ObjectRef", namespaces=N) for i in vdc] == [inventory.vcd_ref("OrgVdc", "umbrella",
-                                                                                           "umbrella-vdc2")]
+    want = inventory.vcd_ref("OrgVdc", "umbrella", "umbrella-vdc2")
+    assert [i.findtext("e:ObjectRef", namespaces=N) for i in vdc] == [want]
     org_ref = inventory.vcd_ref("Organization", "umbrella")
 
     def vcd_body(name, org, *vdcs):

@@ -71,7 +71,6 @@ HV01_OBJECTS = [
 ]
 
 
-
 def vcd_org_guid(org):
     return seed.guid("vcd-org", org)
 
