@@ -52,7 +52,7 @@ NOWAIT_DOC = ('C(false) returns once EM has accepted the run\'s last write, with
               'the result shows the record as the change leads to it (the id of a new one is null). A write EM answers '
               'at once (no task) is verified either way, and a write the next one needs (a create followed by the '
               'edit that sets the rest, an edit followed by its child collections\' writes) is waited on as with '
-              'C(true).')
+              'C(true). Until EM\'s task ends a new record may not show, so a run in between would create it again.')
 STATE_DOC = ('C(present) creates the %(noun)s when it does not exist, or edits it to match. C(absent) deletes it '
              '(%(delete)s); one that does not exist is left alone and reported unchanged.')
 

@@ -63,7 +63,8 @@ options:
         reporting a change, without waiting for the task or reading the record again to verify it; the result shows
         the record as the change leads to it (the id of a new one is null). A write EM answers at once (no task) is
         verified either way, and a write the next one needs (a create followed by the edit that sets the rest, an edit
-        followed by its child collections'' writes) is waited on as with C(true).'
+        followed by its child collections'' writes) is waited on as with C(true). Until EM''s task ends a new record
+        may not show, so a run in between would create it again.'
     type: bool
     default: true
   wait_timeout:
