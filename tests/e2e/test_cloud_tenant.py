@@ -106,7 +106,7 @@ LIFECYCLE = [
     tenant(**VCD),                                                                                      # 20
     tenant(name='umbrella', vcd_compute_resources=[{'vdc': 'umbrella-vdc2', 'wan_accelerator': 'wan01.lab.local'}]),  # 21
     tenant(name='umbrella', vcd_compute_resources=[{'vdc': 'umbrella-vdc9'}]),                          # 22
-    tenant(**dict(VCD, name='umbrela', vcd_organization='umbrela')),                                    # 23
+    {'veeam_em.core.cloud_tenant': dict(VCD, name='umbrela', vcd_organization='umbrela', backup_server='vbr01')},  # 23
     tenant(name='e2e-dr', tenant_password='{{ tenant_password }}', wait=False,
            compute_resources=[{'hardware_plan': 'Silver VMware'}]),                                     # 24
 ]
