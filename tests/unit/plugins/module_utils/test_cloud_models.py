@@ -428,3 +428,16 @@ def test_vcd_options_checked_against_name_and_type_before_the_logon():
     with pytest.raises(ValidationError) as exc:
         plan({'name': 'acme', 'vcd_compute_resources': [{'vdc': 'v', 'wan_accelerator': None, 'network_extension': None}]})
     assert exc.value.option == 'vcd_compute_resources' and 'not a vCloud Director tenant' in exc.value.msg
+
+
+def test_wait_false_leaves_only_the_last_write_unfollowed():
+    """A create followed by the edit that sets the rest, or an edit followed by a quota added: the first is waited on
+    (the second needs it), the last is not (``wait: false``)."""
+    create = plan({'name': 'contoso', 'backup_server': 'vbr01', 'tenant_password': 'pw',
+                   'backup_protection': {'enabled': True, 'days': 10}})
+    assert create.action == 'create' and _resource._writes_planned(create) == 2
+    assert _resource._writes_planned(plan({'name': 'contoso', 'backup_server': 'vbr01', 'tenant_password': 'pw'})) == 1
+    edit = plan({'name': 'acme', 'description': 'new', 'backup_resources': [
+        {'repository': 'Default Backup Repository', 'quota_gb': 2, 'quota_mb': None, 'display_name': None,
+         'wan_accelerator': None}]})
+    assert edit.send and len(edit.child_writes) == 1 and _resource._writes_planned(edit) == 2
