@@ -344,31 +344,6 @@ def test_active_directory_tenant_created_with_its_domain_last_and_no_password():
     assert exc.value.option == 'vcd_organization'
 
 
-def test_failover_flag_keeps_the_spelling_em_shows():
-    p = plan({'name': 'acme', 'failover_to_other_gateways': True})
-    body = TENANT.body(TENANT.edit_root, p.wanted, p.send, p.entity, p.context)
-    assert names(body) == ['TenantType', 'FailoverToOtherGatewaysIfFail']
-    others = entity()
-    flag = [c for c in others if _xml.localname(c.tag) == 'FailoverToOtherGatewaysIfFail'][0]
-    flag.tag = _xml.qname('FailoverToOthersGatewaysIfFail')
-    p = plan({'name': 'acme', 'failover_to_other_gateways': True}, records=[others])
-    body = TENANT.body(TENANT.edit_root, p.wanted, p.send, p.entity, p.context)
-    assert names(body) == ['TenantType', 'FailoverToOthersGatewaysIfFail']
-
-
-def test_create_task_link_followed_only_when_its_type_names_a_tenant():
-    """The hardware-plan page's copy of the gateway answer links a CloudGateway: such a link is never followed."""
-    p = plan({'name': 'acme', 'backup_server': 'vbr01', 'tenant_password': 'pw'}, records=[])
-    client = FakeClient()
-    wrong = _resource.Answer(task={'related': [{'type': 'CloudGateway', 'href': 'https://em/api/cloud/gateways/g1'}]})
-    assert _resource._related(client, p, wrong) == []
-    assert client.requests == []
-    href = 'https://em/api/cloud/tenants/%s?format=Entity' % T1
-    client.get = lambda path, params=None: client.requests.append(('GET', path)) or entity()
-    found = _resource._related(client, p, _resource.Answer(task={'related': [{'type': 'CloudTenant', 'href': href}]}))
-    assert [TENANT.record_id(e) for e in found] == [T1] and client.requests == [('GET', href)]
-
-
 def test_vcd_tenant_created_with_organization_and_vdcs_from_the_lookup():
     client = FakeClient()
     p = plan({'name': 'Umbrella', 'backup_server': 'vbr01', 'type': 'vcd', 'vcd_organization': 'umbrella',
@@ -441,3 +416,29 @@ def test_wait_false_leaves_only_the_last_write_unfollowed():
         {'repository': 'Default Backup Repository', 'quota_gb': 2, 'quota_mb': None, 'display_name': None,
          'wan_accelerator': None}]})
     assert edit.send and len(edit.child_writes) == 1 and _resource._writes_planned(edit) == 2
+
+
+def test_failover_flag_keeps_the_spelling_em_shows():
+    p = plan({'name': 'acme', 'failover_to_other_gateways': True})
+    body = TENANT.body(TENANT.edit_root, p.wanted, p.send, p.entity, p.context)
+    assert names(body) == ['TenantType', 'FailoverToOtherGatewaysIfFail']
+    others = entity()
+    flag = [c for c in others if _xml.localname(c.tag) == 'FailoverToOtherGatewaysIfFail'][0]
+    flag.tag = _xml.qname('FailoverToOthersGatewaysIfFail')
+    p = plan({'name': 'acme', 'failover_to_other_gateways': True}, records=[others])
+    body = TENANT.body(TENANT.edit_root, p.wanted, p.send, p.entity, p.context)
+    assert names(body) == ['TenantType', 'FailoverToOthersGatewaysIfFail']
+
+
+def test_create_task_link_followed_only_when_its_type_names_a_tenant():
+    """The hardware-plan page's copy of the gateway answer links a CloudGateway: such a link is never followed."""
+    p = plan({'name': 'acme', 'backup_server': 'vbr01', 'tenant_password': 'pw'}, records=[])
+    client = FakeClient()
+    wrong = _resource.Answer(task={'related': [{'type': 'CloudGateway', 'href': 'https://em/api/cloud/gateways/g1'}]})
+    assert _resource._related(client, p, wrong) == []
+    assert client.requests == []
+    href = 'https://em/api/cloud/tenants/%s?format=Entity' % T1
+    client.get = lambda path, params=None: client.requests.append(('GET', path)) or entity()
+    found = _resource._related(client, p, _resource.Answer(task={'related': [{'type': 'CloudTenant', 'href': href}]}))
+    assert [TENANT.record_id(e) for e in found] == [T1] and client.requests == [('GET', href)]
+
