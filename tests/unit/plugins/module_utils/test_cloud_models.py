@@ -441,4 +441,3 @@ def test_create_task_link_followed_only_when_its_type_names_a_tenant():
     client.get = lambda path, params=None: client.requests.append(('GET', path)) or entity()
     found = _resource._related(client, p, _resource.Answer(task={'related': [{'type': 'CloudTenant', 'href': href}]}))
     assert [TENANT.record_id(e) for e in found] == [T1] and client.requests == [('GET', href)]
-
