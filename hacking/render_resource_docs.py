@@ -91,7 +91,7 @@ def regions():
     """``{module file name: {region: its text at a given indent}}`` for every declared resource."""
     out = {}
     for res in RESOURCES:
-        out[res.name] = {'%s options' % res.name: lambda i, r=res: render(r.option_docs(), i, _sub_docs(r)),
+        out[res.name] = {'%s options' % res.name: lambda i, r=res: render(r.module_option_docs(), i, _sub_docs(r)),
                          '%s notes' % res.name: lambda i, r=res: render_note(r.answer_note(), i),
                          '%s return' % res.name: lambda i, r=res: render_return(r.return_docs(), i)}
         if _generated(res.name + '_info'):

@@ -93,6 +93,8 @@ class CloudNames:
         self._wans = None
         self._pools = None
         self._plans = None
+        self._vcd_roots = None
+        self._vcd = {}
 
     # backup servers
     def servers(self):
@@ -193,6 +195,44 @@ class CloudNames:
         found = [p['name'] for p in self.pools() if p['id'] == _bare(uid)]
         return found[0] if found else (uid or '').strip()
 
+    # vCloud Director: organizations and org VDCs, by the lookup on the backup server's vCD roots
+    def vcd_roots(self):
+        """``[(uid, name)]`` of the tenant's backup server's vCloud Director hierarchy roots (HostType VcdSystem)."""
+        if self._vcd_roots is None:
+            root = self.client.get('hierarchyRoots', params={'format': 'Entity'})
+            self._vcd_roots = [(e.get('UID'), e.get('Name'), up_name(e)) for e in root.iter(_xml.qname('HierarchyRoot'))
+                               if (_xml.findtext(e, 'HostType') or '').strip().lower() == 'vcdsystem']
+        server = (self.server()[1] or '').lower()
+        return [(uid, name) for uid, name, held in self._vcd_roots if (held or '').lower() == server]
+
+    def vcd_objects(self, otype):
+        """``[{'name', 'ref', 'root'}]``: every object of ``otype`` (Organization, OrgVdc) the lookup finds on them,
+        one request per root and type."""
+        if otype not in self._vcd:
+            found = []
+            for uid, root_name in self.vcd_roots():
+                items = self.client.get('lookup', params={'host': uid, 'type': otype})
+                found += [{'name': _xml.findtext(i, 'ObjectName'), 'ref': (_xml.findtext(i, 'ObjectRef') or '').strip(),
+                           'root': root_name} for i in items.iter(_xml.qname('HierarchyItem'))]
+            self._vcd[otype] = found
+        return self._vcd[otype]
+
+    def vcd_ref(self, otype, name, option):
+        """The lookup's ref of the organization or org VDC ``name``; unknown or ambiguous names fail, listing them."""
+        what = {'Organization': 'vCloud Director organization', 'OrgVdc': 'organization VDC'}[otype]
+        server = self.server()[1]
+        if not self.vcd_roots():
+            raise ValidationError('%s: backup server %s knows no vCloud Director server (EM lists no hierarchy root '
+                                  'of type VcdSystem for it), so no %s %r' % (option, server, what, name), option=option)
+        objects = self.vcd_objects(otype)
+        found = [o for o in objects if (o['name'] or '').lower() == name.lower()]
+        if len(found) > 1:
+            raise ValidationError('%s: several %ss are named %r on backup server %s (%s)' % (
+                option, what, name, server, ', '.join(o['ref'] for o in found)), option=option)
+        if not found:
+            raise _unknown(option, what, name, [o['name'] for o in objects if o['name']], ' on backup server %s' % server)
+        return found[0]['ref']
+
     def wan_name(self, uid):
         if not (uid or '').strip():
             return None
@@ -237,15 +277,32 @@ class TypeField(Field):
                 return TYPE_BLOCKS.get(_xml.localname(child.tag), _xml.localname(child.tag))
         return None
 
+    def write_to(self, body, value, entity=None, context=None):
+        _xml.sub(body, self.element, TYPES[value])
+
+
+class OrgField(Field):
+    """A vCloud Director tenant's organization, by name: ``TenantType/vCloudTenant/OrganizationName`` in the entity,
+    ``OrganizationRef`` (the lookup's ref) in the create spec. EM names the tenant after it."""
+
+    def read_from(self, entity, context=None):
+        return _xml.findtext(entity, 'TenantType/vCloudTenant/OrganizationName')
+
     def resolve(self, value, context):
-        if context is not None and context.entity is None and value == 'vcd':
-            raise ValidationError('type: this module creates standalone and active_directory tenants; create a vCloud '
-                                  'Director tenant in EM (it needs the organization), then keep it with this module',
-                                  option=self.name)
+        if context is not None and context.entity is None:
+            _vcd_only(self.name, context)
+            context.vcd_ref('Organization', value, self.name)
         return value
 
     def write_to(self, body, value, entity=None, context=None):
-        _xml.sub(body, self.element, TYPES[value])
+        _xml.sub(body, self.element, context.vcd_ref('Organization', value, self.name))
+
+
+def _vcd_only(option, context):
+    """A vCloud Director option on a tenant to create needs ``type: vcd`` (the type is chosen at creation)."""
+    if context.params.get('type') != 'vcd':
+        raise ValidationError('%s: only a vCloud Director tenant has it; to create one, set type: vcd' % option,
+                              option=option)
 
 
 def normalize_lease(value, option='lease_expiration'):
@@ -655,16 +712,20 @@ class ComputeField(ChildListField):
     verify_hint = 'EM did not take the change through the tenant\'s edit'
 
     def normalize_item(self, item, option):
-        ext = item.get('network_extension')
-        if ext is not None:
-            ip = ext.get('ip')
-            if ip is not None and ip != 'dhcp' and not (isinstance(ip, dict) and set(ip) == {'address', 'netmask', 'gateway'}):
-                raise ValidationError('%s.network_extension.ip: dhcp, or {address, netmask, gateway}' % option,
-                                      option=self.name)
-            ext = {'enabled': ext.get('enabled'), 'name': ext.get('name'),
-                   'production_network': ext.get('production_network'), 'ip': ip}
         return {'hardware_plan': item['hardware_plan'], 'wan_accelerator': item.get('wan_accelerator'),
-                'network_extension': ext}
+                'network_extension': self._extension(item, option)}
+
+    def _extension(self, item, option):
+        """The ``network_extension`` of an item, normalised (None: not given)."""
+        ext = item.get('network_extension')
+        if ext is None:
+            return None
+        ip = ext.get('ip')
+        if ip is not None and ip != 'dhcp' and not (isinstance(ip, dict) and set(ip) == {'address', 'netmask', 'gateway'}):
+            raise ValidationError('%s.network_extension.ip: dhcp, or {address, netmask, gateway}' % option,
+                                  option=self.name)
+        return {'enabled': ext.get('enabled'), 'name': ext.get('name'),
+                'production_network': ext.get('production_network'), 'ip': ip}
 
     def resolve_item(self, item, option, context):
         context.plan(item['hardware_plan'], option + '.hardware_plan')
@@ -674,6 +735,12 @@ class ComputeField(ChildListField):
     def read_item(self, el, context):
         uid = _xml.findtext(el, 'CloudHardwarePlanUid')
         wan = _xml.findtext(el, 'WanAcceleratorUid')
+        return {'hardware_plan': context.plan_name(uid) if context is not None else uid,
+                'wan_accelerator': context.wan_name(wan) if context is not None else wan,
+                'network_extension': self._read_extension(el)}
+
+    @staticmethod
+    def _read_extension(el):
         app = _xml.find(el, 'NetworkAppliance')
         ext = {'enabled': _xml.parse_bool(_xml.findtext(el, 'UseNetworkFailoverResources')), 'name': None,
                'production_network': None, 'ip': None}
@@ -684,8 +751,7 @@ class ComputeField(ChildListField):
                            'address': _xml.findtext(app, 'ManualIpAddressSettingsInfoType/IpAddress'),
                            'netmask': _xml.findtext(app, 'ManualIpAddressSettingsInfoType/SubnetMask'),
                            'gateway': _xml.findtext(app, 'ManualIpAddressSettingsInfoType/DefaultGateway')})
-        return {'hardware_plan': context.plan_name(uid) if context is not None else uid,
-                'wan_accelerator': context.wan_name(wan) if context is not None else wan, 'network_extension': ext}
+        return ext
 
     def _appliance(self, parent, ext):
         app = _xml.sub(parent, 'NetworkAppliance')
@@ -719,6 +785,72 @@ class ComputeField(ChildListField):
         self._write(parent, dict(item or {}, hardware_plan=have['hardware_plan']), have, context, self.name)
 
 
+class VdcField(ComputeField):
+    """A vCloud Director tenant's organization VDCs (its replication resources), by name, each with the network
+    extension appliance: ``VCloudComputeResources`` in the entity and the create spec, added through the tenant's
+    ``vCloudComputeResources`` collection. The lookup gives each VDC's ref; EM's item id is the VDC's own GUID."""
+
+    key, purge, collection, what = 'vdc', 'purge_compute_resources', 'vCloudComputeResources', \
+        'organization VDC'
+    list_el, item_el, create_item_el, create_root = 'VCloudComputeResources', 'CloudTenantVCloudComputeResource', \
+        'VCloudComputeResource', 'CloudTenantVCloudComputeResourceCreateSpec'
+    suboptions = dict(ComputeField.suboptions, vdc={'type': 'str', 'required': True})
+    del suboptions['hardware_plan']
+    sub_docs = dict(ComputeField.sub_docs, vdc='The organization VDC, by its name in vCloud Director (looked up on '
+                                               'the tenant\'s backup server).')
+    del sub_docs['hardware_plan']
+
+    def normalize_item(self, item, option):
+        return {'vdc': item['vdc'], 'wan_accelerator': item.get('wan_accelerator'),
+                'network_extension': self._extension(item, option)}
+
+    def resolve(self, value, context):
+        if context is not None and value:
+            if context.entity is None:
+                _vcd_only(self.name, context)
+            elif _xml.find(context.entity, 'TenantType/vCloudTenant') is None:
+                raise ValidationError('%s: the tenant %s is not a vCloud Director tenant; its replication resources are '
+                                      'hardware plans (compute_resources)' % (self.name, context.entity.get('Name')),
+                                      option=self.name)
+        return super(VdcField, self).resolve(value, context)
+
+    def resolve_item(self, item, option, context):
+        if self._pair(self.read_from(context.entity, context) if context.entity is not None else [], item) is None:
+            context.vcd_ref('OrgVdc', item['vdc'], option + '.vdc')  # only one to add is looked up
+        if item['wan_accelerator']:
+            context.wan_uid(item['wan_accelerator'], option + '.wan_accelerator')
+
+    def read_from(self, entity, context=None):
+        if _xml.find(entity, 'TenantType/vCloudTenant') is None:
+            return None  # not a vCloud Director tenant
+        return super(VdcField, self).read_from(entity, context)
+
+    def read_item(self, el, context):
+        wan = _xml.findtext(el, 'WanAcceleratorUid')
+        return {'vdc': _xml.findtext(el, 'VirtualDataCenterName'),
+                'wan_accelerator': context.wan_name(wan) if context is not None else wan,
+                'network_extension': self._read_extension(el)}
+
+    def _write(self, parent, item, have, context, option):
+        """Create spec order: the ref, failover networking, the appliance, then the WAN accelerator; an edit
+        (``have``) keeps the entity's order, the accelerator before the appliance, and the ref EM shows."""
+        ext = _merged((have or {}).get('network_extension') or {}, item.get('network_extension') or {})
+        ref = have['ref'] if have else context.vcd_ref('OrgVdc', item['vdc'], option + '.vdc')
+        wan = item.get('wan_accelerator') or (have or {}).get('wan_accelerator')
+        _xml.sub(parent, 'VirtualDataCenterRef', ref)
+        _xml.sub(parent, 'UseNetworkFailoverResources', _xml.format_bool(bool(ext.get('enabled'))))
+        if wan and have:
+            _xml.sub(parent, 'WanAcceleratorUid', context.wan_uid(wan, option + '.wan_accelerator'))
+        if ext.get('name') or ext.get('production_network'):
+            self._appliance(parent, ext)
+        if wan and not have:
+            _xml.sub(parent, 'WanAcceleratorUid', context.wan_uid(wan, option + '.wan_accelerator'))
+
+    def put_item(self, parent, el, item, context):
+        have = dict(self.read_item(el, context), ref=_xml.findtext(el, 'VirtualDataCenterRef'))
+        self._write(parent, dict(item or {}, vdc=have['vdc']), have, context, self.name)
+
+
 def _tenant_extra(entity):
     last = _xml.findtext(entity, 'LastActive')
     return {'uid': (entity.get('UID') or '').strip() or None,
@@ -730,11 +862,27 @@ def _tenant_extra(entity):
                                  for r in _kids(_xml.find(entity, 'Resources'), 'CloudTenantResource')]}}
 
 
+class TenantResource(Resource):
+    """The tenant declaration, with the checks that span options (before any request)."""
+
+    def check_input(self, params):
+        wanted = super(TenantResource, self).check_input(params)
+        org = wanted.get('vcd_organization')
+        if org is not None and params.get('name') and org.lower() != params['name'].lower():
+            raise ValidationError('vcd_organization: EM names a vCloud Director tenant after its organization, so name '
+                                  'must be %r too (%r given)' % (org, params['name']), option='vcd_organization')
+        given = [n for n in ('vcd_organization', 'vcd_compute_resources') if wanted.get(n)]
+        if given and params.get('type') not in (None, 'vcd'):
+            raise ValidationError('%s: only a vCloud Director tenant (type: vcd) has it; type is %s'
+                                  % (given[0], params['type']), option=given[0])
+        return wanted
+
+
 def _delete_params(params):
     return {'includeBackups': 'true' if params.get('delete_backups') else 'false'}
 
 
-TENANT = Resource(
+TENANT = TenantResource(
     name='cloud_tenant', noun='tenant', result_key='tenant', role=ROLE,
     collection='cloud/tenants', item='cloud/tenants/{id}', get_params={'format': 'Entity'},
     entity_root='CloudTenant', create_root='CreateCloudTenantSpec', edit_root='CloudTenant',
@@ -747,15 +895,17 @@ TENANT = Resource(
              'delete': '202 and a task; the module always says whether the backups go (C(includeBackups))'},
     identity=Identity('@UID', ('name', 'backup_server'), id_option=None),
     create_order=('name', 'description', 'tenant_password', 'enabled', 'lease_expiration', 'backup_resources',
-                  'compute_resources', 'throttling', 'public_ip_count', 'backup_server', 'max_concurrent_tasks', 'type', 'ad_domain',
+                  'compute_resources', 'throttling', 'public_ip_count', 'backup_server', 'max_concurrent_tasks', 'type',
+                  'vcd_organization', 'vcd_compute_resources', 'ad_domain',
                   'backup_protection', 'gateway_pools', 'failover_to_other_gateways'),
     extra_options=[
         ('delete_backups', {'type': 'bool', 'default': False},
          'With O(state=absent): also delete the tenant\'s backups from the cloud repositories. By default they are '
          'kept; the module always says which to EM (C(includeBackups=false) or C(true)).'),
         ('purge_compute_resources', {'type': 'bool', 'default': False},
-         'Remove the subscriptions to hardware plans that O(compute_resources) does not list. Without it, unlisted '
-         'subscriptions are left alone. A removal is shown in the diff first.'),
+         'Remove the subscriptions to hardware plans that O(compute_resources) does not list (and, on a vCloud '
+         'Director tenant, the organization VDCs that O(vcd_compute_resources) does not list). Without it, unlisted '
+         'ones are left alone. A removal is shown in the diff first.'),
         ('purge_backup_resources', {'type': 'bool', 'default': False},
          'Remove the quotas on repositories that O(backup_resources) does not list. Without it, unlisted quotas are '
          'left alone. A removal is shown in the diff first.'),
@@ -785,8 +935,8 @@ TENANT = Resource(
         TypeField('type', 'TenantType', kind='enum', choices=dict((k, k) for k in TYPES), access='create',
                   fixed=True, create_default='standalone', doc=(
                       'The kind of tenant, chosen when it is created (C(standalone) when left out). On an existing '
-                      'tenant a different type fails before any write. This module creates C(standalone) and '
-                      'C(active_directory) tenants; a C(vcd) tenant is created in EM, then kept here.')),
+                      'tenant a different type fails before any write. A C(vcd) tenant needs '
+                      'O(vcd_organization); an C(active_directory) one O(ad_domain).')),
         Field('tenant_password', 'Password', entity=None, secret=True,
               required=lambda wanted: wanted.get('type') == 'standalone', doc=(
                   'The tenant\'s password, needed to create a standalone tenant. EM never shows it; see '
@@ -832,7 +982,19 @@ TENANT = Resource(
                     required=lambda wanted: wanted.get('type') == 'active_directory', doc=(
                         'O(type=active_directory): the domain whose account the tenant is (C(name), C(account), '
                         'C(port)); needed to create such a tenant, and fixed once it exists.')),
+        OrgField('vcd_organization', 'OrganizationRef', access='create', fixed=True, casefold=True,
+                 required=lambda wanted: wanted.get('type') == 'vcd', doc=(
+                     'O(type=vcd): the vCloud Director organization, by name, looked up (C(GET /api/lookup)) on the '
+                     'vCloud Director server of the tenant\'s backup server; a name that does not resolve fails before '
+                     'any write, listing the organizations there. EM names the tenant after it, so O(name) is the '
+                     'organization\'s name. Needed to create such a tenant, and fixed once it exists.')),
         Echo('TenantType'),
+        VdcField('vcd_compute_resources', 'VCloudComputeResources', doc=(
+            'O(type=vcd): the organization VDCs the tenant replicates to, one per VDC: C(vdc) (its name, looked up '
+            'on the tenant\'s backup server), C(wan_accelerator), C(network_extension) (as in O(compute_resources)). '
+            'A listed VDC that is missing is added (with the tenant when it is created, else through its '
+            'C(vCloudComputeResources) collection); unlisted ones are kept unless O(purge_compute_resources). A VDC '
+            'name that does not resolve fails before any write, listing the VDCs there.')),
         PoolsField('gateway_pools', 'CloudGatewayPools', later=True, doc=(
             'The cloud gateway pools the tenant connects through, by name, on its backup server (the whole list; '
             'C([]) for none). The tenant owns the assignment. On a new tenant it is set by a second write.')),

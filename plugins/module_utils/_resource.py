@@ -47,6 +47,12 @@ UPDATE_PASSWORD_DOC = ('C(on_create) sends the secret options only when the %s i
                        'a change (check mode predicts it), since EM cannot say whether they differ.')
 WAIT_DOC = ('Seconds to wait for a write EM answers with a task, or for a write it accepted without one to show '
             'when the record is read again. A write is never sent twice.')
+NOWAIT_DOC = ('C(false) returns once EM has accepted the run\'s last write, with its task (state C(Running)) in '
+              'RV(task), reporting a change, without waiting for the task or reading the record again to verify it; '
+              'the result shows the record as the change leads to it (the id of a new one is null). A write EM answers '
+              'at once (no task) is verified either way, and a write the next one needs (a create followed by the '
+              'edit that sets the rest, an edit followed by its child collections\' writes) is waited on as with '
+              'C(true). Until EM\'s task ends a new record may not show, so a run in between would create it again.')
 STATE_DOC = ('C(present) creates the %(noun)s when it does not exist, or edits it to match. C(absent) deletes it '
              '(%(delete)s); one that does not exist is left alone and reported unchanged.')
 
@@ -57,6 +63,14 @@ class ResourceNotFound(VeeamEmError):
 
 class VerifyFailed(VeeamEmError):
     pass
+
+
+class NotFollowed(Exception):
+    """``wait: false``: EM accepted the run's last write with ``task``, which is not followed."""
+
+    def __init__(self, task):
+        super(NotFollowed, self).__init__(task)
+        self.task = task
 
 
 class Field(Leaf):
@@ -265,8 +279,12 @@ class Resource:
                     STATE_DOC % {'noun': self.noun, 'delete': 'C(DELETE %s)' % ('/api/' + self.item)}))
         return sorted(out, key=lambda o: o[0])
 
+    def module_option_docs(self):
+        """``option_docs`` and the module's own ``wait`` (a bulk module's entries have none): the module's options."""
+        return sorted(self.option_docs() + [('wait', {'type': 'bool', 'default': True}, NOWAIT_DOC)], key=lambda o: o[0])
+
     def argument_spec(self):
-        return dict((name, spec) for name, spec, _doc in self.option_docs())
+        return dict((name, spec) for name, spec, _doc in self.module_option_docs())
 
     def module_kwargs(self):
         """The AnsibleModule keywords besides the spec: which options name a record, which travel together."""
@@ -306,8 +324,8 @@ class Resource:
     def answer_note(self):
         """One DOCUMENTATION note: how EM answers this resource's writes, and that every answer is handled."""
         return ('EM answers a create with %(create)s; an edit with %(edit)s; a delete with %(delete)s. Any write '
-                'answered at once or by a task is handled alike: a task is waited on, and the %(noun)s is read again '
-                'to verify it; a write is never sent twice.' % dict(self.answers, noun=self.noun))
+                'answered at once or by a task is handled alike: a task is waited on (with O(wait=false), not the '
+                'last one), and the %(noun)s is read again to verify it; a write is never sent twice.' % dict(self.answers, noun=self.noun))
 
     def info_option_docs(self):
         key = self.identity.keys[0]
@@ -499,7 +517,7 @@ class Answer:
         return self.task is not None or self.entity is not None
 
 
-def send(client, method, path, body, entity_root, params=None, wait_timeout=900, sleep=None, clock=None):
+def send(client, method, path, body, entity_root, params=None, wait_timeout=900, sleep=None, clock=None, wait=True):
     """Send one write through the collection's one write path (``_tasks.perform_write``) and keep its answer.
 
     Its root decides (em-api-cloud.md section 2): a ``Task`` is waited on, an
@@ -507,13 +525,16 @@ def send(client, method, path, body, entity_root, params=None, wait_timeout=900,
     anything else, no body, or a ``202`` without a task means "read it again",
     and the caller re-reads until the record shows the write. A write whose
     outcome is unknown (the request left, no answer came) gives
-    ``Answer(known=False)``: the caller re-reads, never re-sends.
+    ``Answer(known=False)``: the caller re-reads, never re-sends. With ``wait`` false a task is not followed:
+    ``NotFollowed`` carries it.
     """
     try:
         outcome = _tasks.perform_write(client, method, path, body, params, resources=(entity_root,),
-                                       timeout=wait_timeout, sleep=sleep, clock=clock)
+                                       wait=wait, timeout=wait_timeout, sleep=sleep, clock=clock)
     except AmbiguousWriteError:
         return Answer(known=False)
+    if not wait and outcome.kind == _tasks.TASK:
+        raise NotFollowed(outcome.task)
     return Answer(task=outcome.task, entity=outcome.resource)
 
 
@@ -549,6 +570,7 @@ class Plan:
         self.child_writes = []
         self.touched = []
         self.sent = 0
+        self.last_write = None  # wait: false: the number of the write (1, 2, ...) that is not followed
         self.action = None
         if params.get('state') == 'absent':
             self.action = 'delete' if self.entity is not None else None
@@ -708,7 +730,8 @@ def _reread(find, wait_timeout, sleep, clock, once=False):
     return last['entity'], last['bad']
 
 
-def run(client, resource, params, wanted, check_mode=False, with_diff=False, wait_timeout=900, sleep=None, clock=None):
+def run(client, resource, params, wanted, check_mode=False, with_diff=False, wait_timeout=900, sleep=None, clock=None,
+        wait=True):
     """What a resource module does: find the record, plan, and (unless check mode) write once and verify."""
     if resource.probe is not None:
         resource.probe(client)
@@ -717,10 +740,10 @@ def run(client, resource, params, wanted, check_mode=False, with_diff=False, wai
         parent = resource.parent.find(client, params)
     records = resource.list(client, parent[0], params.get(resource.identity.keys[0]))
     plan = Plan(resource, params, wanted, records, parent, client=client)
-    return apply(client, plan, check_mode, with_diff, wait_timeout, sleep, clock)
+    return apply(client, plan, check_mode, with_diff, wait_timeout, sleep, clock, wait=wait)
 
 
-def apply(client, plan, check_mode=False, with_diff=False, wait_timeout=900, sleep=None, clock=None):
+def apply(client, plan, check_mode=False, with_diff=False, wait_timeout=900, sleep=None, clock=None, wait=True):
     """Carry out one Plan: the result (changed, diff, secrets_sent, the record, task and tasks) and, unless check
     mode, every write it needs (the record's own and its child collections'), each waited on and verified. A
     failed write raises VeeamEmError whose ``result`` says what was written."""
@@ -736,8 +759,11 @@ def apply(client, plan, check_mode=False, with_diff=False, wait_timeout=900, sle
     if not plan.changed or check_mode:
         return result
     tasks = []
+    plan.last_write = None if wait else _writes_planned(plan)
     try:
         entity = _write(client, plan, tasks, wait_timeout, sleep, clock)
+    except NotFollowed as accepted:
+        return _not_followed(result, tasks, accepted.task)
     except VeeamEmError as exc:
         exc.result = dict(result, changed=getattr(exc, 'written', True))
         if tasks:
@@ -750,6 +776,21 @@ def apply(client, plan, check_mode=False, with_diff=False, wait_timeout=900, sle
     return result
 
 
+def _writes_planned(plan):
+    """How many writes ``_write`` sends for the plan (``wait: false`` follows all but the last)."""
+    if plan.action == 'create':
+        return 1 + any(plan.resource.by_option[n].later for n in plan.send)
+    if plan.action == 'edit':
+        return bool(plan.send) + len(plan.child_writes)
+    return 1
+
+
+def _not_followed(result, tasks, task):
+    """The result of a run whose last write EM accepted with ``task``, not followed (``wait: false``)."""
+    tasks.append(_tasks.public_task(task))
+    return dict(result, task=tasks[-1], tasks=tasks)
+
+
 def _what(plan, action=None):
     return 'the %s of the %s %s' % ({'create': 'creation', 'edit': 'edit', 'delete': 'deletion'}[action or plan.action],
                                     plan.resource.noun, plan._label())
@@ -757,9 +798,10 @@ def _what(plan, action=None):
 
 def _sent(client, plan, tasks, method, path, body, params, what, wait_timeout, sleep, clock):
     """One write of the plan; its task (if any) joins ``tasks``; a refusal is marked written or not."""
+    last = plan.last_write == plan.sent + 1  # wait: false, and this is the run's last write
     try:
         answer = send(client, method, path, body, plan.resource.entity_root, params=params, wait_timeout=wait_timeout,
-                      sleep=sleep, clock=clock)
+                      sleep=sleep, clock=clock, wait=not last)
     except ApiError as exc:
         exc.written = plan.sent > 0
         raise _refused(exc, what, plan.resource)
@@ -952,7 +994,8 @@ def run_module(resource):
     except ValidationError as exc:
         module.fail_from(exc)
     module.run_safely(lambda client: run(client, resource, module.params, wanted, check_mode=module.check_mode,
-                                         with_diff=module._diff, wait_timeout=module.params['wait_timeout']))
+                                         with_diff=module._diff, wait_timeout=module.params['wait_timeout'],
+                                         wait=module.params['wait']))
 
 
 def run_info_module(resource, servers=None):

@@ -21,8 +21,10 @@ description:
     (and O(backup_server)). A missing tenant is created (C(POST), answered with a task); an existing one is edited
     with one C(PUT) that carries only what differs and the tenant's type block exactly as EM showed it. Quotas that
     are added or removed go through the tenant's C(resources) collection.
-  - Names (backup server, repositories, WAN accelerators) are resolved on the tenant's backup server before any
-    write; a name that does not resolve fails, listing close or known names.
+  - Names (backup server, repositories, WAN accelerators, hardware plans, gateway pools, and for a vCloud Director
+    tenant its organization and organization VDCs, through EM's lookup service) are resolved on the tenant's backup
+    server before any write; a name that does not resolve fails, listing close or known names.
+  - A standalone, vCloud Director (O(type=vcd), with O(vcd_organization)) or Active Directory tenant can be created.
   - Every write is checked by reading the tenant again; the module fails if EM did not keep what was sent.
   - The password is never compared (EM never shows it), never returned, never put into a diff or a message.
 author:
@@ -195,8 +197,9 @@ options:
     default: false
   purge_compute_resources:
     description:
-      - 'Remove the subscriptions to hardware plans that O(compute_resources) does not list. Without it, unlisted
-        subscriptions are left alone. A removal is shown in the diff first.'
+      - 'Remove the subscriptions to hardware plans that O(compute_resources) does not list (and, on a vCloud Director
+        tenant, the organization VDCs that O(vcd_compute_resources) does not list). Without it, unlisted ones are left
+        alone. A removal is shown in the diff first.'
     type: bool
     default: false
   state:
@@ -233,8 +236,8 @@ options:
   type:
     description:
       - 'The kind of tenant, chosen when it is created (C(standalone) when left out). On an existing tenant a
-        different type fails before any write. This module creates C(standalone) and C(active_directory) tenants; a
-        C(vcd) tenant is created in EM, then kept here.'
+        different type fails before any write. A C(vcd) tenant needs O(vcd_organization); an C(active_directory) one
+        O(ad_domain).'
     type: str
     choices: [standalone, vcd, active_directory]
   update_password:
@@ -245,6 +248,64 @@ options:
     type: str
     choices: [on_create, always]
     default: on_create
+  vcd_compute_resources:
+    description:
+      - 'O(type=vcd): the organization VDCs the tenant replicates to, one per VDC: C(vdc) (its name, looked up on the
+        tenant''s backup server), C(wan_accelerator), C(network_extension) (as in O(compute_resources)). A listed VDC
+        that is missing is added (with the tenant when it is created, else through its C(vCloudComputeResources)
+        collection); unlisted ones are kept unless O(purge_compute_resources). A VDC name that does not resolve fails
+        before any write, listing the VDCs there.'
+    type: list
+    elements: dict
+    suboptions:
+      network_extension:
+        description:
+          - 'The network extension appliance: C(enabled) (failover networking), C(name), C(production_network) (the port
+            group, as EM shows it), and C(ip): C(dhcp) or C({address, netmask, gateway}).'
+        type: dict
+        suboptions:
+          enabled:
+            description:
+              - 'Whether the tenant''s replicas use failover networking through it.'
+            type: bool
+          ip:
+            description:
+              - 'C(dhcp), or a dict of C(address), C(netmask) and C(gateway).'
+            type: raw
+          name:
+            description:
+              - 'The appliance''s name.'
+            type: str
+          production_network:
+            description:
+              - 'The network it connects to, as EM shows it (EM cannot look networks up, so it is compared exactly).'
+            type: str
+      vdc:
+        description:
+          - 'The organization VDC, by its name in vCloud Director (looked up on the tenant''s backup server).'
+        type: str
+        required: true
+      wan_accelerator:
+        description:
+          - 'The WAN accelerator (its name) on the provider''s side; kept when left out.'
+        type: str
+  vcd_organization:
+    description:
+      - 'O(type=vcd): the vCloud Director organization, by name, looked up (C(GET /api/lookup)) on the vCloud Director
+        server of the tenant''s backup server; a name that does not resolve fails before any write, listing the
+        organizations there. EM names the tenant after it, so O(name) is the organization''s name. Needed to create
+        such a tenant, and fixed once it exists.'
+    type: str
+  wait:
+    description:
+      - 'C(false) returns once EM has accepted the run''s last write, with its task (state C(Running)) in RV(task),
+        reporting a change, without waiting for the task or reading the record again to verify it; the result shows
+        the record as the change leads to it (the id of a new one is null). A write EM answers at once (no task) is
+        verified either way, and a write the next one needs (a create followed by the edit that sets the rest, an edit
+        followed by its child collections'' writes) is waited on as with C(true). Until EM''s task ends a new record
+        may not show, so a run in between would create it again.'
+    type: bool
+    default: true
   wait_timeout:
     description:
       - 'Seconds to wait for a write EM answers with a task, or for a write it accepted without one to show when the
@@ -257,8 +318,8 @@ notes:
   - 'EM answers a create with 202 and a task whose Related link, when its Type is CloudTenant, names the new
     tenant (else it is found by name); an edit with 202 and a task (or 200 with the task or the tenant); a delete
     with 202 and a task; the module always says whether the backups go (C(includeBackups)). Any write answered at
-    once or by a task is handled alike: a task is waited on, and the tenant is read again to verify it; a write is
-    never sent twice.'
+    once or by a task is handled alike: a task is waited on (with O(wait=false), not the last one), and the tenant
+    is read again to verify it; a write is never sent twice.'
   # END cloud_tenant notes
   - The module needs no more than EM's Portal User role; it reads tenants from the collections and queries only
     C(Repository) and C(WanAccelerator), which that role may.
@@ -290,16 +351,31 @@ EXAMPLES = r'''
       - repository: Backup Volume 01
         quota_gb: 150
 
-- name: Disable a customer on non-payment (its data and settings are kept)
+- name: Disable a customer on non-payment (its data and settings are kept); return once EM accepted it
   veeam_em.core.cloud_tenant:
     name: initech
     enabled: false
+    wait: false
 
 - name: Offboard a customer, keeping its backups
   veeam_em.core.cloud_tenant:
     name: acme
     backup_server: vbr02
     state: absent
+
+- name: Onboard a vCloud Director organization with two of its organization VDCs
+  veeam_em.core.cloud_tenant:
+    name: umbrella
+    backup_server: vbr01
+    type: vcd
+    vcd_organization: umbrella
+    backup_resources:
+      - repository: Backup Volume 01
+        quota_gb: 50
+    vcd_compute_resources:
+      - vdc: umbrella-vdc1
+      - vdc: umbrella-vdc2
+        wan_accelerator: wan01.lab.local
 '''
 
 RETURN = r'''

@@ -204,8 +204,9 @@ options:
         default: false
       purge_compute_resources:
         description:
-          - 'Remove the subscriptions to hardware plans that O(config[].compute_resources) does not list. Without it,
-            unlisted subscriptions are left alone. A removal is shown in the diff first.'
+          - 'Remove the subscriptions to hardware plans that O(config[].compute_resources) does not list (and, on a vCloud
+            Director tenant, the organization VDCs that O(config[].vcd_compute_resources) does not list). Without it,
+            unlisted ones are left alone. A removal is shown in the diff first.'
         type: bool
         default: false
       state:
@@ -242,8 +243,8 @@ options:
       type:
         description:
           - 'The kind of tenant, chosen when it is created (C(standalone) when left out). On an existing tenant a
-            different type fails before any write. This module creates C(standalone) and C(active_directory) tenants; a
-            C(vcd) tenant is created in EM, then kept here.'
+            different type fails before any write. A C(vcd) tenant needs O(config[].vcd_organization); an
+            C(active_directory) one O(config[].ad_domain).'
         type: str
         choices: [standalone, vcd, active_directory]
       update_password:
@@ -254,6 +255,55 @@ options:
         type: str
         choices: [on_create, always]
         default: on_create
+      vcd_compute_resources:
+        description:
+          - 'O(config[].type=vcd): the organization VDCs the tenant replicates to, one per VDC: C(vdc) (its name, looked
+            up on the tenant''s backup server), C(wan_accelerator), C(network_extension) (as in
+            O(config[].compute_resources)). A listed VDC that is missing is added (with the tenant when it is created,
+            else through its C(vCloudComputeResources) collection); unlisted ones are kept unless
+            O(config[].purge_compute_resources). A VDC name that does not resolve fails before any write, listing the VDCs
+            there.'
+        type: list
+        elements: dict
+        suboptions:
+          network_extension:
+            description:
+              - 'The network extension appliance: C(enabled) (failover networking), C(name), C(production_network) (the port
+                group, as EM shows it), and C(ip): C(dhcp) or C({address, netmask, gateway}).'
+            type: dict
+            suboptions:
+              enabled:
+                description:
+                  - 'Whether the tenant''s replicas use failover networking through it.'
+                type: bool
+              ip:
+                description:
+                  - 'C(dhcp), or a dict of C(address), C(netmask) and C(gateway).'
+                type: raw
+              name:
+                description:
+                  - 'The appliance''s name.'
+                type: str
+              production_network:
+                description:
+                  - 'The network it connects to, as EM shows it (EM cannot look networks up, so it is compared exactly).'
+                type: str
+          vdc:
+            description:
+              - 'The organization VDC, by its name in vCloud Director (looked up on the tenant''s backup server).'
+            type: str
+            required: true
+          wan_accelerator:
+            description:
+              - 'The WAN accelerator (its name) on the provider''s side; kept when left out.'
+            type: str
+      vcd_organization:
+        description:
+          - 'O(config[].type=vcd): the vCloud Director organization, by name, looked up (C(GET /api/lookup)) on the vCloud
+            Director server of the tenant''s backup server; a name that does not resolve fails before any write, listing
+            the organizations there. EM names the tenant after it, so O(config[].name) is the organization''s name. Needed
+            to create such a tenant, and fixed once it exists.'
+        type: str
       # END cloud_tenants config
   max_in_flight:
     description:

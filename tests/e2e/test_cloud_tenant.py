@@ -13,6 +13,7 @@ without the service-provider licence. The managed passwords carry the sweep's ca
 from __future__ import (absolute_import, division, print_function)
 
 import json
+import time
 
 import pytest
 
@@ -68,6 +69,12 @@ CREATE = dict(tenant_password='{{ tenant_password }}', description='E2E customer
               max_concurrent_tasks=3, backup_protection={'enabled': True, 'days': 10},
               backup_resources=[{'repository': 'Backup Volume 01', 'quota_gb': 100, 'wan_accelerator': 'wan01.lab.local'}])
 
+# a vCloud Director organization of the emulator's vcd01 root (tests/emulator/veeam_em_emulator/inventory.py)
+VCD = dict(name='umbrella', type='vcd', vcd_organization='Umbrella', description='vCD customer',
+           backup_resources=[{'repository': 'Backup Volume 01', 'quota_gb': 10}],
+           vcd_compute_resources=[{'vdc': 'umbrella-vdc1', 'network_extension': {
+               'enabled': True, 'name': 'umbrella-nea', 'production_network': 'VM Network', 'ip': 'dhcp'}}])
+
 LIFECYCLE = [
     dict(tenant(**CREATE), check_mode=True),                                                            # 0
     tenant(**CREATE),                                                                                   # 1
@@ -96,17 +103,30 @@ LIFECYCLE = [
     tenant(name='acme', backup_server='vbr02', state='absent'),                                         # 17
 ]
 
+# vCloud Director tenants and wait: false, in the same run after LIFECYCLE (their index: len(LIFECYCLE) + n)
+VCD_CASES = [
+    dict(tenant(**VCD), check_mode=True),                                                               # +0
+    tenant(**VCD),                                                                                      # +1
+    tenant(**VCD),                                                                                      # +2
+    tenant(name='umbrella', vcd_compute_resources=[{'vdc': 'umbrella-vdc2', 'wan_accelerator': 'wan01.lab.local'}]),  # +3
+    tenant(name='umbrella', vcd_compute_resources=[{'vdc': 'umbrella-vdc9'}]),                          # +4
+    {'veeam_em.core.cloud_tenant': dict(VCD, name='umbrela', vcd_organization='umbrela', backup_server='vbr01')},  # +5
+    tenant(name='e2e-dr', tenant_password='{{ tenant_password }}', wait=False,
+           compute_resources=[{'hardware_plan': 'Silver VMware'}]),                                     # +6
+]
+
 
 def test_provider_lifecycle_as_portal_user(em):
     em.control('POST', 'users', json=PORTAL)
     defaults = module_defaults(em, username=PORTAL['name'], password=PORTAL['password'])
-    run = run_tasks(em, LIFECYCLE, diff=True, defaults=defaults, extra_vars=dict(SECRETS))
+    tasks = LIFECYCLE + VCD_CASES
+    run = run_tasks(em, tasks, diff=True, defaults=defaults, extra_vars=dict(SECRETS))
     r = run.results
-    assert len(r) == len(LIFECYCLE)
+    assert len(r) == len(tasks)
     # task 12 fails on its options alone, before the logon: every other task is one logon session
     sessions = run.sessions()
-    assert len(sessions) == len(LIFECYCLE) - 1
-    by_task = dict(zip([i for i in range(len(LIFECYCLE)) if i != 12], sessions))
+    assert len(sessions) == len(tasks) - 1
+    by_task = dict(zip([i for i in range(len(tasks)) if i != 12], sessions))
     wrote = dict((i, [(m, shape(p)) for m, p in writes(s)]) for i, s in by_task.items())
     for i, session in by_task.items():
         assert session[0]['method'] == 'POST' and 'sessionMngr' in session[0]['path'], i
@@ -188,11 +208,50 @@ def test_provider_lifecycle_as_portal_user(em):
     assert not r[17]['changed'] and wrote[17] == []
     assert no_secret(r) and PORTAL['password'] not in json.dumps(r)
     assert all(v not in run.output for v in SECRETS.values())
+    vcd_and_wait_checks(em, r[len(LIFECYCLE):], dict((i - len(LIFECYCLE), w) for i, w in wrote.items()),
+                        dict((i - len(LIFECYCLE), b) for i, b in by_task.items()))
+
+
+def vcd_and_wait_checks(em, r, wrote, by_task):
+    """The results of VCD_CASES (``r``, ``wrote`` and ``by_task`` indexed from the first of them)."""
+    # vCloud Director: check mode writes nothing; the create is one POST with the organization and its VDC looked up
+    assert r[0]['changed'] and wrote[0] == [] and r[0]['tenant']['id'] is None
+    assert r[0]['tenant']['type'] == 'vcd' and r[0]['tenant']['settings']['vcd_organization'] == 'Umbrella'
+    assert r[1]['changed'] and wrote[1] == [('POST', 'cloud/tenants')], r[1].get('msg')
+    assert [t['operation'] for t in r[1]['tasks']] == ['CreateCloudTenant']
+    assert any(e['path'] == '/api/lookup' for e in by_task[1]) and r[1].get('secrets_sent') is None
+    umbrella = emu_tenant(em, 'umbrella')
+    assert umbrella['type'] == 'vcd' and umbrella['organization_ref'].startswith('urn:vCloud:Organization:')
+    assert r[1]['tenant']['settings']['vcd_organization'] == 'umbrella'  # as EM shows it
+    assert r[1]['tenant']['settings']['vcd_compute_resources'] == [{
+        'vdc': 'umbrella-vdc1', 'wan_accelerator': None,
+        'network_extension': {'enabled': True, 'name': 'umbrella-nea', 'production_network': 'VM Network', 'ip': 'dhcp'}}]
+    assert not r[2]['changed'] and wrote[2] == []
+    # a VDC added to the existing tenant goes through its vCloudComputeResources collection; the other one is kept
+    assert r[3]['changed'] and wrote[3] == [('POST', 'cloud/tenants/{id}/vCloudComputeResources')]
+    assert [(v['vdc'], v['wan_accelerator']) for v in r[3]['tenant']['settings']['vcd_compute_resources']] == [
+        ('umbrella-vdc1', None), ('umbrella-vdc2', 'wan01.lab.local')]
+    # names the lookup does not know fail before any write, listing what exists
+    assert r[4]['failed'] and r[4]['option'] == 'vcd_compute_resources[0].vdc' and wrote[4] == []
+    assert 'close names: umbrella-vdc1, umbrella-vdc2' in r[4]['msg']
+    assert r[5]['failed'] and r[5]['option'] == 'vcd_organization' and wrote[5] == []
+    assert 'umbrella' in r[5]['msg'] and emu_tenant(em, 'umbrela') is None
+    # wait: false: the slow create (a hardware plan) is sent, its task returned Running, never polled nor verified
+    assert r[6]['changed'] and wrote[6] == [('POST', 'cloud/tenants')]
+    assert r[6]['task']['state'] == 'Running' and r[6]['task']['operation'] == 'CreateCloudTenant'
+    assert r[6]['tenant']['id'] is None and r[6]['tenant']['settings']['compute_resources'][0]['hardware_plan'] == \
+        'Silver VMware'
+    assert not any(e['path'].startswith('/api/tasks/') for e in by_task[6])
+    assert [e['method'] for e in by_task[6] if '/cloud/tenants' in e['path']] == ['GET', 'POST']
+    deadline = time.time() + 30
+    while emu_tenant(em, 'e2e-dr') is None and time.time() < deadline:
+        time.sleep(0.5)
+    assert emu_tenant(em, 'e2e-dr')['compute_resources'], 'the create EM accepted went on without the module'
 
 
 INFO_FIELDS = ('description', 'enabled', 'lease_expiration', 'backup_resources', 'max_concurrent_tasks',
                'backup_protection', 'throttling', 'public_ip_count', 'ad_domain', 'gateway_pools',
-               'failover_to_other_gateways', 'compute_resources')
+               'failover_to_other_gateways', 'compute_resources', 'vcd_organization', 'vcd_compute_resources')
 
 
 def test_every_seeded_tenant_fed_back_is_unchanged(em):

@@ -16,7 +16,7 @@ from lxml import etree
 from conftest import EMU_DIR, FAST, N, NS
 
 sys.path.insert(0, str(EMU_DIR))
-from veeam_em_emulator import cloud_seed, seed  # noqa: E402
+from veeam_em_emulator import cloud_seed, inventory, seed  # noqa: E402
 from veeam_em_emulator.server import EmulatorHTTPServer, start_background  # noqa: E402
 from veeam_em_emulator.store import Config, State  # noqa: E402
 
@@ -197,7 +197,9 @@ def test_child_collections_keyed_by_ids(cl):
     subs = cl.get("/cloud/hardwarePlans/%s/tenants" % PLAN_SILVER)
     assert [t.get("Name") for t in subs] == ["globex"]
     vdcs = cl.get("/cloud/tenants/%s/vCloudComputeResources" % INITECH)
-    assert vdcs[0].get("Id") == seed.guid("vdc", "initech", "prod")
+    assert vdcs[0].get("Id") == inventory.vcd_vdc_guid("initech", "initech-prod-vdc")
+    assert vdcs[0].findtext("e:VirtualDataCenterRef", namespaces=N) == inventory.vcd_ref("OrgVdc", "initech",
+                                                                                         "initech-prod-vdc")
     st = cl.get("/cloud/tenants/%s/subtenants" % GLOBEX)[0]
     assert st.get("Name") is None and st.findtext("e:Name", namespaces=N) == "globex-hr"
     assert st.find("e:RepositoryQuota", N).get("Unlimited") == "false"
@@ -326,7 +328,7 @@ def test_create_ad_and_vcd_any_order_after_type(cl):
     made = [x for x in cl.ctl("GET", "tenants").json() if x["name"] == "corp\\ops"][0]
     assert made["type"] == "ad" and made["domain"] == "corp.example" and made["backup_protection"]["days"] == 9
     vcd = ("<CloudGatewayPools><CloudGatewayPoolUid>%s</CloudGatewayPoolUid></CloudGatewayPools>"
-           "<OrganizationRef>urn:vCloud:Org:1.vcd</OrganizationRef>" % POOL_EU)
+           "<OrganizationRef>%s</OrganizationRef>" % (POOL_EU, inventory.vcd_ref("Organization", "umbrella")))
     t = cl.wait(cl.req("POST", "/cloud/tenants", body=create_body("umbrella", vcd, "VCD")))
     assert t.find("e:Result", N).get("Success") == "true", etree.tostring(t)
     made = [x for x in cl.ctl("GET", "tenants").json() if x["name"] == "umbrella"][0]
@@ -594,9 +596,10 @@ def test_put_of_the_entity_as_read_changes_nothing(cl, tid):
 
 
 def test_org_vdc_create_and_delete(cl):
-    vdc = "3f1b0c2e-1111-4a2b-9c3d-0123456789ab"
-    spec = body("CloudTenantVCloudComputeResourceCreateSpec", "<VirtualDataCenterRef>urn:vCloud:Vdc:%s.vcd01"
-                "</VirtualDataCenterRef><UseNetworkFailoverResources>false</UseNetworkFailoverResources>" % vdc)
+    vdc = inventory.vcd_vdc_guid("initech", "initech-dr-vdc")
+    spec = body("CloudTenantVCloudComputeResourceCreateSpec", "<VirtualDataCenterRef>%s</VirtualDataCenterRef>"
+                "<UseNetworkFailoverResources>false</UseNetworkFailoverResources>"
+                % inventory.vcd_ref("OrgVdc", "initech", "initech-dr-vdc").upper().replace("URN:", "urn:"))
     t = cl.wait(cl.req("POST", "/cloud/tenants/%s/vcloudcomputeresources" % INITECH, body=spec))
     assert t.findtext("e:Operation", namespaces=N) == "CreateCloudTenantVCloudComputeResource"
     assert t.find("e:Result", N).get("Success") == "true" and t.find("e:Links/e:Link[@Rel='Related']", N) is None
@@ -605,5 +608,52 @@ def test_org_vdc_create_and_delete(cl):
     assert "already assigned" in t.findtext("e:Result/e:Message", namespaces=N)
     t = cl.wait(cl.req("DELETE", "/cloud/tenants/%s/vcloudcomputeresources/%s" % (INITECH, vdc)))
     assert t.findtext("e:Operation", namespaces=N) == "DeletevCloudTenantComputeResource"
-    assert [v["id"] for v in cl.tenant(INITECH)["vcd_resources"]] == [seed.guid("vdc", "initech", "prod")]
+    assert [v["id"] for v in cl.tenant(INITECH)["vcd_resources"]] == [inventory.vcd_vdc_guid("initech", "initech-prod-vdc")]
+    other = spec.replace(inventory.vcd_vdc_guid("initech", "initech-dr-vdc").upper(),
+                         inventory.vcd_vdc_guid("umbrella", "umbrella-vdc1"))
+    t = cl.wait(cl.req("POST", "/cloud/tenants/%s/vcloudcomputeresources" % INITECH, body=other))
+    assert "belongs to the organization umbrella, not to initech" in t.findtext("e:Result/e:Message", namespaces=N)
     assert cl.req("GET", "/cloud/tenants/%s/vcloudcomputeresources" % ACME).status_code == 404
+
+
+def test_vcd_lookup_and_tenant_create_with_org_vdcs(cl):
+    """The vCloud Director root answers the lookup (Organization, OrgVdc); a vCD tenant create names an organization
+    the lookup knows, takes its name, and gets only that organization's VDCs (em-api-cloud.md 7.2, 8, 14 item 16)."""
+    root = "urn:veeam:HierarchyRoot:" + seed.VCD_ROOT
+    ent = cl.get("/hierarchyRoots/%s?format=Entity" % seed.VCD_ROOT)
+    assert ent.get("Name") == "vcd01" and ent.findtext("e:HostType", namespaces=N) == "VcdSystem"
+    orgs = cl.get("/lookup?host=%s&type=Organization" % root)
+    assert [(i.findtext("e:ObjectName", namespaces=N), i.findtext("e:ObjectType", namespaces=N)) for i in orgs] == [
+        ("initech", "Organization"), ("umbrella", "Organization"), ("hooli", "Organization")]
+    vdc = cl.get("/lookup?host=%s&type=orgvdc&name=UMBRELLA-VDC2" % root)
+    want = inventory.vcd_ref("OrgVdc", "umbrella", "umbrella-vdc2")
+    assert [i.findtext("e:ObjectRef", namespaces=N) for i in vdc] == [want]
+    org_ref = inventory.vcd_ref("Organization", "umbrella")
+
+    def vcd_body(name, org, *vdcs):
+        items = "".join("<VCloudComputeResource><VirtualDataCenterRef>%s</VirtualDataCenterRef>"
+                        "<UseNetworkFailoverResources>false</UseNetworkFailoverResources>"
+                        "<WanAcceleratorUid>%s</WanAcceleratorUid></VCloudComputeResource>"
+                        % (v, "urn:veeam:WanAccelerator:" + cloud_seed.wan_id("vbr01", "wan01.lab.local"))
+                        for v in vdcs)
+        return create_body(name, "<OrganizationRef>%s</OrganizationRef><VCloudComputeResources>%s"
+                                 "</VCloudComputeResources>" % (org, items), "VCD", None)
+    for spec, why in ((vcd_body("umbrella", org_ref.replace("urn:vcloud:org:", "urn:vcloud:org:0")), "does not name"),
+                      (vcd_body("umbrella-co", org_ref), "must be the name of its organization: 'umbrella'"),
+                      (vcd_body("umbrella", org_ref, inventory.vcd_ref("OrgVdc", "hooli", "hooli-vdc")),
+                       "belongs to the organization hooli")):
+        t = cl.wait(cl.req("POST", "/cloud/tenants", body=spec))
+        assert t.find("e:Result", N).get("Success") == "false"
+        assert why in t.findtext("e:Result/e:Message", namespaces=N)
+    assert not [x for x in cl.ctl("GET", "tenants").json() if x["name"].startswith("umbrella")]
+    spec = vcd_body("Umbrella", org_ref, inventory.vcd_ref("OrgVdc", "umbrella", "umbrella-vdc1"),
+                    inventory.vcd_ref("OrgVdc", "umbrella", "umbrella-vdc2"))
+    t = cl.wait(cl.req("POST", "/cloud/tenants", body=spec))
+    assert t.find("e:Result", N).get("Success") == "true", etree.tostring(t)
+    made = cl.get(t.find("e:Links/e:Link[@Rel='Related']", N).get("Href"))
+    assert made.findtext("e:TenantType/e:vCloudTenant/e:OrganizationName", namespaces=N) == "umbrella"
+    assert made.findtext("e:TenantType/e:vCloudTenant/e:OrganizationRef", namespaces=N) == org_ref
+    got = made.findall("e:VCloudComputeResources/e:CloudTenantVCloudComputeResource", N)
+    assert [(v.get("Id"), v.findtext("e:VirtualDataCenterName", namespaces=N)) for v in got] == [
+        (inventory.vcd_vdc_guid("umbrella", "umbrella-vdc1"), "umbrella-vdc1"),
+        (inventory.vcd_vdc_guid("umbrella", "umbrella-vdc2"), "umbrella-vdc2")]

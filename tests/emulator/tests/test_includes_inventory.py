@@ -59,7 +59,8 @@ def includes(em, token, jid):
 
 def test_hierarchy_roots(em, token):
     rs = roots(em, token)
-    expected = {"vc01": ("vbr01", "VC"), "hv01": ("vbr01", "HvServer"), "vc02": ("vbr02", "VC")}
+    expected = {"vc01": ("vbr01", "VC"), "hv01": ("vbr01", "HvServer"), "vc02": ("vbr02", "VC"),
+                "vcd01": ("vbr01", "VcdSystem")}
     assert {k: v[1:] for k, v in rs.items()} == expected
     r = em.req("GET", "/api/hierarchyRoots", token)
     refs = xml(r)

@@ -676,12 +676,31 @@ def _optional_wan(state, raw, server_id):
     return _on_server(state, "wan", raw, WAN_URN, server_id, "WAN accelerator")
 
 
-def _vcd_from(state, el, server_id, have, path):
-    """An org VDC record from a parsed spec (its @Id is the VDC's GUID), or (None, message)."""
+def vcd_item(state, ref, otype, server_id):
+    """The seeded vCD object of ``otype`` (Organization, OrgVdc) that ``ref`` names (case-insensitively) on a
+    vCloud Director root of the backup server, or None."""
+    low = (ref or "").strip().lower()
+    for item in state.inventory:
+        if item["ref"].lower() == low and item["type"] == otype:
+            root = state.roots.get(item["root_id"])
+            if root is not None and root["server_id"] == server_id and root["host_type"] == "VcdSystem":
+                return item
+    return None
+
+
+def _vcd_from(state, el, server_id, have, path, org):
+    """An org VDC record from a parsed spec, or (None, message). The ref must name an org VDC of the tenant's
+    organization ``org`` in the lookup; the record's @Id is the VDC's own GUID (the last one in the ref)."""
     ref = (_t(el, "VirtualDataCenterRef") or "").strip()
-    vid = next((uid_id(p, "") for p in ref.replace(".", ":").split(":") if uid_id(p, "")), None)
-    if not ref or vid is None:
-        return None, "%s: VirtualDataCenterRef '%s' does not name an organization VDC" % (path, ref)
+    item = vcd_item(state, ref, "OrgVdc", server_id)
+    guids = [uid_id(p, "") for p in ref.replace(".", ":").split(":") if uid_id(p, "")]
+    if item is None or not guids:
+        return None, "%s: VirtualDataCenterRef '%s' does not name an organization VDC known to backup server %s" % (
+            path, ref, state.server_name(server_id))
+    if (item["org"] or "").lower() != (org or "").lower():
+        return None, "%s: the organization VDC %s belongs to the organization %s, not to %s" % (
+            path, item["name"], item["org"], org)
+    vid = guids[-1]
     if any(v["id"] == vid for v in have):
         return None, "%s: the organization VDC is already assigned to the tenant" % path
     wan, msg = _optional_wan(state, _t(el, "WanAcceleratorUid"), server_id)
@@ -690,7 +709,7 @@ def _vcd_from(state, el, server_id, have, path):
     appliance, msg = _appliance(_c(el, "NetworkAppliance"), path + "/NetworkAppliance")
     if msg:
         return None, msg
-    return {"id": vid, "name": "vdc-" + vid[:8], "ref": ref, "enabled": True, "allocation": "AllocationPool",
+    return {"id": vid, "name": item["name"], "ref": item["ref"], "enabled": True, "allocation": "AllocationPool",
             "failover": _t(el, "UseNetworkFailoverResources") == "true", "wan_id": wan, "appliance": appliance,
             "usage": {"cpu": 0, "memory": 0, "storage": 0}}, None
 
@@ -746,8 +765,8 @@ def _create_tenant(state, req):
             return "The tenant '%s' already exists on the backup server %s" % (name, state.server_name(sid))
         if kind == "standalone" and not password:
             return "A password is required for the standalone tenant '%s'" % name
-        if kind == "vcd" and not (_t(spec, "OrganizationRef") or "").strip():
-            return "OrganizationRef is required for a vCloud Director tenant"
+        if kind == "vcd":
+            return _vcd_org_check(state, spec, sid, name) or _build_tenant(state, spec, sid, name, kind, built)
         if kind == "ad" and _c(spec, "Domain") is None:
             return "Domain is required for an Active Directory tenant"
         return _build_tenant(state, spec, sid, name, kind, built)
@@ -764,6 +783,22 @@ def _create_tenant(state, req):
     task = _task(state, req, "CreateCloudTenant", precheck, commit,
                  related=lambda: _related_tenant(state, built["tenant"]["id"]), seconds=slow)
     return _accepted(state, req, task)
+
+
+def _vcd_org_check(state, spec, sid, name):
+    """A vCloud Director tenant names an organization the lookup knows on its backup server, and is named after it
+    (post_tenants.md); None when it does."""
+    ref = (_t(spec, "OrganizationRef") or "").strip()
+    if not ref:
+        return "OrganizationRef is required for a vCloud Director tenant"
+    org = vcd_item(state, ref, "Organization", sid)
+    if org is None:
+        return "OrganizationRef '%s' does not name a vCloud Director organization known to backup server %s" % (
+            ref, state.server_name(sid))
+    if org["name"].lower() != name.lower():
+        return ("The name of a vCloud Director tenant must be the name of its organization: '%s', not '%s'"
+                % (org["name"], name))
+    return None
 
 
 def _build_tenant(state, spec, sid, name, kind, built):
@@ -796,10 +831,11 @@ def _build_tenant(state, spec, sid, name, kind, built):
             return msg
         t["pools"].append(pid)
     if kind == "vcd":
-        t["org_ref"] = _t(spec, "OrganizationRef").strip()
-        t["org_name"] = name
+        org = vcd_item(state, _t(spec, "OrganizationRef"), "Organization", sid)
+        t["org_ref"], t["org_name"] = org["ref"], org["name"]
         for i, vr in enumerate(_all(_c(spec, "VCloudComputeResources"), "VCloudComputeResource")):
-            v, msg = _vcd_from(state, vr, sid, t["vcd_resources"], "VCloudComputeResources/VCloudComputeResource[%d]" % i)
+            v, msg = _vcd_from(state, vr, sid, t["vcd_resources"], "VCloudComputeResources/VCloudComputeResource[%d]" % i,
+                               t["org_name"])
             if msg:
                 return msg
             t["vcd_resources"].append(v)
@@ -1124,7 +1160,7 @@ def _create_vcd(state, req, t):
     spec = secrets.parse_tree(state, req, VCD_CREATE, required=("VirtualDataCenterRef",))
 
     def build(cur):
-        return _vcd_from(state, spec, cur["server_id"], cur["vcd_resources"], VCD_CREATE.name)
+        return _vcd_from(state, spec, cur["server_id"], cur["vcd_resources"], VCD_CREATE.name, cur["org_name"])
     return _add_child(state, req, t, "vcd_resources", "CreateCloudTenantVCloudComputeResource", build)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from datetime import timedelta
 
-from . import secret_store, seed
+from . import inventory, secret_store, seed
 
 NEVER = "1753-01-01T00:00:00Z"          # LastActive of a tenant that never connected [INF]
 
@@ -171,12 +171,14 @@ def _seed_tenants(state, srv):
                         globex["resources"][0], subtenant_password("vbr01", "globex", "globex-hr"))
     sub.update(description="HR department", quota_mb=20 * 1024, used_mb=3 * 1024)
     globex["subtenants"][sub["id"]] = sub
-    vdc = seed.guid("vdc", "initech", "prod")
+    # the organization and its org VDC as the lookup gives them (inventory.py, root vcd01)
+    vdc = inventory.vcd_vdc_guid("initech", "initech-prod-vdc")
     _tenant(state, "vbr01", s1, "initech", "vcd", tenant_password("vbr01", "initech"),
             description="Initech vCloud organization", org_name="initech",
-            org_ref="urn:vCloud:Org:" + seed.guid("org", "initech") + ".vcd01",
+            org_ref=inventory.vcd_ref("Organization", "initech"),
             resources=[_quota(state, "vbr01", "initech", "Default Backup Repository", "Initech backups", 80, 0)],
-            vcd_resources=[{"id": vdc, "name": "initech-prod-vdc", "ref": "urn:vCloud:Vdc:%s.vcd01" % vdc,
+            vcd_resources=[{"id": vdc, "name": "initech-prod-vdc",
+                            "ref": inventory.vcd_ref("OrgVdc", "initech", "initech-prod-vdc"),
                             "enabled": True, "allocation": "AllocationPool", "failover": False, "wan_id": None,
                             "appliance": None, "usage": {"cpu": 0, "memory": 0, "storage": 0}}])
     _tenant(state, "vbr01", s1, "tech\\william.fox", "ad", tenant_password("vbr01", "tech\\william.fox"),

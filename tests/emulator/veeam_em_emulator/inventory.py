@@ -1,10 +1,15 @@
-"""Seed virtual infrastructure: hierarchy roots (vCenter / Hyper-V hosts) and their objects.
+"""Seed virtual infrastructure: hierarchy roots (vCenter, Hyper-V host, vCloud Director) and their objects.
 
 Each root belongs to one backup server.  Every object has a HierarchyObjRef
 ``urn:<Platform>:<Type>:<HierarchyRootId>.<moref>`` (emitted with ``Vm``,
 compared case-insensitively), a type and a name.  The inventory covers every
 VM the seed jobs include (also the ``--jobs N`` generated ones) plus extra
 objects for include/lookup tests.
+
+The vCloud Director root (``vcd01``, HostType ``VcdSystem``) holds organizations and their org VDCs, with refs
+as the vendor pages print them (post_tenants.md): ``urn:vCloud:Organization:<root>.urn:vcloud:org:<guid>`` and
+``urn:vCloud:OrgVdc:<root>.urn:vcloud:vdc:<guid>``; each VDC item also keeps its organization (``org``), which
+the lookup never shows (a tenant create checks it).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ ROOTS = [
     ("vc01", "vbr01", "VC", "VMware", "5f1c7a0e-2b8d-4c1e-9a6b-0c3d4e5f6a01"),
     ("hv01", "vbr01", "HvServer", "HyperV", "hv01.lab.local"),
     ("vc02", "vbr02", "VC", "VMware", "5f1c7a0e-2b8d-4c1e-9a6b-0c3d4e5f6a02"),
+    ("vcd01", "vbr01", "VcdSystem", "vCloud", "vcd01.provider.example"),
 ]
 
 # per root name: (ObjectType, moref, name)
@@ -64,8 +70,32 @@ HV01_OBJECTS = [
     ("Vm", "7a1b2c3d-4e5f-4a6b-9c8d-0e1f2a3b4c72", "hvsql01"),
 ]
 
-OBJECTS = {"vc01": VC01_OBJECTS, "vc02": VC02_OBJECTS, "hv01": HV01_OBJECTS}
-ROOT_ID_BY_NAME = {"vc01": seed.VC_ROOT, "vc02": seed.VC2_ROOT, "hv01": seed.HV_ROOT}
+
+def vcd_org_guid(org):
+    return seed.guid("vcd-org", org)
+
+
+def vcd_vdc_guid(org, vdc):
+    return seed.guid("vcd-vdc", org, vdc)
+
+
+# organization -> its org VDCs; "umbrella" has no tenant yet (the module creates one), "initech" has one
+VCD_ORGS = [("initech", ["initech-prod-vdc", "initech-dr-vdc"]),
+            ("umbrella", ["umbrella-vdc1", "umbrella-vdc2"]),
+            ("hooli", ["hooli-vdc"])]
+VCD01_OBJECTS = [("VcdSystem", "vcd01", "vcd01.provider.example")] + [
+    obj for org, vdcs in VCD_ORGS
+    for obj in [("Organization", "urn:vcloud:org:" + vcd_org_guid(org), org)]
+    + [("OrgVdc", "urn:vcloud:vdc:" + vcd_vdc_guid(org, v), v, org) for v in vdcs]]
+
+OBJECTS = {"vc01": VC01_OBJECTS, "vc02": VC02_OBJECTS, "hv01": HV01_OBJECTS, "vcd01": VCD01_OBJECTS}
+ROOT_ID_BY_NAME = {"vc01": seed.VC_ROOT, "vc02": seed.VC2_ROOT, "hv01": seed.HV_ROOT, "vcd01": seed.VCD_ROOT}
+
+
+def vcd_ref(otype, org, vdc=None):
+    """The lookup's ref of a seeded vCD organization or org VDC."""
+    moref = "urn:vcloud:vdc:" + vcd_vdc_guid(org, vdc) if vdc else "urn:vcloud:org:" + vcd_org_guid(org)
+    return "urn:vCloud:%s:%s.%s" % (otype, seed.VCD_ROOT, moref)
 
 
 def build(extra_jobs=0):
@@ -78,7 +108,7 @@ def build(extra_jobs=0):
         objs = list(OBJECTS[name])
         if name == "vc01":
             objs += [("Vm", "vm-%d" % (9000 + n), "gen%04d" % n) for n in range(1, extra_jobs + 1)]
-        for otype, moref, oname in objs:
+        for otype, moref, oname, *org in objs:
             items.append({"root_id": rid, "type": otype, "name": oname,
-                          "ref": "urn:%s:%s:%s.%s" % (platform, otype, rid, moref)})
+                          "ref": "urn:%s:%s:%s.%s" % (platform, otype, rid, moref), "org": org[0] if org else None})
     return roots, items

@@ -187,6 +187,7 @@ def job_el(server, name, jtype, platform, description, sched_conf, sched_en, sch
 VC_ROOT = guid("root", "vbr01", "vc01")
 VC2_ROOT = guid("root", "vbr02", "vc02")
 HV_ROOT = guid("root", "vbr01", "hv01")
+VCD_ROOT = guid("root", "vbr01", "vcd01")
 
 
 def seed_jobs(extra_jobs=0):

@@ -89,7 +89,32 @@ class FakeClient:
             return _xml.parse(('<CloudConnectService xmlns="%s"/>' % NS).encode())
         if path == 'cloud/tenants':
             return _xml.parse(TENANT_XML.encode())
+        if path == 'hierarchyRoots':
+            assert params == {'format': 'Entity'}
+            return _xml.parse(ROOTS_XML.encode())
+        if path == 'lookup':
+            assert params['host'] == 'urn:veeam:HierarchyRoot:' + VCD_ROOT
+            items = ''.join('<HierarchyItem Type="HierarchyItem"><ObjectRef>%s</ObjectRef><ObjectType>%s</ObjectType>'
+                            '<ObjectName>%s</ObjectName></HierarchyItem>' % (vcd_ref(t, n), t, n)
+                            for t, n in VCD_OBJECTS if t.lower() == params['type'].lower())
+            return _xml.parse(('<HierarchyItems xmlns="%s">%s</HierarchyItems>' % (NS, items)).encode())
         raise AssertionError(path)
+
+
+VCD_ROOT = '66666666-6666-6666-6666-666666666666'
+ROOTS_XML = '''<HierarchyRoots xmlns="%s">
+<HierarchyRoot Type="HierarchyRoot" Name="vc01" UID="urn:veeam:HierarchyRoot:77777777-7777-7777-7777-777777777777">
+  <Links><Link Rel="Up" Type="BackupServerReference" Name="vbr01"/></Links><HostType>VC</HostType></HierarchyRoot>
+<HierarchyRoot Type="HierarchyRoot" Name="vcd01" UID="urn:veeam:HierarchyRoot:%s">
+  <Links><Link Rel="Up" Type="BackupServerReference" Name="vbr01"/></Links><HostType>VcdSystem</HostType></HierarchyRoot>
+</HierarchyRoots>''' % (NS, VCD_ROOT)
+VCD_OBJECTS = [('Organization', 'umbrella'), ('Organization', 'hooli'), ('OrgVdc', 'umbrella-vdc1'),
+               ('OrgVdc', 'umbrella-vdc2'), ('OrgVdc', 'hooli-vdc')]
+
+
+def vcd_ref(otype, name):
+    kind = 'org' if otype == 'Organization' else 'vdc'
+    return 'urn:vCloud:%s:%s.urn:vcloud:%s:%s' % (otype, VCD_ROOT, kind, name)
 
 
 def plan(params, client=None, records=None):
@@ -135,7 +160,8 @@ def test_entity_read_in_the_options_shape():
         'backup_resources': [{'repository': 'Backup Volume 01', 'quota_mb': 102400, 'display_name': 'ACME backups',
                               'wan_accelerator': 'wan01.lab.local'}],
         'throttling': {'enabled': False, 'speed': None, 'unit': None}, 'public_ip_count': None, 'ad_domain': None,
-        'gateway_pools': [], 'failover_to_other_gateways': False, 'compute_resources': []}
+        'gateway_pools': [], 'failover_to_other_gateways': False, 'compute_resources': [], 'vcd_organization': None,
+        'vcd_compute_resources': None}
     assert view['usage'] == {'last_active': None, 'backup_count': None, 'replica_count': None,
                              'quotas': [{'display_name': 'ACME backups', 'used_mb': 40960}]}
     assert 'tenant_password' not in str(view)
@@ -315,7 +341,81 @@ def test_active_directory_tenant_created_with_its_domain_last_and_no_password():
     assert exc.value.option == 'ad_domain'
     with pytest.raises(ValidationError) as exc:
         plan({'name': 'org', 'backup_server': 'vbr01', 'type': 'vcd'})
-    assert exc.value.option == 'type'
+    assert exc.value.option == 'vcd_organization'
+
+
+def test_vcd_tenant_created_with_organization_and_vdcs_from_the_lookup():
+    client = FakeClient()
+    p = plan({'name': 'Umbrella', 'backup_server': 'vbr01', 'type': 'vcd', 'vcd_organization': 'umbrella',
+              'max_concurrent_tasks': 3,
+              'vcd_compute_resources': [{'vdc': 'UMBRELLA-VDC2', 'wan_accelerator': 'wan01.lab.local',
+                                         'network_extension': {'enabled': True, 'name': 'nea', 'production_network':
+                                                               'VM Network', 'ip': 'dhcp'}},
+                                        {'vdc': 'umbrella-vdc1', 'wan_accelerator': None, 'network_extension': None}]},
+             client=client)
+    assert p.action == 'create' and p.secrets == []
+    body = TENANT.body(TENANT.create_root, p.wanted, p.send, context=p.context)
+    # post_tenants.md's vCD example: the organization and its VDCs after TenantType, no password
+    assert names(body) == ['Name', 'BackupServerUid', 'MaxConcurrentTasks', 'TenantType', 'OrganizationRef',
+                           'VCloudComputeResources']
+    assert _xml.findtext(body, 'TenantType') == 'VCD'
+    assert _xml.findtext(body, 'OrganizationRef') == vcd_ref('Organization', 'umbrella')
+    vdcs = _xml.findall(body, 'VCloudComputeResources/VCloudComputeResource')
+    assert [_xml.findtext(v, 'VirtualDataCenterRef') for v in vdcs] == [vcd_ref('OrgVdc', 'umbrella-vdc2'),
+                                                                        vcd_ref('OrgVdc', 'umbrella-vdc1')]
+    # the create spec puts the accelerator after the appliance (the entity, before it)
+    assert names(vdcs[0]) == ['VirtualDataCenterRef', 'UseNetworkFailoverResources', 'NetworkAppliance',
+                              'WanAcceleratorUid']
+    assert names(vdcs[1]) == ['VirtualDataCenterRef', 'UseNetworkFailoverResources']
+    assert _xml.findtext(vdcs[0], 'WanAcceleratorUid') == WAN1
+    # one read of the roots, one lookup per type
+    assert [r for r in client.requests if r[0] == 'GET' and r[1] in ('hierarchyRoots', 'lookup')] == [
+        ('GET', 'hierarchyRoots'), ('GET', 'lookup'), ('GET', 'lookup')]
+
+
+@pytest.mark.parametrize('params, option, says', [
+    ({'name': 'umbrela', 'vcd_organization': 'umbrela'}, 'vcd_organization', 'close names: umbrella'),
+    ({'vcd_organization': 'umbrella', 'vcd_compute_resources': [{'vdc': 'vdc9'}]}, 'vcd_compute_resources[0].vdc',
+     'known: hooli-vdc, umbrella-vdc1, umbrella-vdc2'),
+    ({'vcd_organization': 'umbrella', 'backup_server': 'vbr02'}, 'vcd_organization', 'knows no vCloud Director'),
+    ({'vcd_organization': 'umbrella', 'type': None}, 'vcd_organization', 'set type: vcd'),
+])
+def test_vcd_names_that_do_not_resolve_fail_before_any_write(params, option, says):
+    params = dict({'name': 'umbrella', 'backup_server': 'vbr01', 'type': 'vcd'}, **params)
+    if params.get('vcd_compute_resources'):
+        params['vcd_compute_resources'] = [dict({'wan_accelerator': None, 'network_extension': None}, **i)
+                                           for i in params['vcd_compute_resources']]
+    client = FakeClient()
+    with pytest.raises(ValidationError) as exc:
+        plan(params, client=client)
+    assert exc.value.option == option and says in exc.value.msg, exc.value.msg
+    assert all(r[0] in ('GET', 'query') for r in client.requests)
+
+
+def test_vcd_options_checked_against_name_and_type_before_the_logon():
+    with pytest.raises(ValidationError) as exc:
+        TENANT.check_input({'name': 'umbrella-co', 'type': 'vcd', 'vcd_organization': 'umbrella'})
+    assert exc.value.option == 'vcd_organization' and "name must be 'umbrella' too" in exc.value.msg
+    with pytest.raises(ValidationError) as exc:
+        TENANT.check_input({'name': 'x', 'type': 'standalone',
+                            'vcd_compute_resources': [{'vdc': 'v', 'wan_accelerator': None, 'network_extension': None}]})
+    assert exc.value.option == 'vcd_compute_resources'
+    with pytest.raises(ValidationError) as exc:
+        plan({'name': 'acme', 'vcd_compute_resources': [{'vdc': 'v', 'wan_accelerator': None, 'network_extension': None}]})
+    assert exc.value.option == 'vcd_compute_resources' and 'not a vCloud Director tenant' in exc.value.msg
+
+
+def test_wait_false_leaves_only_the_last_write_unfollowed():
+    """A create followed by the edit that sets the rest, or an edit followed by a quota added: the first is waited on
+    (the second needs it), the last is not (``wait: false``)."""
+    create = plan({'name': 'contoso', 'backup_server': 'vbr01', 'tenant_password': 'pw',
+                   'backup_protection': {'enabled': True, 'days': 10}})
+    assert create.action == 'create' and _resource._writes_planned(create) == 2
+    assert _resource._writes_planned(plan({'name': 'contoso', 'backup_server': 'vbr01', 'tenant_password': 'pw'})) == 1
+    edit = plan({'name': 'acme', 'description': 'new', 'backup_resources': [
+        {'repository': 'Default Backup Repository', 'quota_gb': 2, 'quota_mb': None, 'display_name': None,
+         'wan_accelerator': None}]})
+    assert edit.send and len(edit.child_writes) == 1 and _resource._writes_planned(edit) == 2
 
 
 def test_failover_flag_keeps_the_spelling_em_shows():

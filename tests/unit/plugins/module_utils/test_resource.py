@@ -149,6 +149,9 @@ class FakeEm:
             self.add_cred(parts[1], values.get('Username'), values.get('Description') or '', values.get('Password'))
         else:
             self.add_key(parts[1], values.get('Hint') or '', values['Password'])
+        if self.create_answer == 'running':  # EM accepted it; the task is never polled here (get() knows no /tasks)
+            return _xml.parse(('<Task xmlns="%s" Href="https://em/api/tasks/task-7" Type="Task"><TaskId>task-7</TaskId>'
+                               '<State>Running</State><Operation>Create</Operation></Task>' % NS).encode())
         if self.create_answer == 'task':
             return _xml.parse(('<Task xmlns="%s" Href="https://em/api/tasks/task-1" Type="Task"><TaskId>task-1</TaskId>'
                                '<State>Finished</State><Operation>Create</Operation><Result Success="true"/></Task>'
@@ -198,11 +201,11 @@ def params(res, **kw):
     return out
 
 
-def go(em, res, check_mode=False, **kw):
+def go(em, res, check_mode=False, wait=True, **kw):
     p = params(res, **kw)
     wanted = res.check_input(p)
     return _resource.run(em, res, p, wanted, check_mode=check_mode, with_diff=True, wait_timeout=3,
-                         sleep=lambda s: None, clock=iter(range(1000)).__next__)
+                         sleep=lambda s: None, clock=iter(range(1000)).__next__, wait=wait)
 
 
 def assert_secret_absent(result):
@@ -285,6 +288,35 @@ def test_create_answered_by_a_task_is_followed():
     result = go(em, ENCRYPTION_PASSWORD, backup_server='vbr01', hint='Offsite', key_password=SECRET)
     assert result['changed'] and result['task']['state'] == 'Finished'
     assert result['encryption_password']['hint'] == 'Offsite' and result['encryption_password']['id']
+
+
+def test_wait_false_returns_the_accepted_task_without_following_it():
+    em = FakeEm(create_answer='running')
+    result = go(em, ENCRYPTION_PASSWORD, wait=False, backup_server='vbr01', hint='Offsite', key_password=SECRET)
+    assert result['changed'] and result['task'] == {'id': 'task-7', 'state': 'Running', 'operation': 'Create',
+                                                    'success': None, 'message': None}
+    assert result['tasks'] == [result['task']]
+    # the record as the change leads to it, not read back: nothing was requested after the POST
+    assert result['encryption_password'] == {'id': None, 'backup_server': 'vbr01', 'hint': 'Offsite', 'last_modified': None}
+    assert em.requests[-1][0] == 'POST'
+    assert_secret_absent(result)
+
+
+def test_wait_false_still_verifies_a_write_answered_at_once():
+    em = FakeEm()
+    rid = em.add_cred(VBR01, 'CORP\\svc', 'old')
+    result = go(em, CREDENTIAL, wait=False, backup_server='vbr01', credential_username='CORP\\svc', description='new')
+    assert result['changed'] and 'task' not in result
+    assert result['credential']['id'] == rid and result['credential']['description'] == 'new'
+    assert em.requests[-1][0] == 'GET'  # read again after the 204
+    assert not go(em, CREDENTIAL, wait=False, backup_server='vbr01', credential_username='CORP\\svc',
+                  description='new')['changed']
+
+
+def test_wait_is_an_option_of_the_module_not_of_a_bulk_entry():
+    spec = CREDENTIAL.argument_spec()
+    assert spec['wait'] == {'type': 'bool', 'default': True}
+    assert 'wait' not in dict((o[0], o) for o in CREDENTIAL.option_docs())
 
 
 def test_check_mode_sends_no_write_and_predicts():
