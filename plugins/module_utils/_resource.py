@@ -148,14 +148,20 @@ class Echo(Field):
 
 
 class ChildWrite:
-    """One write to a child collection of a record (a quota added or removed), sent after the record's own write."""
+    """One write to a child collection of a record (a quota added or removed), sent after the record's own write.
 
-    def __init__(self, method, path, body=None, params=None, label=''):
+    ``first``: sent before the record's own write instead; ``check(client)`` then runs at once and may raise
+    (a VeeamEmError with ``written`` False when that write changed nothing) to stop before anything else is sent.
+    """
+
+    def __init__(self, method, path, body=None, params=None, label='', first=False, check=None):
         self.method = method
         self.path = path
         self.body = body
         self.params = params
         self.label = label
+        self.first = first
+        self.check = check
 
 
 class Identity:
@@ -793,10 +799,15 @@ def _write(client, plan, tasks, wait_timeout, sleep, clock):
                        wait_timeout, sleep, clock)
         return _verify(client, plan, answer, item, _what(plan, 'edit'), wait_timeout, sleep, clock)
     answer = Answer()
+    for write in [w for w in plan.child_writes if w.first]:
+        answer = _sent(client, plan, tasks, write.method, write.path, write.body, write.params,
+                       '%s (%s)' % (what, write.label), wait_timeout, sleep, clock)
+        if write.check is not None:
+            write.check(client)
     if plan.send:
         body = res.body(res.edit_root, plan.wanted, plan.send, plan.entity, plan.context)
         answer = _sent(client, plan, tasks, 'PUT', item, body, res.edit_params, what, wait_timeout, sleep, clock)
-    for write in plan.child_writes:
+    for write in [w for w in plan.child_writes if not w.first]:
         done = _sent(client, plan, tasks, write.method, write.path, write.body, write.params,
                      '%s (%s)' % (what, write.label), wait_timeout, sleep, clock)
         answer = Answer(task=done.task if done.settled and (answer.settled or not plan.send) else None)
