@@ -22,6 +22,7 @@ import re
 from ansible_collections.veeam_em.core.plugins.module_utils import _xml
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import ApiError, ValidationError, VeeamEmError
 from ansible_collections.veeam_em.core.plugins.module_utils._infra import list_backup_servers, list_repositories, up_name
+from ansible_collections.veeam_em.core.plugins.module_utils._resource_bulk import in_flight
 from ansible_collections.veeam_em.core.plugins.module_utils._resource import (
     ChildWrite, Echo, Field, Identity, Parent, Resource, close_names,
 )
@@ -931,7 +932,52 @@ class SubQuotaField(Field):
         _xml.sub(rq, 'QuotaMb', current if value['unlimited'] else str(value['quota_mb']))
 
 
-SUBTENANT = Resource(
+READERS = 8   # subtenant lists read at a time where the role may not query them
+_TENANT_OF = re.compile(r'/cloud/tenants/([0-9a-fA-F-]{36})/subtenants/', re.I)
+
+
+def tenant_of(entity):
+    """The id of the tenant a subtenant entity belongs to: from its Href, else its Up link to the tenant."""
+    hrefs = [entity.get('Href') or ''] + [link.get('Href') or '' for link in _xml.findall(entity, 'Links/Link')
+                                          if link.get('Type') == 'CloudTenantReference']
+    for href in hrefs:
+        m = _TENANT_OF.search(href) or re.search(r'/cloud/tenants/([0-9a-fA-F-]{36})/?(?:\?|$)', href)
+        if m:
+            return m.group(1).lower()
+    return None
+
+
+class SubtenantResource(Resource):
+    """Subtenants: one ``…/subtenants`` list per tenant, but those of many tenants read with one ``CloudSubtenant``
+    query (get_query_cloudsubtenant.md) where the role may send it; the Portal User role may not (em-api-cloud.md
+    section 3): EM answers 403 and the lists are read one per tenant, ``READERS`` at a time."""
+
+    def _each(self, client, parent_ids):
+        out = {}
+
+        def one(pid):
+            out[pid] = self.list(client, pid)
+        in_flight(one, parent_ids, READERS)
+        return out
+
+    def list_many(self, client, parent_ids):
+        if len(parent_ids) < 2:
+            return self._each(client, parent_ids)
+        try:
+            found = client.query('CloudSubtenant', fmt='Entities')
+        except ApiError as exc:
+            if exc.status != 403:
+                raise
+            return self._each(client, parent_ids)
+        out = dict((pid, []) for pid in parent_ids)
+        for entity in found:
+            tid = tenant_of(entity)
+            if tid in out:
+                out[tid].append(entity)
+        return out
+
+
+SUBTENANT = SubtenantResource(
     name='cloud_subtenant', noun='subtenant', result_key='subtenant', info_key='subtenants', role=ROLE,
     collection='cloud/tenants/{parent}/subtenants', item='cloud/tenants/{parent}/subtenants/{id}',
     get_params={'format': 'Entity'}, probe=probe_cloud, context=cloud_names,
@@ -969,6 +1015,10 @@ TENANT.info_children = SUBTENANT
 TENANT.info_options = (
     ('type', {'type': 'str', 'choices': sorted(TYPES)}, 'Only tenants of this type.',
      lambda view, value: view.get('type') == value),
+    ('subtenants', {'type': 'bool', 'default': True}, (
+        'Whether each tenant comes with its C(subtenants). They are read with one C(CloudSubtenant) query, or, '
+        'where the role may not send it (Portal User), one list per tenant: C(false) leaves them out (and the '
+        'key with them) for a caller that does not need them.'), None),
 )
 
 RESOURCES = (TENANT, SUBTENANT)

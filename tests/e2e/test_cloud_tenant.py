@@ -94,6 +94,7 @@ LIFECYCLE = [
     sub(tenant='globex', name='globex-hr', state='absent'),                                             # 15
     tenant(name='acme', backup_server='vbr02', state='absent'),                                         # 16
     tenant(name='acme', backup_server='vbr02', state='absent'),                                         # 17
+    {'veeam_em.core.cloud_tenant_info': {}},                                                            # 18
 ]
 
 
@@ -186,6 +187,13 @@ def test_provider_lifecycle_as_portal_user(em):
     gone = [d for d in em.control('GET', 'deleted_tenants').json() if d['name'] == 'acme']
     assert gone and gone[0]['include_backups'] is False and gone[0]['include_backups_sent'] is True
     assert not r[17]['changed'] and wrote[17] == []
+    # Portal User may not query CloudSubtenant (403): every tenant's list is read instead, with the same result
+    listed = dict((t['name'], [s['name'] for s in t['subtenants']]) for t in r[18]['tenants'])
+    assert listed['e2e-co'] == ['e2e-hr'] and listed['globex'] == []
+    queried = [e for e in by_task[18] if e['path'] == '/api/query' and 'CloudSubtenant' in str(e.get('query'))]
+    assert [e.get('status') for e in queried] == [403]
+    lists = [e for e in by_task[18] if e['path'].endswith('/subtenants')]
+    assert len(lists) == len(r[18]['tenants']) and all(e.get('status') == 200 for e in lists)
     assert no_secret(r) and PORTAL['password'] not in json.dumps(r)
     assert all(v not in run.output for v in SECRETS.values())
 
@@ -201,8 +209,21 @@ def test_every_seeded_tenant_fed_back_is_unchanged(em):
     run = run_tasks(em, [{'veeam_em.core.cloud_tenant_info': {}},
                          {'veeam_em.core.cloud_tenant': item, 'loop': '{{ r0.tenants }}'},
                          {'veeam_em.core.cloud_tenant_info': {'backup_server': 'VBR02', 'type': 'standalone'}},
-                         {'veeam_em.core.cloud_tenant_info': {'type': 'active_directory'}}], diff=True)
-    listed, fed, branch, ad = run.results
+                         {'veeam_em.core.cloud_tenant_info': {'type': 'active_directory'}},
+                         {'veeam_em.core.cloud_tenant_info': {'subtenants': False}}], diff=True)
+    listed, fed, branch, ad, bare = run.results
+    # every tenant's subtenants come from one CloudSubtenant query, none from a list per tenant
+    first = run.sessions()[0]
+    assert [e['path'] for e in first if 'subtenants' in e['path'].lower()] == []
+    assert len([e for e in first if e['path'] == '/api/query' and 'CloudSubtenant' in str(e.get('query'))]) == 1, \
+        [(e['path'], e.get('query')) for e in first]
+    subs = dict((t['name'], [s['name'] for s in t['subtenants']]) for t in listed['tenants'])
+    assert subs['globex'] == ['globex-hr'] and all(t['subtenants'] == [] for t in listed['tenants']
+                                                  if t['name'] != 'globex')
+    # subtenants: false leaves them out, and the rest as it was
+    assert [dict(t, subtenants=subs[t['name']]) for t in bare['tenants']] == \
+        [dict(t, subtenants=[s['name'] for s in t['subtenants']]) for t in listed['tenants']]
+    assert all('subtenants' not in t for t in bare['tenants'])
     assert [(t['backup_server'], t['name']) for t in branch['tenants']] == [('vbr02', 'acme')]
     assert [t['name'] for t in ad['tenants']] == ['tech\\william.fox']
     assert ad['tenants'][0]['settings']['ad_domain'] == {'name': 'tech.local', 'account': 'tech\\william.fox', 'port': 389}
