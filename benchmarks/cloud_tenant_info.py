@@ -40,8 +40,8 @@ def main():
         rows = []
         for label, args, who in (('admin', {}, None), ('admin, subtenants: false', {'subtenants': False}, None),
                                  ('portal user', {}, PORTAL)):
-            task = {'veeam_em.core.cloud_tenant_info': dict(args, **({'username': who[0], 'password': who[1]}
-                                                                   if who else {}))}
+            login = {'username': who[0], 'password': who[1]} if who else {}
+            task = {'veeam_em.core.cloud_tenant_info': dict(args, **login)}
             try:
                 got = run_playbook(playbook(tmp, 'info', [task], emu), emu)
             except RuntimeError:   # an older checkout without the option

@@ -217,11 +217,11 @@ def test_every_seeded_tenant_fed_back_is_unchanged(em):
     assert [e['path'] for e in first if 'subtenants' in e['path'].lower()] == []
     assert len([e for e in first if e['path'] == '/api/query' and 'CloudSubtenant' in str(e.get('query'))]) == 1, \
         [(e['path'], e.get('query')) for e in first]
-    subs = dict((t['name'], [s['name'] for s in t['subtenants']]) for t in listed['tenants'])
-    assert subs['globex'] == ['globex-hr'] and all(t['subtenants'] == [] for t in listed['tenants']
-                                                  if t['name'] != 'globex')
+    subs = dict(((t['backup_server'], t['name']), [s['name'] for s in t['subtenants']]) for t in listed['tenants'])
+    others = [names for key, names in subs.items() if key[1] != 'globex']
+    assert subs[('vbr01', 'globex')] == ['globex-hr'] and others and all(n == [] for n in others)
     # subtenants: false leaves them out, and the rest as it was
-    assert [dict(t, subtenants=subs[t['name']]) for t in bare['tenants']] == \
+    assert [dict(t, subtenants=subs[(t['backup_server'], t['name'])]) for t in bare['tenants']] == \
         [dict(t, subtenants=[s['name'] for s in t['subtenants']]) for t in listed['tenants']]
     assert all('subtenants' not in t for t in bare['tenants'])
     assert [(t['backup_server'], t['name']) for t in branch['tenants']] == [('vbr02', 'acme')]
