@@ -20,6 +20,7 @@ import datetime
 import re
 
 from ansible_collections.veeam_em.core.plugins.module_utils import _xml
+from ansible_collections.veeam_em.core.plugins.module_utils._batch import CHUNK, query_in
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import ApiError, ValidationError, VeeamEmError
 from ansible_collections.veeam_em.core.plugins.module_utils._infra import list_backup_servers, list_repositories, up_name
 from ansible_collections.veeam_em.core.plugins.module_utils._resource_bulk import in_flight
@@ -933,6 +934,7 @@ class SubQuotaField(Field):
 
 
 READERS = 8   # subtenant lists read at a time where the role may not query them
+FILTERED = 4 * CHUNK   # up to this many tenants, their subtenants are queried by tenant UID, not all at once
 _TENANT_OF = re.compile(r'/cloud/tenants/([0-9a-fA-F-]{36})/subtenants/', re.I)
 
 
@@ -948,8 +950,9 @@ def tenant_of(entity):
 
 
 class SubtenantResource(Resource):
-    """Subtenants: one ``…/subtenants`` list per tenant, but those of many tenants read with one ``CloudSubtenant``
-    query (get_query_cloudsubtenant.md) where the role may send it; the Portal User role may not (em-api-cloud.md
+    """Subtenants: one ``…/subtenants`` list per tenant, but those of several tenants read with ``CloudSubtenant``
+    queries (get_query_cloudsubtenant.md: one per 25 tenants by ``CloudTenantUid``, or one for all of them beyond
+    ``FILTERED``) where the role may send them; the Portal User role may not (em-api-cloud.md
     section 3): EM answers 403 and the lists are read one per tenant, ``READERS`` at a time."""
 
     def _each(self, client, parent_ids):
@@ -964,7 +967,10 @@ class SubtenantResource(Resource):
         if len(parent_ids) < 2:
             return self._each(client, parent_ids)
         try:
-            found = client.query('CloudSubtenant', fmt='Entities')
+            if len(parent_ids) > FILTERED:   # many tenants: every subtenant in one query
+                found = client.query('CloudSubtenant', fmt='Entities')
+            else:   # a few: only theirs, a query per 25 tenants
+                found = query_in(client, 'CloudSubtenant', 'CloudTenantUid', [TENANT_URN + pid for pid in parent_ids])
         except ApiError as exc:
             if exc.status != 403:
                 raise

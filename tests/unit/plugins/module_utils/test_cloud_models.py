@@ -17,7 +17,7 @@ from lxml import etree
 
 from ansible_collections.veeam_em.core.plugins.module_utils import _resource, _xml
 from ansible_collections.veeam_em.core.plugins.module_utils._cloud_models import (
-    SUBTENANT, TENANT, CloudNames, normalize_lease, probe_cloud, tenant_of,
+    FILTERED, SUBTENANT, TENANT, CloudNames, normalize_lease, probe_cloud, tenant_of,
 )
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import ApiError, ValidationError, VeeamEmError
 
@@ -352,9 +352,11 @@ class SubtenantReads:
     def __init__(self, denied=False):
         self.denied = denied
         self.requests = []
+        self.filters = []
 
     def query(self, qtype, filter=None, fmt='Entities', page_size=None):  # pylint: disable=redefined-builtin
         self.requests.append(('query', qtype))
+        self.filters.append(filter)
         if self.denied:
             raise ApiError('denied', status=403, message='Access denied')
         return [_xml.parse(SUB_XML.encode())]
@@ -370,6 +372,12 @@ def test_the_subtenants_of_many_tenants_are_one_query_or_a_list_each_where_the_r
     client = SubtenantReads()
     got = SUBTENANT.list_many(client, [T1, T2])
     assert client.requests == [('query', 'CloudSubtenant')]
+    assert client.filters == ['CloudTenantUid=="urn:veeam:CloudTenant:%s",CloudTenantUid=="urn:veeam:CloudTenant:%s"'
+                              % (T1, T2)]
+    many = SubtenantReads()   # beyond FILTERED tenants: all subtenants in one query, without a filter
+    ids = [T1] + ['%08d-0000-0000-0000-000000000000' % n for n in range(FILTERED)]
+    assert [s.get('Id') for s in SUBTENANT.list_many(many, ids)[T1]] == [s.get('Id') for s in got[T1]]
+    assert many.filters == [None]
     assert [s.get('Id') for s in got[T1]] == ['66666666-6666-6666-6666-666666666666'] and got[T2] == []
     denied = SubtenantReads(denied=True)
     again = SUBTENANT.list_many(denied, [T1, T2])
