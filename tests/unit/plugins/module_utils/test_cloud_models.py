@@ -17,7 +17,7 @@ from lxml import etree
 
 from ansible_collections.veeam_em.core.plugins.module_utils import _resource, _xml
 from ansible_collections.veeam_em.core.plugins.module_utils._cloud_models import (
-    FILTERED, SUBTENANT, TENANT, CloudNames, normalize_lease, probe_cloud, tenant_of,
+    SUBTENANT, TENANT, CloudNames, normalize_lease, probe_cloud,
 )
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import ApiError, ValidationError, VeeamEmError
 
@@ -341,56 +341,3 @@ def test_create_task_link_followed_only_when_its_type_names_a_tenant():
     client.get = lambda path, params=None: client.requests.append(('GET', path)) or entity()
     found = _resource._related(client, p, _resource.Answer(task={'related': [{'type': 'CloudTenant', 'href': href}]}))
     assert [TENANT.record_id(e) for e in found] == [T1] and client.requests == [('GET', href)]
-
-
-T2 = '77777777-7777-7777-7777-777777777777'
-
-
-class SubtenantReads:
-    """The subtenant reads of several tenants: the CloudSubtenant query (403 when ``denied``), or a list per tenant."""
-
-    def __init__(self, denied=False):
-        self.denied = denied
-        self.requests = []
-        self.filters = []
-
-    def query(self, qtype, filter=None, fmt='Entities', page_size=None):  # pylint: disable=redefined-builtin
-        self.requests.append(('query', qtype))
-        self.filters.append(filter)
-        if self.denied:
-            raise ApiError('denied', status=403, message='Access denied')
-        return [_xml.parse(SUB_XML.encode())]
-
-    def get(self, path, params=None):
-        self.requests.append(('GET', path))
-        items = SUB_XML if T1 in path else ''
-        return _xml.parse(('<CloudSubtenants xmlns="%s">%s</CloudSubtenants>' % (NS, items)).encode())
-
-
-def test_the_subtenants_of_many_tenants_are_one_query_or_a_list_each_where_the_role_may_not():
-    assert tenant_of(_xml.parse(SUB_XML.encode())) == T1
-    client = SubtenantReads()
-    got = SUBTENANT.list_many(client, [T1, T2])
-    assert client.requests == [('query', 'CloudSubtenant')]
-    assert client.filters == ['CloudTenantUid=="urn:veeam:CloudTenant:%s",CloudTenantUid=="urn:veeam:CloudTenant:%s"'
-                              % (T1, T2)]
-    many = SubtenantReads()   # beyond FILTERED tenants: all subtenants in one query, without a filter
-    ids = [T1] + ['%08d-0000-0000-0000-000000000000' % n for n in range(FILTERED)]
-    assert [s.get('Id') for s in SUBTENANT.list_many(many, ids)[T1]] == [s.get('Id') for s in got[T1]]
-    assert many.filters == [None]
-    assert [s.get('Id') for s in got[T1]] == ['66666666-6666-6666-6666-666666666666'] and got[T2] == []
-    denied = SubtenantReads(denied=True)
-    again = SUBTENANT.list_many(denied, [T1, T2])
-    assert denied.requests[0] == ('query', 'CloudSubtenant')
-    assert sorted(denied.requests[1:]) == sorted([('GET', 'cloud/tenants/%s/subtenants' % t) for t in (T1, T2)])
-    assert [s.get('Id') for s in again[T1]] == [s.get('Id') for s in got[T1]] and again[T2] == []
-    one = SubtenantReads()
-    SUBTENANT.list_many(one, [T2])   # one tenant: its own list, never every subtenant EM holds
-    assert one.requests == [('GET', 'cloud/tenants/%s/subtenants' % T2)]
-    with pytest.raises(ApiError):   # any other refusal is EM's error, not a reason to read tenant by tenant
-        SUBTENANT.list_many(Broken(), [T1, T2])
-
-
-class Broken(SubtenantReads):
-    def query(self, qtype, filter=None, fmt='Entities', page_size=None):  # pylint: disable=redefined-builtin
-        raise ApiError('boom', status=500, message='Internal error')
