@@ -87,6 +87,20 @@ def _generated(module):
         return '# BEGIN %s options, generated' % module in f.read()
 
 
+def _info_return(res):
+    """The RETURN of an _info module: its records, and in each its ``info_children`` when it has them."""
+    docs = res.return_docs(info=True)
+    child = res.info_children
+    if child is not None:
+        key = child.info_key
+        docs[res.info_key]['contains'][key] = {
+            'description': 'Its %ss, sorted by %s, in the shape of M(veeam_em.core.%s)\'s result.'
+                           % (child.noun, child.identity.keys[0], child.name),
+            'returned': 'unless O(%s=false)' % key, 'type': 'list', 'elements': 'dict',
+            'contains': child.return_docs(info=True)[key]['contains']}
+    return docs
+
+
 def regions():
     """``{module file name: {region: its text at a given indent}}`` for every declared resource."""
     out = {}
@@ -97,7 +111,7 @@ def regions():
         if _generated(res.name + '_info'):
             info = res.name + '_info'
             out[info] = {'%s options' % info: lambda i, r=res: render(r.info_option_docs(), i),
-                         '%s return' % info: lambda i, r=res: render_return(r.return_docs(info=True), i)}
+                         '%s return' % info: lambda i, r=res: render_return(_info_return(r), i)}
     for module, res in BULK:
         out[module] = {'%s config' % module: lambda i, r=res: _render_in_config(entry_option_docs(r), i, _sub_docs(r))}
     return out

@@ -24,18 +24,23 @@ from ansible_collections.veeam_em.core.plugins.module_utils._client import quote
 CHUNK = 25
 
 
+def query_in(client, qtype, field, values):
+    """Every ``qtype`` entity whose query field ``field`` is one of ``values``, one query per CHUNK of them
+    (``field==value`` or-ed); errors of the query are raised."""
+    found = []
+    values = list(values)
+    for start in range(0, len(values), CHUNK):
+        flt = ','.join('%s==%s' % (field, quote_filter_value(v)) for v in values[start:start + CHUNK])
+        found.extend(client.query(qtype, filter=flt, fmt='Entities'))
+    return found
+
+
 def query_by_uid(client, qtype, uids):
     """``{lowercase UID: entity}`` of the ``qtype`` resources with these UIDs, one query per CHUNK of them.
 
     A UID that no resource has is missing from the answer; errors of the query are raised.
     """
-    found = {}
-    uids = list(uids)
-    for start in range(0, len(uids), CHUNK):
-        flt = ','.join('UID==%s' % quote_filter_value(uid) for uid in uids[start:start + CHUNK])
-        for entity in client.query(qtype, filter=flt, fmt='Entities'):
-            found[(entity.get('UID') or '').lower()] = entity
-    return found
+    return dict(((entity.get('UID') or '').lower(), entity) for entity in query_in(client, qtype, 'UID', uids))
 
 
 class ReadAhead:

@@ -24,11 +24,11 @@ __metaclass__ = type
 
 from ansible_collections.veeam_em.core.plugins.module_utils import _xml
 from ansible_collections.veeam_em.core.plugins.module_utils._cloud_models import probe_cloud
-from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError
+from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError, VeeamEmError
 from ansible_collections.veeam_em.core.plugins.module_utils._includes import hierarchy_roots
 from ansible_collections.veeam_em.core.plugins.module_utils._model import encode_value
 from ansible_collections.veeam_em.core.plugins.module_utils._resource import (
-    Field, Identity, Parent, Resource, close_names, parse_id,
+    ChildWrite, Field, Identity, Parent, Resource, close_names, parse_id,
 )
 from ansible_collections.veeam_em.core.plugins.module_utils._resource_models import backup_servers, resolve_backup_server
 
@@ -482,6 +482,7 @@ def _plan_settle(res, entity):
     """Before any write: the host as EM spells it; unnamed friendly names keep EM's (platform and networks are
     ``fixed``: the engine fails on a difference, naming the option)."""
     wanted, current = res.ctx['wanted'], _plan_read(res, entity)
+    res.ctx['entity'] = entity
     if wanted.get('host') and current.get('host') and wanted['host'].lower() == current['host'].lower():
         wanted['host'] = current['host']
     key = STORE_KEY[current['platform']]
@@ -507,6 +508,8 @@ def _plan_write(res, root, values, send, entity):
         _sub(body, 'Description', values['description'] if 'description' in send else
              _xml.findtext(entity, 'Description') or '')
     merged = dict(current)
+    if entity is not None and res.ctx.get('storage_after') is not None:
+        merged['storage'] = res.ctx['storage_after']
     merged.update((n, values[n]) for n in send if n in values)
     for option, element in (('cpu_mhz', 'ProcessorUsageLimitMhz'), ('memory_mb', 'MemoryUsageLimitMb')):
         _sub(body, element, '-1' if merged[option] == UNLIMITED else str(merged[option]))
@@ -531,19 +534,37 @@ def _plan_write(res, root, values, send, entity):
     return body
 
 
+def storage_change(current, wanted, key):
+    """How a plan's storage list becomes ``wanted``: ``({added item: removed item it takes the place of},
+    [removed items left over])``, by datastore or volume (lowercase), pairs in sorted order.
+
+    An added item sent with the ``@Id`` of a removed one re-points that item (its reference is modifiable,
+    post_hardwareplans.md): an EM that merges the list it is sent (keeps the items left out) ends with the
+    wanted list all the same. Only the items left over need a list shorter than EM's.
+    """
+    have = set((c[key] or '').lower() for c in current or ())
+    want = set((w[key] or '').lower() for w in wanted or ())
+    removed = sorted(k for k in have if k not in want)
+    added = sorted(k for k in want if k not in have)
+    return dict(zip(added, removed)), removed[len(added):]
+
+
 def _write_stores(res, details, items, entity, part, platform):
-    """The whole storage list: an item EM holds keeps its ``@Id`` (and root path); a new one has none."""
-    have = {}
+    """The whole storage list: an item EM holds keeps its ``@Id`` (and root path); a new one takes the ``@Id`` of an
+    item it replaces (``storage_change``), or has none."""
+    have, moved = {}, {}
     if entity is not None:
         key = STORE_KEY[platform]
-        have = dict(((view[key] or '').lower(), el) for el, view in _stores(res, part, platform))
+        views = _stores(res, part, platform)
+        have = dict(((view[key] or '').lower(), el) for el, view in views)
+        repoint, _left = storage_change([v for _el, v in views], items, key)
+        moved = dict((new, have[old].get('Id')) for new, old in repoint.items() if have[old].get('Id'))
     objects = dict((o['name'].lower(), o) for o in res.ctx.get('objects') or () if o['type'] in ('Datastore', 'StoragePod'))
     if platform == 'vmware':
         listed = _xml.sub(details, 'Datastores')
         for item in items:
             old = have.get(item['datastore'].lower())
-            attrib = {'Id': old.get('Id')} if old is not None and old.get('Id') else {}
-            el = _xml.sub(listed, 'Datastore', attrib=attrib) if attrib else _xml.sub(listed, 'Datastore')
+            el = _xml.sub(listed, 'Datastore', attrib=_item_id(old, moved, item['datastore']))
             obj = objects.get(item['datastore'].lower())
             ref = obj['ref'] if obj else _xml.findtext(old, 'Reference')
             _sub(el, 'FriendlyName', item['friendly_name'])
@@ -555,12 +576,59 @@ def _write_stores(res, details, items, entity, part, platform):
     else:
         listed = _xml.sub(details, 'Volumes')
         for item in items:
-            old = have.get(item['volume'].lower())
-            attrib = {'Id': old.get('Id')} if old is not None and old.get('Id') else {}
-            el = _xml.sub(listed, 'Volume', attrib=attrib) if attrib else _xml.sub(listed, 'Volume')
+            el = _xml.sub(listed, 'Volume', attrib=_item_id(have.get(item['volume'].lower()), moved, item['volume']))
             _sub(el, 'FriendlyName', item['friendly_name'])
             _sub(el, 'VolumePath', item['volume'])
             _sub(el, 'QuotaGb', str(item['quota_gb']))
+
+
+def _item_id(old, moved, name):
+    """The ``@Id`` attribute of a storage item sent: the one EM holds, the one of the item it replaces, or none."""
+    ident = old.get('Id') if old is not None else moved.get(name.lower())
+    return {'Id': ident} if ident else {}
+
+
+class StorageField(Custom):
+    """A plan's storage list. Items that must go (and that no added item replaces, ``storage_change``) are removed
+    by a PUT of their own first, which leaves out just them and changes nothing else: an EM that merges the list
+    keeps them, changes nothing, and the run stops there, saying why, before anything else is sent."""
+
+    owner = None   # the resource, set below
+
+    def child_writes(self, record_id, current, wanted, params, context):
+        if self.same(current, wanted, params):
+            return False, []
+        res = self.owner
+        entity = res.ctx.get('entity')
+        platform = _details(entity)[1] if entity is not None else None
+        if platform is None:
+            return True, []
+        key = STORE_KEY[platform]
+        _moves, left = storage_change(current, wanted, key)
+        if not left:
+            return True, []
+        kept = [dict(c) for c in current if (c[key] or '').lower() not in left]
+        body = _plan_write(res, res.edit_root, {'storage': kept}, ['storage'], entity)
+        names = [c[key] for c in current if (c[key] or '').lower() in left]
+
+        def check(client):
+            after = _plan_read(res, client.get(record_id, params=res.get_params))
+            still = [s[key] for s in after.get('storage') or () if (s[key] or '').lower() in left]
+            if still:
+                err = VeeamEmError(
+                    'storage: EM kept the %s %s after an edit of the hardware plan %r that left %s out: this EM merges '
+                    'the storage list it is sent, and its API has no other way to remove one (no DELETE for a '
+                    'plan\'s %s); nothing was changed. Remove %s in the Veeam Backup & Replication console, or list '
+                    '%s again' % (key, ', '.join(repr(n) for n in still), entity.get('Name'),
+                                  'it' if len(still) == 1 else 'them', key, 'it' if len(still) == 1 else 'them',
+                                  'it' if len(still) == 1 else 'them'))
+                err.written = False
+                raise err
+        label = 'removal of %s %s' % (key, ', '.join(names))
+        in_put = not self.same(kept, wanted, params)
+        if not in_put:   # that PUT is the whole change of the list: a PUT of other settings sends the list it leaves
+            res.ctx['storage_after'] = kept
+        return in_put, [ChildWrite('PUT', record_id, body, res.edit_params, label, first=True, check=check)]
 
 
 HARDWARE_PLAN = CloudResource(
@@ -600,18 +668,25 @@ HARDWARE_PLAN = CloudResource(
         Custom('memory_mb', {'type': 'raw'}, (
             'The memory all replicas of a tenant may use, in MB, or C(unlimited). A new plan is unlimited when left '
             'out.'), create_default=UNLIMITED),
-        Custom('storage', {'type': 'list', 'elements': 'dict'}, (
+        StorageField('storage', {'type': 'list', 'elements': 'dict'}, (
             'The storage quotas: on vSphere a list of C({datastore, quota_gb, friendly_name}), C(datastore) being '
             'the name of a datastore or datastore cluster (found with the lookup service); on Hyper-V a list of '
             'C({volume, quota_gb, friendly_name}), C(volume) being a folder path. Items are matched by datastore or '
-            'volume (never by EM\'s ids), in any order; the list replaces the plan\'s storage. A left-out '
-            'C(friendly_name) keeps the one EM shows (the datastore name or path on a new item).'), required=True),
+            'volume (never by EM\'s ids), in any order; the list replaces the plan\'s storage. An added item takes '
+            'the place of a removed one (EM\'s item keeps its id, with the new datastore or volume); removing more '
+            'items than are added takes an edit of its own first, which leaves out just those. EM\'s pages do not '
+            'say whether an edit replaces the list or merges it into the plan\'s; an EM that merges keeps the items '
+            'left out, and has no other way to remove one: then that first edit changes nothing and the module fails, '
+            'saying so, before anything else is sent. A left-out C(friendly_name) keeps the one EM shows (the '
+            'datastore name or path on a new item).'), required=True),
         Custom('networks', {'type': 'dict'}, (
             'The number of networks, C({with_internet, without_internet}), given to the tenants\' replicas. EM '
             'sets them when the plan is created and cannot change them: a different count on an existing plan '
             'fails before any write, naming this option.'), access='create', fixed=True),
     ],
 )
+
+HARDWARE_PLAN.by_option['storage'].owner = HARDWARE_PLAN
 
 RESOURCES = (HARDWARE_PLAN, GATEWAY, GATEWAY_POOL)
 

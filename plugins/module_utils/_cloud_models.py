@@ -20,8 +20,10 @@ import datetime
 import re
 
 from ansible_collections.veeam_em.core.plugins.module_utils import _xml
+from ansible_collections.veeam_em.core.plugins.module_utils._batch import CHUNK, query_in
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import ApiError, ValidationError, VeeamEmError
 from ansible_collections.veeam_em.core.plugins.module_utils._infra import list_backup_servers, list_repositories, up_name
+from ansible_collections.veeam_em.core.plugins.module_utils._resource_bulk import in_flight
 from ansible_collections.veeam_em.core.plugins.module_utils._resource import (
     ChildWrite, Echo, Field, Identity, Parent, Resource, close_names,
 )
@@ -1093,7 +1095,57 @@ class SubQuotaField(Field):
         _xml.sub(rq, 'QuotaMb', current if value['unlimited'] else str(value['quota_mb']))
 
 
-SUBTENANT = Resource(
+READERS = 8   # subtenant lists read at a time where the role may not query them
+FILTERED = 4 * CHUNK   # up to this many tenants, their subtenants are queried by tenant UID, not all at once
+_TENANT_OF = re.compile(r'/cloud/tenants/([0-9a-fA-F-]{36})/subtenants/', re.I)
+
+
+def tenant_of(entity):
+    """The id of the tenant a subtenant entity belongs to: from its Href, else its Up link to the tenant."""
+    hrefs = [entity.get('Href') or ''] + [link.get('Href') or '' for link in _xml.findall(entity, 'Links/Link')
+                                          if link.get('Type') == 'CloudTenantReference']
+    for href in hrefs:
+        m = _TENANT_OF.search(href) or re.search(r'/cloud/tenants/([0-9a-fA-F-]{36})/?(?:\?|$)', href)
+        if m:
+            return m.group(1).lower()
+    return None
+
+
+class SubtenantResource(Resource):
+    """Subtenants: one ``…/subtenants`` list per tenant, but those of several tenants read with ``CloudSubtenant``
+    queries (get_query_cloudsubtenant.md: one per 25 tenants by ``CloudTenantUid``, or one for all of them beyond
+    ``FILTERED``) where the role may send them; the Portal User role may not (em-api-cloud.md
+    section 3): EM answers 403 and the lists are read one per tenant, ``READERS`` at a time."""
+
+    def _each(self, client, parent_ids):
+        out = {}
+
+        def one(pid):
+            out[pid] = self.list(client, pid)
+        in_flight(one, parent_ids, READERS)
+        return out
+
+    def list_many(self, client, parent_ids):
+        if len(parent_ids) < 2:
+            return self._each(client, parent_ids)
+        try:
+            if len(parent_ids) > FILTERED:   # many tenants: every subtenant in one query
+                found = client.query('CloudSubtenant', fmt='Entities')
+            else:   # a few: only theirs, a query per 25 tenants
+                found = query_in(client, 'CloudSubtenant', 'CloudTenantUid', [TENANT_URN + pid for pid in parent_ids])
+        except ApiError as exc:
+            if exc.status != 403:
+                raise
+            return self._each(client, parent_ids)
+        out = dict((pid, []) for pid in parent_ids)
+        for entity in found:
+            tid = tenant_of(entity)
+            if tid in out:
+                out[tid].append(entity)
+        return out
+
+
+SUBTENANT = SubtenantResource(
     name='cloud_subtenant', noun='subtenant', result_key='subtenant', info_key='subtenants', role=ROLE,
     collection='cloud/tenants/{parent}/subtenants', item='cloud/tenants/{parent}/subtenants/{id}',
     get_params={'format': 'Entity'}, probe=probe_cloud, context=cloud_names,
@@ -1131,6 +1183,10 @@ TENANT.info_children = SUBTENANT
 TENANT.info_options = (
     ('type', {'type': 'str', 'choices': sorted(TYPES)}, 'Only tenants of this type.',
      lambda view, value: view.get('type') == value),
+    ('subtenants', {'type': 'bool', 'default': True}, (
+        'Whether each tenant comes with its C(subtenants). They are read with one C(CloudSubtenant) query, or, '
+        'where the role may not send it (Portal User), one list per tenant: C(false) leaves them out (and the '
+        'key with them) for a caller that does not need them.'), None),
 )
 
 RESOURCES = (TENANT, SUBTENANT)

@@ -162,14 +162,20 @@ class Echo(Field):
 
 
 class ChildWrite:
-    """One write to a child collection of a record (a quota added or removed), sent after the record's own write."""
+    """One write to a child collection of a record (a quota added or removed), sent after the record's own write.
 
-    def __init__(self, method, path, body=None, params=None, label=''):
+    ``first``: sent before the record's own write instead; ``check(client)`` then runs at once and may raise
+    (a VeeamEmError with ``written`` False when that write changed nothing) to stop before anything else is sent.
+    """
+
+    def __init__(self, method, path, body=None, params=None, label='', first=False, check=None):
         self.method = method
         self.path = path
         self.body = body
         self.params = params
         self.label = label
+        self.first = first
+        self.check = check
 
 
 class Identity:
@@ -224,7 +230,8 @@ class Resource:
         # settings_key: results nest every non-key field under it (``top_options`` stay beside the keys);
         # created_type: the Type of a create task's Related link that names the new record;
         # info_children: a Resource whose records (parent = this one) the _info module lists in each record;
-        # info_options: [(option, spec, doc, match(view, value))] further filters of the _info module;
+        # info_options: [(option, spec, doc, match(view, value))] further filters of the _info module (match None:
+        # an option that is no filter, such as the children's info_key, false to leave them out);
         # role: the EM role its writes need (named when EM answers 403), Portal Administrator when not said.
         self.probe = probe
         self.create_order = tuple(create_order) if create_order else None
@@ -432,6 +439,10 @@ class Resource:
             return self.lister(client, name)
         root = client.get(self.url(self.collection, parent_id), params=self.get_params)
         return list(root.iter(_xml.qname(self.entity_root)))
+
+    def list_many(self, client, parent_ids):
+        """``{parent id: [records]}`` for several parents: one list each, unless a declaration reads them at once."""
+        return dict((pid, self.list(client, pid)) for pid in parent_ids)
 
     def match(self, records, params):
         """The records the identity options name; ``(matches, by first key only)``."""
@@ -835,10 +846,15 @@ def _write(client, plan, tasks, wait_timeout, sleep, clock):
                        wait_timeout, sleep, clock)
         return _verify(client, plan, answer, item, _what(plan, 'edit'), wait_timeout, sleep, clock)
     answer = Answer()
+    for write in [w for w in plan.child_writes if w.first]:
+        answer = _sent(client, plan, tasks, write.method, write.path, write.body, write.params,
+                       '%s (%s)' % (what, write.label), wait_timeout, sleep, clock)
+        if write.check is not None:
+            write.check(client)
     if plan.send:
         body = res.body(res.edit_root, plan.wanted, plan.send, plan.entity, plan.context)
         answer = _sent(client, plan, tasks, 'PUT', item, body, res.edit_params, what, wait_timeout, sleep, clock)
-    for write in plan.child_writes:
+    for write in [w for w in plan.child_writes if not w.first]:
         done = _sent(client, plan, tasks, write.method, write.path, write.body, write.params,
                      '%s (%s)' % (what, write.label), wait_timeout, sleep, clock)
         answer = Answer(task=done.task if done.settled and (answer.settled or not plan.send) else None)
@@ -953,12 +969,15 @@ def info_all(client, resource, params):
     """Every record of a resource without an owner, read in one request, with its ``info_children``.
 
     Filters: the first key (exact or pattern), the further keys (exact, case-insensitive) and ``info_options``.
+    An option named as the children's ``info_key`` (C(subtenants)) set to false leaves them out.
     """
     if resource.probe is not None:
         resource.probe(client)
     keys = resource.identity.keys
     context = resource.context(client, None, params, None) if resource.context is not None else None
     child = resource.info_children
+    if child is not None and params.get(child.info_key) is False:
+        child = None
     out = []
     for entity in resource.list(client):
         view = resource.view(entity, None, None, context)
@@ -966,14 +985,16 @@ def info_all(client, resource, params):
             continue
         if any(params.get(k) is not None and (view.get(k) or '').lower() != params[k].lower() for k in keys[1:]):
             continue
-        if any(params.get(o) is not None and not match(view, params[o]) for o, _spec, _doc, match in resource.info_options):
+        if any(match is not None and params.get(o) is not None and not match(view, params[o])
+               for o, _spec, _doc, match in resource.info_options):
             continue
-        if child is not None:
-            ctx = child.context(client, None, params, entity) if child.context is not None else None
-            rid = resource.record_id(entity)
-            found = [child.view(c, None, view.get(keys[0]), ctx) for c in child.list(client, rid)]
-            view[child.info_key] = sorted(found, key=lambda v: ((v.get(child.identity.keys[0]) or '').lower(), v['id']))
-        out.append(view)
+        out.append((entity, view))
+    kids = child.list_many(client, [resource.record_id(e) for e, _v in out]) if child is not None and out else {}
+    for entity, view in out if child is not None else ():
+        ctx = child.context(client, None, params, entity) if child.context is not None else None
+        found = [child.view(c, None, view.get(keys[0]), ctx) for c in kids.get(resource.record_id(entity)) or ()]
+        view[child.info_key] = sorted(found, key=lambda v: ((v.get(child.identity.keys[0]) or '').lower(), v['id']))
+    out = [view for _e, view in out]
     return sorted(out, key=lambda v: tuple((v.get(k) or '').lower() for k in reversed(keys)) + (v['id'] or '',))
 
 

@@ -81,8 +81,12 @@ options:
       - 'The storage quotas: on vSphere a list of C({datastore, quota_gb, friendly_name}), C(datastore) being the name
         of a datastore or datastore cluster (found with the lookup service); on Hyper-V a list of C({volume, quota_gb,
         friendly_name}), C(volume) being a folder path. Items are matched by datastore or volume (never by EM''s ids),
-        in any order; the list replaces the plan''s storage. A left-out C(friendly_name) keeps the one EM shows (the
-        datastore name or path on a new item).'
+        in any order; the list replaces the plan''s storage. An added item takes the place of a removed one (EM''s
+        item keeps its id, with the new datastore or volume); removing more items than are added takes an edit of its
+        own first, which leaves out just those. EM''s pages do not say whether an edit replaces the list or merges it
+        into the plan''s; an EM that merges keeps the items left out, and has no other way to remove one: then that
+        first edit changes nothing and the module fails, saying so, before anything else is sent. A left-out
+        C(friendly_name) keeps the one EM shows (the datastore name or path on a new item).'
     type: list
     elements: dict
   wait:

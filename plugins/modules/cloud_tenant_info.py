@@ -14,8 +14,10 @@ version_added: 1.0.0
 description:
   - Returns Veeam Cloud Connect tenants in the shape of M(veeam_em.core.cloud_tenant)'s result, each with its
     subtenants; their C(settings) fed back to M(veeam_em.core.cloud_tenant) report no change.
-  - Every tenant is read in one request (C(GET /api/cloud/tenants?format=Entity)), then the subtenants of each
-    matching tenant (one list per tenant), and the repositories and WAN accelerators by one query each to name them.
+  - Every tenant is read in one request (C(GET /api/cloud/tenants?format=Entity)), then the subtenants of the
+    matching tenants with one C(CloudSubtenant) query (one list per tenant where the role may not query them, as
+    Portal User; the list of the one tenant when one matches; none with O(subtenants=false)), and the repositories
+    and WAN accelerators by one query each to name them.
   - The module first sends C(GET /api/cloud); without the Cloud Connect service-provider licence it fails at once.
     It needs no more than EM's Portal User role. Passwords are never shown by EM, nor returned.
 author:
@@ -34,6 +36,13 @@ options:
       - 'Only records whose name matches this exact value or shell-style pattern (such as C(svc_*)), compared
         case-insensitively.'
     type: str
+  subtenants:
+    description:
+      - 'Whether each tenant comes with its C(subtenants). They are read with one C(CloudSubtenant) query, or, where
+        the role may not send it (Portal User), one list per tenant: C(false) leaves them out (and the key with them)
+        for a caller that does not need them.'
+    type: bool
+    default: true
   type:
     description:
       - 'Only tenants of this type.'
@@ -113,6 +122,40 @@ tenants:
         quotas:
         - display_name: ACME backups
           used_mb: 40960
+    subtenants:
+      description: Its subtenants, sorted by name, in the shape of M(veeam_em.core.cloud_subtenant)'s result.
+      returned: unless O(subtenants=false)
+      type: list
+      elements: dict
+      contains:
+        id:
+          description: The subtenant's id.
+          type: str
+          sample: 5c1e3f0a-9b8d-5e2f-8a71-3c4d5e6f7a8b
+        tenant:
+          description: The tenant it belongs to.
+          type: str
+          sample: globex
+        name:
+          description: Its name.
+          type: str
+          sample: globex-hr
+        description:
+          description: Its description.
+          type: str
+          sample: HR department
+        enabled:
+          description: Whether it may connect.
+          type: bool
+          sample: true
+        quota:
+          description: 'Its quota: C(backup_resource) (the display name of the tenant''s quota), C(quota_mb) (null
+            when unlimited), C(unlimited).'
+          type: dict
+          sample:
+            backup_resource: Globex primary
+            quota_mb: 20480
+            unlimited: false
 # END cloud_tenant_info return
 '''
 

@@ -58,6 +58,8 @@ LIFECYCLE = [
     plan(platform='hyperv'),                                                                        # 19
     dict(pool(description='checked', state='present'), check_mode=True),                            # 20
     dict(gw(state='absent'), check_mode=True),                                                      # 21
+    plan(storage=[{'datastore': 'vsanDatastore', 'quota_gb': 50}]),                                 # 22
+    plan(storage=[{'datastore': 'vsanDatastore', 'quota_gb': 50}]),                                 # 23
 ]
 
 
@@ -115,6 +117,10 @@ def test_lifecycle(em):
     # check mode predicts an edit and a deletion and sends neither
     assert r[20]['changed'] and r[20]['diff']['after'] == {'description': 'checked'} and sent[20] == []
     assert r[21]['changed'] and r[21]['diff']['after'] == {} and sent[21] == []
+    # an EM that replaces the storage list (the default reading): a removal is one PUT, kept by the re-run
+    assert r[22]['changed'] and [m for m, _p in sent[22]] == ['PUT'] and r[22]['hardware_plan']['storage'] == [
+        {'datastore': 'vsanDatastore', 'quota_gb': 50, 'friendly_name': 'vsanDatastore'}]
+    assert r[22]['hardware_plan']['cpu_mhz'] == 4000 and not r[23]['changed'] and sent[23] == []
 
     info = r[17]
     assert {g['name'] for g in info['gateways']} >= {'gw04.provider.example', 'gw01.provider.example'}
@@ -143,21 +149,32 @@ def eu_tenants(em):
 
 
 def test_every_answer_and_reading_em_may_give(em):
-    """Edits answered at once with the entity, creates whose task links the wrong type, strict element order, and
-    an EM that clears a pool's tenants when the list is left out: the modules converge and never lose the tenants."""
+    """Edits answered at once with the entity, creates whose task links the wrong type, strict element order, an
+    EM that clears a pool's tenants when the list is left out, and one that merges a plan's storage list into the
+    plan's: the modules converge and never lose the tenants; a datastore replaced by another goes under either
+    reading, and one only removed (EM offers no other way) fails with nothing changed."""
     em.reset(async_put_answer='200_body', create_related_link='doc_literal', order_violation='reject',
-             pool_put_absent_tenants='clear')
+             pool_put_absent_tenants='clear', hwplan_storage_list='merge')
     tenants_before = eu_tenants(em)
     assert tenants_before
     tasks = [gw(network_mode='direct', external_port=6190), gw(description='edited'),
              plan(**PLAN), plan(cpu_mhz='unlimited', storage=[{'datastore': 'vsanDatastore', 'quota_gb': 10}]),
              {'veeam_em.core.cloud_gateway_pool': {'backup_server': 'vbr01', 'name': 'EU gateways',
                                                    'description': 'edited', 'gateways': ['gw02.provider.example']}},
-             plan(cpu_mhz='unlimited', storage=[{'datastore': 'vsanDatastore', 'quota_gb': 10}])]
+             plan(cpu_mhz='unlimited', storage=[{'datastore': 'vsanDatastore', 'quota_gb': 10}]),
+             plan(storage=[{'datastore': 'datastore1', 'quota_gb': 20}, {'datastore': 'vsanDatastore', 'quota_gb': 10}]),
+             plan(cpu_mhz=1234, storage=[{'datastore': 'vsanDatastore', 'quota_gb': 10}]),
+             plan(cpu_mhz='unlimited', storage=[{'datastore': 'datastore1', 'quota_gb': 20},
+                                                {'datastore': 'vsanDatastore', 'quota_gb': 10}])]
     run = run_tasks(em, tasks)
     r = run.results
-    assert [x.get('msg') for x in r if x.get('failed')] == []
-    assert [x['changed'] for x in r] == [True, True, True, True, True, False]
+    sent = [writes(s) for s in run.sessions()]
+    assert [i for i, x in enumerate(r) if x.get('failed')] == [7], [x.get('msg') for x in r]
+    assert [x['changed'] for x in r] == [True, True, True, True, True, False, True, False, False]
+    # the removal: one PUT that leaves out just that datastore (EM keeps it and changes nothing), then the run stops
+    assert "EM kept the datastore 'datastore1'" in r[7]['msg'] and 'merges' in r[7]['msg'], r[7]['msg']
+    assert [m for m, _p in sent[7]] == ['PUT']
+    assert r[8]['hardware_plan']['cpu_mhz'] == 'unlimited' and sent[8] == []   # nothing had changed
     assert r[1]['gateway']['external_port'] == 6190 and r[1]['gateway']['description'] == 'edited'
     assert r[3]['hardware_plan']['storage'] == [{'datastore': 'vsanDatastore', 'quota_gb': 10,
                                                  'friendly_name': 'vsanDatastore'}]

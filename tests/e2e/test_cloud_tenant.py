@@ -91,7 +91,7 @@ LIFECYCLE = [
     sub(subtenant_password='{{ sub_password }}', description='HR',
         quota={'backup_resource': 'Default Backup Repository', 'quota_gb': 1}),                         # 7
     sub(quota={'backup_resource': 'Default Backup Repository', 'unlimited': True}, enabled=False),      # 8
-    {'veeam_em.core.cloud_tenant_info': {'name': 'E2E-*'}},                                             # 9
+    {'veeam_em.core.cloud_tenant_info': {'backup_server': 'VBR01'}},                                    # 9
     tenant(backup_resources=[{'repository': 'Backup Volume 10', 'quota_gb': 5}]),                       # 10
     tenant(type='vcd'),                                                                                 # 11
     tenant(lease_expiration='end of march'),                                                            # 12
@@ -183,8 +183,15 @@ def test_provider_lifecycle_as_portal_user(em):
     assert hr['name'] == 'e2e-hr' and hr['unlimited'] is True and hr['enabled'] is False
     assert matches(em, 'tenants/%s/subtenants/%s' % (made['id'], hr['id']), SUB_PW)
     # the info module: the tenant in cloud_tenant's shape, with its subtenant; one tenant list, no writes
-    assert wrote[9] == [] and [t['name'] for t in r[9]['tenants']] == ['e2e-co']
-    info = r[9]['tenants'][0]
+    assert wrote[9] == [] and {'e2e-co', 'globex'} <= set(t['name'] for t in r[9]['tenants'])
+    assert set(t['backup_server'] for t in r[9]['tenants']) == {'vbr01'}
+    info = [t for t in r[9]['tenants'] if t['name'] == 'e2e-co'][0]
+    # Portal User may not query CloudSubtenant (403): each tenant's list is read instead, with the same result
+    assert [[s['name'] for s in t['subtenants']] for t in r[9]['tenants'] if t['name'] == 'globex'] == [['globex-hr']]
+    queried = [e for e in by_task[9] if e['path'] == '/api/query' and 'CloudSubtenant' in str(e.get('query'))]
+    assert [e.get('status') for e in queried] == [403]
+    lists = [e for e in by_task[9] if e['path'].endswith('/subtenants')]
+    assert len(lists) == len(r[9]['tenants']) and all(e.get('status') == 200 for e in lists)
     assert info['settings'] == dict(r[5]['tenant']['settings'])
     assert [s['name'] for s in info['subtenants']] == ['e2e-hr'] and info['usage']['last_active'] is None
     assert sum(1 for e in by_task[9] if e['path'] == '/api/cloud/tenants') == 1
@@ -260,8 +267,21 @@ def test_every_seeded_tenant_fed_back_is_unchanged(em):
     run = run_tasks(em, [{'veeam_em.core.cloud_tenant_info': {}},
                          {'veeam_em.core.cloud_tenant': item, 'loop': '{{ r0.tenants }}'},
                          {'veeam_em.core.cloud_tenant_info': {'backup_server': 'VBR02', 'type': 'standalone'}},
-                         {'veeam_em.core.cloud_tenant_info': {'type': 'active_directory'}}], diff=True)
-    listed, fed, branch, ad = run.results
+                         {'veeam_em.core.cloud_tenant_info': {'type': 'active_directory'}},
+                         {'veeam_em.core.cloud_tenant_info': {'subtenants': False}}], diff=True)
+    listed, fed, branch, ad, bare = run.results
+    # every tenant's subtenants come from one CloudSubtenant query, none from a list per tenant
+    first = run.sessions()[0]
+    assert [e['path'] for e in first if 'subtenants' in e['path'].lower()] == []
+    assert len([e for e in first if e['path'] == '/api/query' and 'CloudSubtenant' in str(e.get('query'))]) == 1, \
+        [(e['path'], e.get('query')) for e in first]
+    subs = dict(((t['backup_server'], t['name']), [s['name'] for s in t['subtenants']]) for t in listed['tenants'])
+    others = [names for key, names in subs.items() if key[1] != 'globex']
+    assert subs[('vbr01', 'globex')] == ['globex-hr'] and others and all(n == [] for n in others)
+    # subtenants: false leaves them out, and the rest as it was
+    assert [dict(t, subtenants=subs[(t['backup_server'], t['name'])]) for t in bare['tenants']] == \
+        [dict(t, subtenants=[s['name'] for s in t['subtenants']]) for t in listed['tenants']]
+    assert all('subtenants' not in t for t in bare['tenants'])
     assert [(t['backup_server'], t['name']) for t in branch['tenants']] == [('vbr02', 'acme')]
     assert [t['name'] for t in ad['tenants']] == ['tech\\william.fox']
     assert ad['tenants'][0]['settings']['ad_domain'] == {'name': 'tech.local', 'account': 'tech\\william.fox', 'port': 389}

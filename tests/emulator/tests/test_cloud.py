@@ -230,6 +230,18 @@ def test_query_types_paging_and_fields(cl):
     assert len(bare.find("e:Refs", N)) == 4
     sub = cl.get("/query?type=CloudSubtenant&filter=Disabled==false")
     assert [s.findtext("e:Name", namespaces=N) for s in sub.iter("{%s}CloudSubtenant" % NS)] == ["globex-hr"]
+    # the page's own example: its fields name the tenant CloudTenantName / CloudTenantUid
+    sub = cl.get('/query?type=CloudSubtenant&format=Entities&sortAsc=Name&filter=BackupServerName=="vbr01";'
+                 'Disabled==false;CloudTenantName=="globex"')
+    found = sub.findall("e:Entities/e:CloudSubtenants/e:CloudSubtenant", N)
+    assert [s.findtext("e:Name", namespaces=N) for s in found] == ["globex-hr"]
+    tenant = [ln.get("Href") for ln in found[0].find("e:Links", N) if ln.get("Type") == "CloudTenantReference"][0]
+    uid = "urn:veeam:CloudTenant:" + tenant.rstrip("/").rsplit("/", 1)[-1]
+    sub = cl.get('/query?type=CloudSubtenant&format=Entities&filter=CloudTenantUid=="%s";Unlimited==false;Quota>0'
+                 % uid)
+    assert len(sub.findall("e:Entities/e:CloudSubtenants/e:CloudSubtenant", N)) == 1
+    assert cl.req("GET", "/query?type=CloudSubtenant&filter=TenantName==\"globex\"").status_code == 400
+    assert cl.req("GET", "/query?type=CloudSubtenant", PORTAL).status_code == 403   # unlisted for Portal User
     pool = cl.get("/query?type=CloudGatewayPool&format=Entities", PORTAL)
     assert pool.find("e:Entities/e:CloudGatewayPools/e:CloudGatewayPool", N).get("Name") == "EU gateways"
     wan = cl.get("/query?type=WanAccelerator&filter=HighBandwidthModeEnabled==true", PORTAL)

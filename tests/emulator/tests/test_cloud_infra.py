@@ -271,6 +271,26 @@ def test_plan_edit_keeps_ids_and_applies_storage_list_switch(cl, mode):
     assert datastores(cl)[-1] == (got[-1][0], DS2, "75")   # an item sent with its @Id keeps it
 
 
+@pytest.mark.parametrize("mode", ["replace", "merge"])
+def test_plan_storage_item_repointed_by_its_id_and_removal_per_reading(cl, mode):
+    """An item sent with a known @Id and another datastore takes that datastore under either reading (its Reference
+    is modifiable); a list that leaves an item out removes it only under ``replace`` (the pages have no other way)."""
+    cl.config(hwplan_storage_list=mode)
+    (sid, ref, _q), = datastores(cl)
+    assert ref == DS1
+    t = cl.wait(cl.req("PUT", "/cloud/hardwarePlans/" + PLAN_SILVER, body=plan_put(vi_details(
+        stores=((DS2, 60, sid),), net=None))))
+    assert result(t)[0] == "true" and datastores(cl) == [(sid, DS2, "60")]
+    t = cl.wait(cl.req("PUT", "/cloud/hardwarePlans/" + PLAN_SILVER, body=plan_put(vi_details(
+        stores=((DS2, 60, sid), (DS1, 5, None)), net=None))))
+    both = datastores(cl)
+    assert result(t)[0] == "true" and [r for _i, r, _q in both] == [DS2, DS1]
+    t = cl.wait(cl.req("PUT", "/cloud/hardwarePlans/" + PLAN_SILVER, body=plan_put(vi_details(
+        stores=((DS2, 60, sid),), net=None))))
+    assert result(t)[0] == "true" and sorted(datastores(cl)) == sorted(both if mode == "merge" else [(sid, DS2, "60")])
+    assert cl.req("DELETE", "/cloud/hardwarePlans/%s/datastores/%s" % (PLAN_SILVER, both[1][0])).status_code == 404
+
+
 @pytest.mark.parametrize("mode", ["fail", "ignore"])
 def test_plan_network_counts_cannot_change(cl, mode):
     cl.config(hwplan_network_change=mode)

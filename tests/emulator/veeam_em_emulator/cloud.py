@@ -1336,8 +1336,11 @@ def _q_subtenants(state, req):
     fields = {
         "UID": Field("UID", lambda p: p[1]["id"]), "Name": Field("Name", lambda p: p[1]["name"]),
         "Disabled": Field("Disabled", lambda p: not p[1]["enabled"], "bool"),
-        "TenantUid": UidField("TenantUid", TENANT_URN, lambda p: TENANT_URN + p[0]["id"]),
-        "TenantName": Field("TenantName", lambda p: p[0]["name"]),
+        "CloudTenantUid": UidField("CloudTenantUid", TENANT_URN, lambda p: TENANT_URN + p[0]["id"]),
+        "CloudTenantName": Field("CloudTenantName", lambda p: p[0]["name"]),
+        "Unlimited": Field("Unlimited", lambda p: p[1]["unlimited"], "bool"),
+        "Quota": Field("Quota", lambda p: int(p[1]["quota_mb"] or 0), "int"),
+        "UsedQuota": Field("UsedQuota", lambda p: int(p[1]["used_mb"] or 0), "int"),
         "BackupResourceId": Field("BackupResourceId", lambda p: p[1]["resource_id"]),
         "BackupServerUid": UidField("BackupServerUid", SERVER_URN, lambda p: SERVER_URN + p[0]["server_id"]),
         "BackupServerName": Field("BackupServerName", lambda p: state.server_name(p[0]["server_id"]))}

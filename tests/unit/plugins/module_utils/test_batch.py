@@ -43,6 +43,13 @@ def test_query_by_uid_reads_25_per_query_and_leaves_out_the_missing():
     assert [len(q.split(',')) for q in em.queries] == [25, 25, 11]
 
 
+def test_query_in_ors_any_field_25_values_per_query():
+    em = Em(30)
+    found = _batch.query_in(em, 'Job', 'UID', em.uids)
+    assert [e.get('UID').lower() for e in found] == [u.lower() for u in em.uids]
+    assert [q.count('UID==') for q in em.queries] == [25, 5] and _batch.query_in(em, 'Job', 'UID', []) == []
+
+
 def test_read_ahead_reads_each_one_once_in_chunks_in_the_order_asked():
     em = Em(60)
     ahead = _batch.ReadAhead(em, 'Job', em.uids)

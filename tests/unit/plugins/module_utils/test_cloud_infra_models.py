@@ -212,3 +212,82 @@ def test_declarations_give_one_line_mains():
         spec = res.argument_spec()
         assert spec['backup_server']['required'] and 'state' in spec and 'id' in spec
         assert isinstance(res, _resource.Resource)
+
+
+# ---------------------------------------------------------------------------- storage removal under either reading
+
+
+def test_storage_change_pairs_added_items_with_removed_ones():
+    cur = [{'datastore': 'a'}, {'datastore': 'B'}, {'datastore': 'c'}]
+    assert m.storage_change(cur, [{'datastore': 'a'}, {'datastore': 'd'}], 'datastore') == ({'d': 'b'}, ['c'])
+    assert m.storage_change(cur, [{'datastore': 'x'}, {'datastore': 'y'}, {'datastore': 'z'}],
+                            'datastore') == ({'x': 'a', 'y': 'b', 'z': 'c'}, [])
+    assert m.storage_change(cur, cur + [{'datastore': 'e'}], 'datastore') == ({}, [])
+
+
+def test_an_added_datastore_takes_the_id_of_the_one_it_replaces():
+    """Sent with the removed item's @Id, the new datastore replaces it whether EM replaces or merges the list."""
+    res = with_ctx(m.HARDWARE_PLAN, objects=OBJECTS)
+    body = res.body('CloudHardwarePlan', {'storage': [{'datastore': 'vsanDatastore', 'quota_gb': 10,
+                                                       'friendly_name': 'vsan'}]}, ['storage'], plan())
+    stores = _xml.findall(body, 'HardwarePlanDetails/ViCloudHardwarePlan/Datastores/Datastore')
+    assert [(s.get('Id'), _xml.findtext(s, 'Reference'), _xml.findtext(s, 'QuotaGb')) for s in stores] == [
+        ('ds-id-1', DS2, '10')]
+    assert names(stores[0]) == ['FriendlyName', 'DatastoreType', 'Reference', 'QuotaGb']   # not the old root path
+
+
+class Reads:
+    """A client that answers the plan's GET with ``entity``."""
+
+    def __init__(self, entity):
+        self.entity = entity
+        self.paths = []
+
+    def get(self, path, params=None):
+        self.paths.append(path)
+        return self.entity
+
+
+def removal_plan(wanted_storage):
+    res = with_ctx(m.HARDWARE_PLAN, objects=OBJECTS)
+    params = {'backup_server': 'vbr01', 'name': 'Silver', 'state': 'present', 'storage': wanted_storage}
+    wanted = res.check_input(params)
+    res.ctx.update(server_id=VBR01, objects=OBJECTS)
+    entity = plan(stores=((DS1, 500, 'ds-id-1'), (DS2, 50, 'ds-id-2')))
+    return _resource.Plan(res, params, wanted, [entity], (VBR01, 'vbr01'))
+
+
+def test_removing_a_datastore_is_a_put_of_its_own_first_that_leaves_just_it_out():
+    p = removal_plan([{'datastore': 'datastore1', 'quota_gb': 600}])
+    assert p.action == 'edit' and 'storage' in p.send
+    first = [w for w in p.child_writes if w.first]
+    assert len(first) == 1 and first[0].method == 'PUT' and first[0].path == 'cloud/hardwarePlans/0d4fd0a8-1b0e-5e4c-9f3b-2b1d5b8f7c11'
+    stores = _xml.findall(first[0].body, 'HardwarePlanDetails/ViCloudHardwarePlan/Datastores/Datastore')
+    # nothing but the removal: the kept datastore as EM holds it (its quota too), the limits as they are
+    assert [(s.get('Id'), _xml.findtext(s, 'QuotaGb'), _xml.findtext(s, 'RootPath')) for s in stores] == [
+        ('ds-id-1', '500', '[root0]')]
+    assert _xml.findtext(first[0].body, 'ProcessorUsageLimitMhz') == '4000'
+    # an EM that replaces the list: the datastore is gone, the run goes on
+    first[0].check(Reads(plan(stores=((DS1, 500, 'ds-id-1'),))))
+    # an EM that merges it: still there; the run stops, saying why, and reports nothing changed
+    with pytest.raises(m.VeeamEmError) as exc:
+        first[0].check(Reads(plan(stores=((DS1, 500, 'ds-id-1'), (DS2, 50, 'ds-id-2')))))
+    assert exc.value.written is False and "'vsanDatastore'" in exc.value.msg and 'merges' in exc.value.msg
+    assert 'nothing was changed' in exc.value.msg
+
+
+def test_no_removal_put_without_a_removal():
+    p = removal_plan([{'datastore': 'datastore1', 'quota_gb': 500}, {'datastore': 'vsanDatastore', 'quota_gb': 50}])
+    assert p.action is None and p.child_writes == []
+    p = removal_plan([{'datastore': 'datastore1', 'quota_gb': 700}, {'datastore': 'vsanDatastore', 'quota_gb': 50}])
+    assert p.action == 'edit' and 'storage' in p.send and p.child_writes == []
+
+
+def test_a_removal_alone_is_one_put_and_other_settings_keep_it():
+    p = removal_plan([{'datastore': 'datastore1', 'quota_gb': 500}])
+    assert p.action == 'edit' and p.send == [] and [w.first for w in p.child_writes] == [True]
+    p = removal_plan([{'datastore': 'datastore1', 'quota_gb': 500}])
+    p.resource.ctx['wanted']['cpu_mhz'] = 8000
+    body = p.resource.body('CloudHardwarePlan', {'cpu_mhz': 8000}, ['cpu_mhz'], p.entity)
+    stores = _xml.findall(body, 'HardwarePlanDetails/ViCloudHardwarePlan/Datastores/Datastore')
+    assert [s.get('Id') for s in stores] == ['ds-id-1'] and _xml.findtext(body, 'ProcessorUsageLimitMhz') == '8000'

@@ -531,3 +531,32 @@ def test_the_newest_of_two_new_records_with_one_hint_is_taken():
     em.post = twice
     result = go(em, ENCRYPTION_PASSWORD, backup_server='vbr01', hint='Offsite', key_password=SECRET)
     assert result['encryption_password']['id'] == em.keys[VBR01][-1]['Id']
+
+
+def test_a_first_child_write_goes_before_the_record_and_its_check_can_stop_the_run(monkeypatch):
+    """ChildWrite(first=True): sent before the record's own PUT; its check runs at once and may end the run with
+    nothing else sent and the result saying whether anything changed."""
+    em = FakeEm()
+    em.add_cred(VBR01, 'CORP\\svc', 'old')
+    field = CREDENTIAL.by_option['description']
+    seen = []
+
+    def writes(stop):
+        def child_writes(item, current, wanted, params, context):
+            def check(client):
+                seen.append([w[0] for w in em.writes])
+                if stop:
+                    err = VeeamEmError('stopped: nothing changed')
+                    err.written = False
+                    raise err
+            body = _xml.element('CredentialsInfo')
+            _xml.sub(body, 'Description', current)
+            return True, [_resource.ChildWrite('PUT', item, body, label='first', first=True, check=check)]
+        return child_writes
+    monkeypatch.setattr(field, 'child_writes', writes(True), raising=False)
+    with pytest.raises(VeeamEmError) as err:
+        go(em, CREDENTIAL, backup_server='vbr01', credential_username='CORP\\svc', description='new')
+    assert seen == [['PUT']] and [w[0] for w in em.writes] == ['PUT'] and err.value.result['changed'] is False
+    monkeypatch.setattr(field, 'child_writes', writes(False), raising=False)
+    got = go(em, CREDENTIAL, backup_server='vbr01', credential_username='CORP\\svc', description='new')
+    assert seen[-1] == ['PUT', 'PUT'] and [w[0] for w in em.writes] == ['PUT', 'PUT', 'PUT'] and got['changed']
