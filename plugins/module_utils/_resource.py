@@ -692,7 +692,7 @@ class Plan:
         return bad
 
 
-def reread(find, wait_timeout, sleep, clock, once=False):
+def _reread(find, wait_timeout, sleep, clock, once=False):
     """Read the record after a write until ``find`` shows what was sent; ``(entity or None, mismatches)``.
 
     ``once``: the write is settled (its task finished, or EM answered with the record), so what EM shows now is
@@ -706,6 +706,9 @@ def reread(find, wait_timeout, sleep, clock, once=False):
     if not shows() and not (once and last['entity'] is not None):
         _tasks.watch_until(shows, wait_timeout, sleep, clock)
     return last['entity'], last['bad']
+
+
+reread = _reread  # the job path's watch after an edit it could not follow (``_jobs.finish``) is this one too
 
 
 def run(client, resource, params, wanted, check_mode=False, with_diff=False, wait_timeout=900, sleep=None, clock=None):
@@ -824,7 +827,7 @@ def _verify(client, plan, answer, item, what, wait_timeout, sleep, clock, names=
             raise VerifyFailed('%s: EM shows several new records that match: %s' % (what, res.describe(new)))
         return (new[0], plan.mismatches(new[0], names)) if new else (None, [])
     find.called = False
-    entity, bad = reread(find, wait_timeout, sleep, clock, once=answer.settled)
+    entity, bad = _reread(find, wait_timeout, sleep, clock, once=answer.settled)
     if entity is None:
         how = 'EM accepted it' if answer.known else 'the request was sent but its answer was lost (it is not sent again)'
         raise VerifyFailed('%s: %s, but no new record shows%s after %s s' % (what, how, plan._where(), wait_timeout))
@@ -874,7 +877,7 @@ def _delete(client, plan, tasks, item, what, wait_timeout, sleep, clock):
     def gone():
         present = _exists(client, plan, record_id)
         return (None if present else True), []
-    done, _bad = reread(gone, wait_timeout, sleep, clock)
+    done, _bad = _reread(gone, wait_timeout, sleep, clock)
     if done is None:
         raise VerifyFailed('%s: EM accepted it, but the record still exists after %s s' % (what, wait_timeout))
     return None
