@@ -23,7 +23,7 @@ from ansible_collections.veeam_em.core.plugins.module_utils._errors import (
 from ansible_collections.veeam_em.core.plugins.module_utils._infra import job_repositories, list_repositories
 from ansible_collections.veeam_em.core.plugins.module_utils._job_models import JOB_MODEL
 from ansible_collections.veeam_em.core.plugins.module_utils._model import child, children, resolve
-from ansible_collections.veeam_em.core.plugins.module_utils._resource import VerifyFailed, close_names, reread
+from ansible_collections.veeam_em.core.plugins.module_utils._resource import VerifyFailed, close_names, _reread as reread
 
 
 _UUID = r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'

@@ -708,9 +708,6 @@ def _reread(find, wait_timeout, sleep, clock, once=False):
     return last['entity'], last['bad']
 
 
-reread = _reread  # the job path's watch after an edit it could not follow (``_jobs.finish``) is this one too
-
-
 def run(client, resource, params, wanted, check_mode=False, with_diff=False, wait_timeout=900, sleep=None, clock=None):
     """What a resource module does: find the record, plan, and (unless check mode) write once and verify."""
     if resource.probe is not None:
