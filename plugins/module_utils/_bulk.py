@@ -36,10 +36,11 @@ from ansible_collections.veeam_em.core.plugins.module_utils._jobs import (
     JobIndex, JobNotFound, Plan, apply, check_entry, clone, parse_job_id, prepare, remove, verify,
     warn_changed_elsewhere,
 )
+from ansible_collections.veeam_em.core.plugins.module_utils._resource_bulk import in_flight, mark_failed, summarise
+from ansible_collections.veeam_em.core.plugins.module_utils import _resource_bulk
 
-
-class BulkFailed(VeeamEmError):
-    """Some entries failed; ``result`` holds every entry's result, the ones that worked included."""
+# One failure, one bounded pool of writes and one run summary serve ``jobs`` and every engine resource's bulk module.
+BulkFailed = _resource_bulk.BulkFailed
 
 
 def entry_label(entry):
@@ -178,28 +179,17 @@ def converge_all(client, config, wanted, check_mode=False, with_diff=False, wait
                                         read_again=lambda plan: ahead.get(plan.entity.get('UID')), **options))
                 edited.extend((i, plan) for plan in later)
         except VeeamEmError as exc:
-            results[i].update(exc.result or {})
-            results[i].update(failed=True, msg=exc.msg)
+            mark_failed(results[i], exc)
 
     idle = set(todo) - set(busy)
     for i in todo:
         if i in idle:
             one(i)
-    if busy:
-        with ThreadPoolExecutor(max_workers=min(max_in_flight, len(busy))) as pool:
-            list(pool.map(one, busy))
+    in_flight(one, busy, max_in_flight)
     read_back(client, edited, results)
     for result in results:  # the entry results of the interface; job_info reads whole jobs
         result.pop('job', None)
-    out = {'changed': any(r['changed'] for r in results), 'jobs': results}
-    if with_diff:
-        out['diff'] = [dict(r['diff'], before_header=r['name'], after_header=r['name'])
-                       for r in results if r.get('diff') and (r['diff']['before'] or r['diff']['after'])]
-    failed = [r for r in results if r['failed']]
-    if failed:
-        raise BulkFailed('%d of %d jobs failed: %s' % (len(failed), len(results), '; '.join(
-            '%s: %s' % (r['name'], r['msg']) for r in failed)), result=out)
-    return out
+    return summarise(results, 'job', 'jobs', with_diff)
 
 
 def read_back(client, edited, results):

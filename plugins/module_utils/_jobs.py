@@ -13,7 +13,6 @@ queries; ``converge()`` reads, diffs, writes at most once, waits and verifies.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import difflib
 import re
 
 from ansible_collections.veeam_em.core.plugins.module_utils import _diff, _tasks, _xml
@@ -24,6 +23,7 @@ from ansible_collections.veeam_em.core.plugins.module_utils._errors import (
 from ansible_collections.veeam_em.core.plugins.module_utils._infra import job_repositories, list_repositories
 from ansible_collections.veeam_em.core.plugins.module_utils._job_models import JOB_MODEL
 from ansible_collections.veeam_em.core.plugins.module_utils._model import child, children, resolve
+from ansible_collections.veeam_em.core.plugins.module_utils._resource import VerifyFailed, close_names, _reread as reread
 
 
 _UUID = r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'
@@ -35,10 +35,6 @@ JOB_TYPES = {'backup': 'Backup', 'backup_copy': 'BackupCopy', 'immediate_backup_
 
 class JobNotFound(NotFoundError):
     """No job has that name or id (on that backup server); the message lists close names."""
-
-
-class VerifyFailed(VeeamEmError):
-    pass
 
 
 def parse_job_id(value):
@@ -158,9 +154,7 @@ class JobIndex:
             servers = sorted(_server_of(e) or '?' for e in exact)
             raise AmbiguousNameError('job name %r is ambiguous: it exists on backup servers %s; set backup_server'
                                      % (name, ', '.join(servers)), candidates=servers)
-        names = self.all_names()
-        close = difflib.get_close_matches(name, names, n=5, cutoff=0.6)
-        close += [n for n in names if n.lower() == name.lower() and n not in close]
+        close = close_names(name, self.all_names())
         where = ' on backup server %s' % backup_server if backup_server else ''
         hint = ('; close names: %s' % ', '.join(sorted(set(close)))) if close else ''
         raise JobNotFound('job %r not found%s%s' % (name, where, hint))
@@ -421,15 +415,13 @@ def finish(client, plan, answer, wait=True, wait_timeout=900, sleep=None, clock=
     if read_later is not None and not watch:
         read_later.append(plan)
         return task, None
-    after = client.get('jobs/%s' % job_id, params={'format': 'Entity'})
-    bad = plan.mismatches(after)
-    if watch and bad:
-        # Never resend the PUT: watch the job until it shows the change or time is up.
-        for _tick in _tasks.poll_schedule(wait_timeout, sleep, clock):
-            after = client.get('jobs/%s' % job_id, params={'format': 'Entity'})
-            bad = plan.mismatches(after)
-            if not bad:
-                break
+
+    def read():
+        entity = client.get('jobs/%s' % job_id, params={'format': 'Entity'})
+        return entity, plan.mismatches(entity)
+    # A followed edit is read once; one that could not be followed is watched until the job shows the change or
+    # time is up (the engine's re-read): the PUT is never sent again.
+    after, bad = reread(read, wait_timeout, sleep, clock, once=not watch)
     if bad and watch:
         raise VerifyFailed('the edit of job %r could not be followed to its end and the job does not show the '
                            'change after %s s: %s' % (plan.entity.get('Name'), wait_timeout, _mismatch_text(plan, bad)))
@@ -511,11 +503,16 @@ def remove(client, index, params, check_mode=False, with_diff=False, wait=True, 
         if exists:
             raise VerifyFailed('job %r still exists after its deletion was accepted' % entity.get('Name'))
     except VeeamEmError as exc:
-        exc.result = dict(result, task=_tasks.public_task(getattr(exc, 'task', None) or task or {}))
+        _after_write(exc, result, task)
         raise
     if task is not None:
         result['task'] = _tasks.public_task(task)
     return result
+
+
+def _after_write(exc, result, task):
+    """Let ``exc``, raised after a write, carry the result so far with the task (the one that failed, else ``task``)."""
+    exc.result = dict(result, task=_tasks.public_task(getattr(exc, 'task', None) or task or {}))
 
 
 def _job_exists(client, job_id):
@@ -557,7 +554,7 @@ def apply(client, plan, check_mode=False, with_diff=False, wait=True, wait_timeo
         task, after = finish(client, plan, answer, wait=wait, wait_timeout=wait_timeout, sleep=sleep, clock=clock,
                              read_later=read_later)
     except VeeamEmError as exc:
-        exc.result = dict(result, task=_tasks.public_task(getattr(exc, 'task', None) or task or {}))
+        _after_write(exc, result, task)
         raise
     if task is not None:
         result['task'] = _tasks.public_task(task)
@@ -678,7 +675,7 @@ def clone(client, index, params, wanted, check_mode=False, with_diff=False, wait
     try:
         answer.wait(client, timeout=wait_timeout, sleep=sleep, clock=clock)
     except VeeamEmError as exc:
-        exc.result = dict(result, task=_tasks.public_task(getattr(exc, 'task', None) or answer.task or {}))
+        _after_write(exc, result, answer.task)
         raise
     if answer.task is not None:
         result['task'] = answer.public_task()

@@ -111,6 +111,12 @@ def in_flight(func, items, limit):
         list(pool.map(func, items))
 
 
+def mark_failed(result, exc):
+    """An entry's result after ``exc``: what was written before it (``exc.result``), failed, with EM's message."""
+    result.update(exc.result or {})
+    result.update(failed=True, msg=exc.msg)
+
+
 def summarise(results, noun, key, with_diff=False):
     """The module result of per-entry ``results``; raises BulkFailed carrying it when any entry failed."""
     out = {'changed': any(r['changed'] for r in results), key: results}
@@ -228,8 +234,7 @@ def converge(client, resource, config, wanted, check_mode=False, with_diff=False
                 result.update(apply(client, plan, **options))  # nothing to send: settled now
                 plan = None
         except VeeamEmError as exc:
-            result.update(exc.result or {})
-            result.update(failed=True, msg=exc.msg)
+            mark_failed(result, exc)
             plan = None
         plans.append(plan)
 
@@ -237,8 +242,7 @@ def converge(client, resource, config, wanted, check_mode=False, with_diff=False
         try:
             results[i].update(apply(client, plans[i], **options))
         except VeeamEmError as exc:
-            results[i].update(exc.result or {})
-            results[i].update(failed=True, msg=exc.msg)
+            mark_failed(results[i], exc)
 
     in_flight(one, [i for i, plan in enumerate(plans) if plan is not None], max_in_flight)
     for result in results:  # the entry results of the interface; the _info module reads whole records
