@@ -9,13 +9,11 @@ each task sent: check mode sends no write, a second run sends nothing, bad input
 
 from __future__ import (absolute_import, division, print_function)
 
-from conftest import run_tasks
+from conftest import em_writes, run_tasks
 
 
 def writes(session):
-    return [(e['method'], e['path'].split('?')[0]) for e in session if e['method'] in ('PUT', 'POST', 'DELETE')
-            and '/logonSessions/' not in e['path'] and '/sessionMngr' not in e['path']
-            and not e['path'].startswith('/api/tasks/')]
+    return [(e['method'], e['path'].split('?')[0]) for e in em_writes(session)]
 
 
 def gw(**kw):

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import PASSWORD, _note_secrets, module_defaults, run_cases, run_tasks
+from conftest import PASSWORD, _note_secrets, em_writes, module_defaults, run_cases, run_tasks
 
 TENANT_PW = 'pw-CANARY-tenant-4a1b'
 TENANT_PW2 = 'pw-CANARY-tenant-rotated-9c3e'
@@ -32,9 +32,7 @@ def noted():
 
 
 def writes(session):
-    return [(e['method'], e['path'].split('?')[0].rsplit('/api/', 1)[-1]) for e in session
-            if e['method'] in ('PUT', 'POST', 'DELETE') and '/logonSessions/' not in e['path']
-            and '/sessionMngr' not in e['path'] and not e['path'].startswith('/api/tasks/')]
+    return [(e['method'], e['path'].split('?')[0].rsplit('/api/', 1)[-1]) for e in em_writes(session)]
 
 
 def shape(path):

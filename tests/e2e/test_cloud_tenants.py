@@ -13,18 +13,15 @@ import os
 
 import yaml
 
-from conftest import PASSWORD, ROOT, USER, _note_secrets, run_tasks
+from conftest import PASSWORD, ROOT, USER, _note_secrets, em_writes, run_tasks
 
 TENANT_SECRET = 'pw-CANARY-tenant-9d41e7'
 PORTAL_SECRET = 'pw-CANARY-portal-51c0a2'
-WRITES = ('PUT', 'POST', 'DELETE')
 
 
 def writes(session):
     """The requests of one session that change EM (not the logon, the logoff or a task's clean-up)."""
-    return [(e['method'], e['path']) for e in session if e['method'] in WRITES and e['path'].startswith('/api/')
-            and '/sessionMngr' not in e['path'] and '/logonSessions/' not in e['path']
-            and not e['path'].startswith('/api/tasks/')]
+    return [(e['method'], e['path']) for e in em_writes(session)]
 
 
 def tenant(em, name, server='vbr01'):
