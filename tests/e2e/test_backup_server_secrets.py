@@ -11,10 +11,11 @@ proves none reaches any output.
 from __future__ import (absolute_import, division, print_function)
 
 import json
+import time
 
 import pytest
 
-from conftest import _note_secrets, run_tasks
+from conftest import _note_secrets, em_writes, run_tasks
 
 CRED_PW = 'pw-CANARY-cred-5e1f'
 CRED_PW2 = 'pw-CANARY-cred-rotated-77a2'
@@ -29,9 +30,7 @@ def noted():
 
 
 def writes(session):
-    return [(e['method'], e['path'].split('?')[0]) for e in session if e['method'] in ('PUT', 'POST', 'DELETE')
-            and '/logonSessions/' not in e['path'] and '/sessionMngr' not in e['path']
-            and not e['path'].startswith('/api/tasks/')]
+    return [(e['method'], e['path'].split('?')[0]) for e in em_writes(session)]
 
 
 def matches(em, kind, record_id, secret):
@@ -143,14 +142,30 @@ def test_every_other_answer_em_may_give(em):
              key(hint='E2E key', key_password='{{ key_password }}'),
              server(description='E2E', server_username='CORP\\svc_em', server_password='{{ vbr_password }}'),
              server(description='E2E edited', server_username='CORP\\svc_em', server_password='{{ vbr_password }}',
-                    update_password='always')]
+                    update_password='always'),
+             # wait: false, in each module: a task-answered create returns its task still running and unverified;
+             # writes EM answers at once are verified either way
+             key(hint='E2E key (no wait)', key_password='{{ key_password }}', wait=False),
+             cred(description='E2E no wait', wait=False),
+             server(description='E2E no wait', wait=False)]
     run = run_tasks(em, tasks, extra_vars=dict(SECRETS))
     r = run.results
-    assert [x.get('failed', False) for x in r] == [False] * 6, [x.get('msg') for x in r]
-    assert [x['changed'] for x in r] == [True, True, True, False, True, True]
+    assert [x.get('failed', False) for x in r] == [False] * 9, [x.get('msg') for x in r]
+    assert [x['changed'] for x in r] == [True, True, True, False, True, True, True, True, True]
+    assert r[2]['tasks'] == [r[2]['task']]
+    assert r[6]['task']['state'] != 'Finished' and r[6]['tasks'] == [r[6]['task']]
+    assert r[6]['encryption_password']['id'] is None and r[6]['encryption_password']['hint'] == 'E2E key (no wait)'
+    assert r[7]['credential']['description'] == 'E2E no wait' and 'task' not in r[7]
+    assert r[8]['backup_server']['description'] == 'E2E no wait' and 'task' not in r[8]
+    assert [len(writes(s)) for s in run.sessions()][6:] == [1, 1, 1]
+    # the accepted create does finish on EM, once its task has run
+    deadline = time.time() + 30
+    while 'E2E key (no wait)' not in [k['hint'] for k in em.control('GET', 'passwords').json()]:
+        assert time.time() < deadline, 'the create accepted with wait: false never finished'
+        time.sleep(0.2)
     assert r[1]['credential']['description'] == 'E2E edited'
     assert r[2]['task']['state'] == 'Finished' and r[2]['encryption_password']['hint'] == 'E2E key'
     assert r[5]['backup_server']['description'] == 'E2E edited' and r[5]['backup_server']['em_name'] == 'VBR-E2E'
     assert sorted(r[5]['secrets_sent']) == ['server_password', 'server_username']
-    assert [len(writes(s)) for s in run.sessions()] == [1, 1, 1, 0, 1, 1]
+    assert [len(writes(s)) for s in run.sessions()][:6] == [1, 1, 1, 0, 1, 1]
     assert no_secret(r)
