@@ -658,15 +658,22 @@ def _compute_from(state, el, server_id, path):
     if _t(el, "PlatformType") not in (None, platform):
         return None, "%s: the hardware plan '%s' is a %s plan, not %s" % (
             path, plan["name"], platform, _t(el, "PlatformType"))
-    wan, msg = _optional_wan(state, _t(el, "WanAcceleratorUid"), server_id)
-    if msg:
-        return None, msg
-    appliance, msg = _appliance(_c(el, "NetworkAppliance"), path + "/NetworkAppliance")
+    wan, appliance, msg = _wan_and_appliance(state, el, server_id, path)
     if msg:
         return None, msg
     return {"id": str(uuid.uuid4()), "plan_id": pid, "wan_id": wan, "platform": platform,
             "failover": _t(el, "UseNetworkFailoverResources") == "true", "appliance": appliance,
             "memory_used_mb": 0, "cpu_count": 0}, None
+
+
+def _wan_and_appliance(state, el, server_id, path):
+    """(WAN accelerator id or None, network appliance, None), or (None, None, failure message): what a hardware
+    plan subscription and an organization VDC of a tenant both carry."""
+    wan, msg = _optional_wan(state, _t(el, "WanAcceleratorUid"), server_id)
+    if msg:
+        return None, None, msg
+    appliance, msg = _appliance(_c(el, "NetworkAppliance"), path + "/NetworkAppliance")
+    return (None, None, msg) if msg else (wan, appliance, None)
 
 
 def _optional_wan(state, raw, server_id):
@@ -703,10 +710,7 @@ def _vcd_from(state, el, server_id, have, path, org):
     vid = guids[-1]
     if any(v["id"] == vid for v in have):
         return None, "%s: the organization VDC is already assigned to the tenant" % path
-    wan, msg = _optional_wan(state, _t(el, "WanAcceleratorUid"), server_id)
-    if msg:
-        return None, msg
-    appliance, msg = _appliance(_c(el, "NetworkAppliance"), path + "/NetworkAppliance")
+    wan, appliance, msg = _wan_and_appliance(state, el, server_id, path)
     if msg:
         return None, msg
     return {"id": vid, "name": item["name"], "ref": item["ref"], "enabled": True, "allocation": "AllocationPool",
