@@ -32,7 +32,7 @@ import re
 
 from ansible_collections.veeam_em.core.plugins.module_utils import _diff, _tasks, _xml
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import (
-    AmbiguousWriteError, ApiError, ValidationError, VeeamEmError,
+    AmbiguousWriteError, ApiError, TaskLost, ValidationError, VeeamEmError,
 )
 from ansible_collections.veeam_em.core.plugins.module_utils._module import VeeamEmModule
 from ansible_collections.veeam_em.core.plugins.module_utils._model import (
@@ -347,6 +347,65 @@ class Resource:
         out += [(o, spec, doc) for o, spec, doc, _match in self.info_options]
         return sorted(out, key=lambda o: o[0])
 
+    # -- hooks ---------------------------------------------------------------------
+    # What the engine does with every resource; a resource whose lookup, writes or result differ (a job) overrides
+    # the ones that do, in a subclass. Each default is the engine's own behaviour.
+
+    def find(self, client, params, parent_id=None):
+        """The records among which :class:`Plan` seeks the one the options name (a lookup of its own may return just
+        that one, or none)."""
+        return self.list(client, parent_id, params.get(self.identity.keys[0]))
+
+    def plan(self, client, params, wanted, parent=(None, None)):
+        """What the run needs: an object with :class:`Plan`'s interface (action, changed, entity, diff, view,
+        target, shown)."""
+        return Plan(self, params, wanted, self.find(client, params, parent[0]), parent, client=client)
+
+    def before_write(self, client, plan):
+        """Called once before the first write of a changed plan, outside check mode: the plan to carry out (a
+        resource that EM cannot write conditionally reads the record again here, and plans again when it moved)."""
+        return plan
+
+    def create(self, client, plan, tasks, result, wait_timeout, sleep, clock):
+        """Create the record; its entity read back (None: not read, as ``wait: false`` allows). ``tasks`` collects
+        EM's tasks (public dicts); ``result`` is the run's result so far."""
+        return _create(client, plan, tasks, wait_timeout, sleep, clock)
+
+    def edit(self, client, plan, tasks, result, wait_timeout, sleep, clock):
+        """Edit the record (its PUT, with :meth:`edit_body`, and its child collections' writes); as :meth:`create`."""
+        return _edit(client, plan, tasks, wait_timeout, sleep, clock)
+
+    def delete(self, client, plan, tasks, result, wait_timeout, sleep, clock):
+        """Delete the record and watch it go (:meth:`exists`); None."""
+        return _delete(client, plan, tasks, wait_timeout, sleep, clock)
+
+    def edit_body(self, plan):
+        """The body of the record's PUT: by default the identity and the fields that differ, each written by its
+        :class:`Field`."""
+        return self.body(self.edit_root, plan.wanted, plan.send, plan.entity, plan.context)
+
+    def exists(self, client, plan, record_id):
+        """Whether EM still shows the record (after a delete)."""
+        return any(self.record_id(r) == record_id
+                   for r in self.list(client, plan.parent_id, plan.params.get(self.identity.keys[0])))
+
+    def after_write(self, client, plan, entity):
+        """Called with the record read back after the run's writes (not with ``wait: false``): a warning, say."""
+
+    def report(self, result, plan, tasks):
+        """The module result: ``result`` with EM's tasks (the last as ``task``, all as ``tasks``)."""
+        if tasks:
+            result['task'] = tasks[-1]
+            result['tasks'] = tasks
+        return result
+
+    def failed(self, exc, plan, result, tasks):
+        """What ``exc``, raised by a write, carries as its result: the result so far, whether anything was written,
+        and the tasks."""
+        exc.result = dict(result, changed=getattr(exc, 'written', True))
+        if tasks:
+            exc.result['tasks'] = tasks
+
     # -- offline checks ------------------------------------------------------------
 
     def check_input(self, params):
@@ -517,15 +576,19 @@ class Parent:
 class Answer:
     """What EM said to a write: a finished ``task`` (dict), the ``entity`` it returned, or nothing."""
 
-    def __init__(self, task=None, entity=None, known=True):
+    def __init__(self, task=None, entity=None, known=True, lost=False):
         self.task = task
         self.entity = entity
         self.known = known
+        self.lost = lost
 
     @property
     def settled(self):
         """EM said the write is done: its task finished, or it answered with the record."""
-        return self.task is not None or self.entity is not None
+        return self.known and (self.task is not None or self.entity is not None)
+
+
+LOST_TASK = 'task not visible in the new logon session; the record was read to verify'
 
 
 def send(client, method, path, body, entity_root, params=None, wait_timeout=900, sleep=None, clock=None, wait=True):
@@ -536,14 +599,18 @@ def send(client, method, path, body, entity_root, params=None, wait_timeout=900,
     anything else, no body, or a ``202`` without a task means "read it again",
     and the caller re-reads until the record shows the write. A write whose
     outcome is unknown (the request left, no answer came) gives
-    ``Answer(known=False)``: the caller re-reads, never re-sends. With ``wait`` false a task is not followed:
-    ``NotFollowed`` carries it.
+    ``Answer(known=False)``: the caller re-reads, never re-sends. So does a task EM lost (``TaskLost``: a new
+    logon session cannot see it): the answer keeps it, in state ``Unknown``, with ``lost`` set, and the caller
+    watches the record until it shows the write or ``wait_timeout`` passes. With ``wait`` false a task is not
+    followed: ``NotFollowed`` carries it.
     """
     try:
         outcome = _tasks.perform_write(client, method, path, body, params, resources=(entity_root,),
                                        wait=wait, timeout=wait_timeout, sleep=sleep, clock=clock)
     except AmbiguousWriteError:
         return Answer(known=False)
+    except TaskLost as exc:
+        return Answer(task=dict(exc.task, state='Unknown', message=LOST_TASK), known=False, lost=True)
     if not wait and outcome.kind == _tasks.TASK:
         raise NotFollowed(outcome.task)
     return Answer(task=outcome.task, entity=outcome.resource)
@@ -711,8 +778,8 @@ class Plan:
         return values
 
     def shown(self, entity):
-        """The result view of ``entity`` read after the write."""
-        return self.view(entity, self.shown_values(entity))
+        """The result view of ``entity`` read after the write (None: nothing to show, the record is gone)."""
+        return {} if entity is None else self.view(entity, self.shown_values(entity))
 
     def mismatches(self, entity, names=None):
         """Shown fields that were sent and that ``entity`` (read after the write) does not hold."""
@@ -749,8 +816,7 @@ def run(client, resource, params, wanted, check_mode=False, with_diff=False, wai
     parent = (None, None)
     if resource.parent is not None:
         parent = resource.parent.find(client, params)
-    records = resource.list(client, parent[0], params.get(resource.identity.keys[0]))
-    plan = Plan(resource, params, wanted, records, parent, client=client)
+    plan = resource.plan(client, params, wanted, parent)
     return apply(client, plan, check_mode, with_diff, wait_timeout, sleep, clock, wait=wait)
 
 
@@ -759,32 +825,33 @@ def apply(client, plan, check_mode=False, with_diff=False, wait_timeout=900, sle
     mode, every write it needs (the record's own and its child collections'), each waited on and verified. A
     failed write raises VeeamEmError whose ``result`` says what was written."""
     resource = plan.resource
+    if plan.changed and not check_mode:
+        plan = resource.before_write(client, plan)
     result = {'changed': plan.changed}
-    if with_diff:
-        result['diff'] = plan.diff()
+    diff = plan.diff() if with_diff else None
+    if diff is not None:
+        result['diff'] = diff
     if plan.secrets:
         result['secrets_sent'] = sorted(plan.secrets)
     shown = {} if plan.action == 'delete' or (plan.entity is None and plan.action is None) else \
         plan.view(plan.entity, plan.target())
     result[resource.result_key] = shown
     if not plan.changed or check_mode:
-        return result
+        return resource.report(result, plan, [])
     tasks = []
     plan.last_write = None if wait else _writes_planned(plan)
     try:
-        entity = _write(client, plan, tasks, wait_timeout, sleep, clock)
+        entity = _write(client, plan, tasks, result, wait_timeout, sleep, clock)
     except NotFollowed as accepted:
-        return _not_followed(result, tasks, accepted.task)
+        tasks.append(_tasks.public_task(accepted.task))
+        return resource.report(result, plan, tasks)
     except VeeamEmError as exc:
-        exc.result = dict(result, changed=getattr(exc, 'written', True))
-        if tasks:
-            exc.result['tasks'] = tasks
+        resource.failed(exc, plan, result, tasks)
         raise
-    if tasks:
-        result['task'] = tasks[-1]
-        result['tasks'] = tasks
-    result[resource.result_key] = {} if entity is None else plan.shown(entity)
-    return result
+    if entity is not None:
+        resource.after_write(client, plan, entity)
+    result[resource.result_key] = plan.shown(entity)
+    return resource.report(result, plan, tasks)
 
 
 def _writes_planned(plan):
@@ -794,12 +861,6 @@ def _writes_planned(plan):
     if plan.action == 'edit':
         return bool(plan.send) + len(plan.child_writes)
     return 1
-
-
-def _not_followed(result, tasks, task):
-    """The result of a run whose last write EM accepted with ``task``, not followed (``wait: false``)."""
-    tasks.append(_tasks.public_task(task))
-    return dict(result, task=tasks[-1], tasks=tasks)
 
 
 def _what(plan, action=None):
@@ -825,26 +886,40 @@ def _sent(client, plan, tasks, method, path, body, params, what, wait_timeout, s
     return answer
 
 
-def _write(client, plan, tasks, wait_timeout, sleep, clock):
+def _write(client, plan, tasks, result, wait_timeout, sleep, clock):
+    """The plan's writes, through the resource's hooks: the record read back after them, or None."""
     res = plan.resource
-    item = res.url(res.item, plan.parent_id, res.record_id(plan.entity) if plan.entity is not None else None)
+    write = {'delete': res.delete, 'create': res.create}.get(plan.action, res.edit)
+    return write(client, plan, tasks, result, wait_timeout, sleep, clock)
+
+
+def _item(plan):
+    res = plan.resource
+    return res.url(res.item, plan.parent_id, res.record_id(plan.entity) if plan.entity is not None else None)
+
+
+def _create(client, plan, tasks, wait_timeout, sleep, clock):
+    res = plan.resource
     what = _what(plan)
-    if plan.action == 'delete':
-        return _delete(client, plan, tasks, item, what, wait_timeout, sleep, clock)
-    if plan.action == 'create':
-        now = [n for n in plan.send if not res.by_option[n].later]
-        body = res.body(res.create_root, plan.wanted, now, context=plan.context)
-        answer = _sent(client, plan, tasks, 'POST', res.url(res.collection, plan.parent_id), body, res.create_params,
-                       what, wait_timeout, sleep, clock)
-        entity = _verify(client, plan, answer, None, what, wait_timeout, sleep, clock, names=now)
-        later = [n for n in plan.send if res.by_option[n].later]
-        if not later:
-            return entity
-        item = res.url(res.item, plan.parent_id, res.record_id(entity))
-        body = res.body(res.edit_root, plan.wanted, later, entity, plan.context)
-        answer = _sent(client, plan, tasks, 'PUT', item, body, res.edit_params, _what(plan, 'edit'),
-                       wait_timeout, sleep, clock)
-        return _verify(client, plan, answer, item, _what(plan, 'edit'), wait_timeout, sleep, clock)
+    now = [n for n in plan.send if not res.by_option[n].later]
+    body = res.body(res.create_root, plan.wanted, now, context=plan.context)
+    answer = _sent(client, plan, tasks, 'POST', res.url(res.collection, plan.parent_id), body, res.create_params,
+                   what, wait_timeout, sleep, clock)
+    entity = _verify(client, plan, answer, None, what, wait_timeout, sleep, clock, names=now)
+    later = [n for n in plan.send if res.by_option[n].later]
+    if not later:
+        return entity
+    item = res.url(res.item, plan.parent_id, res.record_id(entity))
+    body = res.body(res.edit_root, plan.wanted, later, entity, plan.context)
+    answer = _sent(client, plan, tasks, 'PUT', item, body, res.edit_params, _what(plan, 'edit'),
+                   wait_timeout, sleep, clock)
+    return _verify(client, plan, answer, item, _what(plan, 'edit'), wait_timeout, sleep, clock)
+
+
+def _edit(client, plan, tasks, wait_timeout, sleep, clock):
+    res = plan.resource
+    item = _item(plan)
+    what = _what(plan)
     answer = Answer()
     for write in [w for w in plan.child_writes if w.first]:
         answer = _sent(client, plan, tasks, write.method, write.path, write.body, write.params,
@@ -852,8 +927,8 @@ def _write(client, plan, tasks, wait_timeout, sleep, clock):
         if write.check is not None:
             write.check(client)
     if plan.send:
-        body = res.body(res.edit_root, plan.wanted, plan.send, plan.entity, plan.context)
-        answer = _sent(client, plan, tasks, 'PUT', item, body, res.edit_params, what, wait_timeout, sleep, clock)
+        answer = _sent(client, plan, tasks, 'PUT', item, res.edit_body(plan), res.edit_params, what, wait_timeout,
+                       sleep, clock)
     for write in [w for w in plan.child_writes if not w.first]:
         done = _sent(client, plan, tasks, write.method, write.path, write.body, write.params,
                      '%s (%s)' % (what, write.label), wait_timeout, sleep, clock)
@@ -884,7 +959,8 @@ def _verify(client, plan, answer, item, what, wait_timeout, sleep, clock, names=
     find.called = False
     entity, bad = _reread(find, wait_timeout, sleep, clock, once=answer.settled)
     if entity is None:
-        how = 'EM accepted it' if answer.known else 'the request was sent but its answer was lost (it is not sent again)'
+        how = 'EM accepted it' if answer.known else 'EM lost its task (it is not sent again)' if answer.lost else \
+            'the request was sent but its answer was lost (it is not sent again)'
         raise VerifyFailed('%s: %s, but no new record shows%s after %s s' % (what, how, plan._where(), wait_timeout))
     if bad:
         hints = [res.by_option[b[0]].verify_hint for b in bad if res.by_option[b[0]].verify_hint]
@@ -913,8 +989,10 @@ def _newest(records):
     return [r for d, r in dated if d == top] if top else records
 
 
-def _delete(client, plan, tasks, item, what, wait_timeout, sleep, clock):
+def _delete(client, plan, tasks, wait_timeout, sleep, clock):
     res = plan.resource
+    item = _item(plan)
+    what = _what(plan)
     record_id = res.record_id(plan.entity)
     params = res.delete_params(plan.params) if res.delete_params is not None else None
     try:
@@ -922,7 +1000,7 @@ def _delete(client, plan, tasks, item, what, wait_timeout, sleep, clock):
     except ApiError as exc:
         if exc.status == 403:
             raise
-        if _exists(client, plan, record_id):
+        if res.exists(client, plan, record_id):
             err = VeeamEmError('EM refused %s%s (HTTP %s: %s); it is kept. EM refuses to delete a %s while a job or '
                                'another component uses it' % (what, plan._where(), exc.status, exc.message or 'no message',
                                                               res.noun))
@@ -930,17 +1008,12 @@ def _delete(client, plan, tasks, item, what, wait_timeout, sleep, clock):
             raise err
 
     def gone():
-        present = _exists(client, plan, record_id)
+        present = res.exists(client, plan, record_id)
         return (None if present else True), []
     done, _bad = _reread(gone, wait_timeout, sleep, clock)
     if done is None:
         raise VerifyFailed('%s: EM accepted it, but the record still exists after %s s' % (what, wait_timeout))
     return None
-
-
-def _exists(client, plan, record_id):
-    res = plan.resource
-    return any(res.record_id(r) == record_id for r in res.list(client, plan.parent_id, plan.params.get(res.identity.keys[0])))
 
 
 # ---------------------------------------------------------------------------
