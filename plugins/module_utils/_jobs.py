@@ -7,7 +7,8 @@
 """Finding jobs and converging one job's settings: the logic every job module shares.
 
 ``JobIndex`` answers "which job is this?" from one bulk read or from targeted
-queries; ``converge()`` reads, diffs, writes at most once, waits and verifies.
+queries; ``Plan``, ``refresh()``, ``submit()`` and ``finish()`` read, diff, write at most once, wait and verify.
+``_job_resource.JOB`` puts them on the resource engine (the ``job`` module); ``_bulk`` runs them for many jobs.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -374,11 +375,13 @@ def warn_changed_elsewhere(client, plan, first, after, limit=10):
                     'as you want it.' % (plan.entity.get('Name'), ', '.join(found[:limit]), more))
 
 
-def submit(client, plan):
-    """Send the one PUT for ``plan``; return its answer (a WriteOutcome, not waited on), or None when unknown."""
+def submit(client, plan, body=None):
+    """Send the one PUT for ``plan`` (``body``, else the plan's); return its answer (a WriteOutcome, not waited on),
+    or None when unknown."""
     job_id = job_summary(plan.entity)['id']
     try:
-        status, element = client.write('PUT', 'jobs/%s' % job_id, plan.body(), params={'action': 'edit'})
+        status, element = client.write('PUT', 'jobs/%s' % job_id, plan.body() if body is None else body,
+                                        params={'action': 'edit'})
     except AmbiguousWriteError:
         return None
     return _tasks.classify_answer(status, element, ('Job',))
@@ -483,6 +486,17 @@ def remove(client, index, params, check_mode=False, with_diff=False, wait=True, 
         result['diff'] = {'before': job_result(entity, JOB_MODEL.read(entity), resolver), 'after': {}}
     if check_mode:
         return result
+    task = delete(client, entity, result, wait, wait_timeout, sleep, clock)
+    if task is not None:
+        result['task'] = _tasks.public_task(task)
+    return result
+
+
+def delete(client, entity, result, wait=True, wait_timeout=900, sleep=None, clock=None, exists=None):
+    """Send the job's DELETE and watch the job go (``exists(job_id)``, by default a GET of the job); return EM's
+    task (None: answered at once). With ``wait`` false a task is returned at once, not followed. An error raised
+    after the write carries ``result`` with the task."""
+    exists_now = exists or (lambda job_id: _job_exists(client, job_id))
     job_id = job_summary(entity)['id']
     try:
         status, element = client.write('DELETE', 'jobs/%s' % job_id)
@@ -491,23 +505,20 @@ def remove(client, index, params, check_mode=False, with_diff=False, wait=True, 
         answer = None
     task = answer.task if answer is not None else None
     if task is not None and not wait:
-        result['task'] = _tasks.public_task(task)
-        return result
+        return task
     try:
         if task is not None:
             task = answer.wait(client, timeout=wait_timeout, sleep=sleep, clock=clock).task
-        exists = _job_exists(client, job_id)
+        exists = exists_now(job_id)
         if exists and (answer is None or answer.pending):
             # The outcome is unknown or comes later: watch the job, never resend the DELETE.
-            exists = not _tasks.watch_until(lambda: not _job_exists(client, job_id), wait_timeout, sleep, clock)
+            exists = not _tasks.watch_until(lambda: not exists_now(job_id), wait_timeout, sleep, clock)
         if exists:
             raise VerifyFailed('job %r still exists after its deletion was accepted' % entity.get('Name'))
     except VeeamEmError as exc:
         _after_write(exc, result, task)
         raise
-    if task is not None:
-        result['task'] = _tasks.public_task(task)
-    return result
+    return task
 
 
 def _after_write(exc, result, task):
@@ -636,9 +647,45 @@ def clone_repository(client, name, src):
     return repos[0]
 
 
+class Clone:
+    """The clone that creates a missing job: its source (a Job entity), the clone info element and its values, the
+    repository and the plan of the declared settings on the source (what the new job is predicted to hold)."""
+
+    def __init__(self, source, element, children, values, repo, predicted):
+        self.source = source
+        self.src = job_summary(source)
+        self.element = element
+        self.children = children
+        self.values = values
+        self.repo = repo
+        self.predicted = predicted
+
+    def info(self):
+        """The result's ``clone``: the source job and the repository."""
+        return {'job': self.src['name'], 'id': self.src['id'], 'repository': self.repo and self.repo['name']}
+
+    def settings(self, name):
+        """The new job as predicted: the source's settings with the declared ones, the new name, no id yet."""
+        return dict(job_result(self.source, self.predicted.target, self.predicted.resolver), name=name, id=None,
+                    uid=None)
+
+
 def clone(client, index, params, wanted, check_mode=False, with_diff=False, wait=True, wait_timeout=900, sleep=None,
           clock=None):
     """Create the missing job by cloning ``clone_from``, then apply the declared settings."""
+    planned = plan_clone(client, index, params, wanted)
+    result = {'changed': True, 'clone': planned.info()}
+    settings = planned.settings(params['name'])
+    if with_diff:
+        result['diff'] = {'before': {}, 'after': settings['settings']}
+    if check_mode:
+        result['job'] = settings
+        return result
+    return write_clone(client, index, planned, params, wanted, result, wait, wait_timeout, sleep, clock)
+
+
+def plan_clone(client, index, params, wanted):
+    """Find the source of ``clone_from`` and check what the clone needs (its repository), before any write."""
     spec = clone_spec(params)
     src_id = spec['job'] if _ID_RE.match(spec['job'].strip()) else None
     source = index.find(name=None if src_id else spec['job'], job_id=src_id, backup_server=params.get('backup_server'))
@@ -658,18 +705,17 @@ def clone(client, index, params, wanted, check_mode=False, with_diff=False, wait
     if 'RepositoryUid' in children:
         repo = clone_repository(client, spec.get('repository'), src)
         values['RepositoryUid'] = repo['uid']
-    predicted = Plan(source, wanted, index)
-    result = {'changed': True, 'clone': {'job': src['name'], 'id': src['id'], 'repository': repo and repo['name']}}
-    settings = dict(job_result(source, predicted.target, predicted.resolver), name=params['name'], id=None, uid=None)
-    if with_diff:
-        result['diff'] = {'before': {}, 'after': settings['settings']}
-    if check_mode:
-        result['job'] = settings
-        return result
+    return Clone(source, element, children, values, repo, Plan(source, wanted, index))
+
+
+def write_clone(client, index, planned, params, wanted, result, wait=True, wait_timeout=900, sleep=None, clock=None):
+    """Send the clone's POST, find the new job and apply the declared settings to it; ``result`` completed (the
+    clone's ``task``, the edit's ``edit_task``, the ``job``). An error carries ``result`` so far."""
+    src = planned.src
     body = _xml.element('JobCloneSpec')
-    info = _xml.sub(body, element)
-    for name in children:
-        _xml.sub(info, name, values[name])
+    info = _xml.sub(body, planned.element)
+    for name in planned.children:
+        _xml.sub(info, name, planned.values[name])
     status, element = client.write('POST', 'jobs/%s' % src['id'], body, params={'action': 'clone'})
     answer = _tasks.classify_answer(status, element, ('Job',))
     try:
@@ -724,6 +770,7 @@ def _cloned_job(client, answer, name, backup_server, wait_timeout, sleep, clock)
     if appeared() or _tasks.watch_until(appeared, wait_timeout, sleep, clock):
         return found[-1]
     raise VerifyFailed('the clone %r was accepted but did not appear within %s s' % (name, wait_timeout))
+
 
 
 def converge(client, index, params, wanted, **kwargs):
