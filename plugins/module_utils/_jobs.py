@@ -771,16 +771,3 @@ def _cloned_job(client, answer, name, backup_server, wait_timeout, sleep, clock)
         return found[-1]
     raise VerifyFailed('the clone %r was accepted but did not appear within %s s' % (name, wait_timeout))
 
-
-
-def converge(client, index, params, wanted, **kwargs):
-    """Make one job match ``wanted`` (or be gone, or be created by cloning): what the ``job`` module does."""
-    if params.get('state') == 'absent':
-        return remove(client, index, params, **kwargs)
-    try:
-        plan = prepare(index, params, wanted)
-    except JobNotFound:
-        if params.get('clone_from') is None:
-            raise
-        return clone(client, index, params, wanted, **kwargs)
-    return apply(client, plan, **kwargs)

@@ -651,25 +651,12 @@ task:
       sample: Ok
 '''
 
-from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError
-from ansible_collections.veeam_em.core.plugins.module_utils._jobs import JobIndex, check_entry, converge, entry_spec
-from ansible_collections.veeam_em.core.plugins.module_utils._module import VeeamEmModule
+from ansible_collections.veeam_em.core.plugins.module_utils._job_resource import JOB
+from ansible_collections.veeam_em.core.plugins.module_utils._resource import run_module
 
 
 def main():
-    module = VeeamEmModule(entry_spec(), with_wait=True, supports_check_mode=True,
-                           required_one_of=[('name', 'id')], mutually_exclusive=[('name', 'id')])
-    try:
-        wanted = check_entry(module.params)
-    except ValidationError as exc:
-        module.fail_from(exc)
-
-    def run(client):
-        return converge(client, JobIndex(client), module.params, wanted, check_mode=module.check_mode,
-                        with_diff=module._diff, wait=module.params['wait'],
-                        wait_timeout=module.params['wait_timeout'])
-
-    module.run_safely(run)
+    run_module(JOB)
 
 
 if __name__ == '__main__':
