@@ -147,7 +147,7 @@ class JobResource(Resource):
             task, after = _jobs.finish(client, plan.job, answer, wait=plan.last_write is None,
                                        wait_timeout=wait_timeout, sleep=sleep, clock=clock)
         except VeeamEmError as exc:
-            _jobs._after_write(exc, _without_job(result), task)
+            _jobs.carry_result(exc, _without_job(result), task)
             raise
         if after is None:
             raise NotFollowed(task)
@@ -177,7 +177,7 @@ class JobResource(Resource):
         return None
 
     def exists(self, client, plan, record_id):
-        return _jobs._job_exists(client, record_id)
+        return _jobs.job_exists(client, record_id)
 
     def report(self, result, plan, tasks):
         if tasks:

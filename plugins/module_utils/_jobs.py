@@ -496,7 +496,7 @@ def delete(client, entity, result, wait=True, wait_timeout=900, sleep=None, cloc
     """Send the job's DELETE and watch the job go (``exists(job_id)``, by default a GET of the job); return EM's
     task (None: answered at once). With ``wait`` false a task is returned at once, not followed. An error raised
     after the write carries ``result`` with the task."""
-    exists_now = exists or (lambda job_id: _job_exists(client, job_id))
+    exists_now = exists or (lambda job_id: job_exists(client, job_id))
     job_id = job_summary(entity)['id']
     try:
         status, element = client.write('DELETE', 'jobs/%s' % job_id)
@@ -516,17 +516,17 @@ def delete(client, entity, result, wait=True, wait_timeout=900, sleep=None, cloc
         if exists:
             raise VerifyFailed('job %r still exists after its deletion was accepted' % entity.get('Name'))
     except VeeamEmError as exc:
-        _after_write(exc, result, task)
+        carry_result(exc, result, task)
         raise
     return task
 
 
-def _after_write(exc, result, task):
+def carry_result(exc, result, task):
     """Let ``exc``, raised after a write, carry the result so far with the task (the one that failed, else ``task``)."""
     exc.result = dict(result, task=_tasks.public_task(getattr(exc, 'task', None) or task or {}))
 
 
-def _job_exists(client, job_id):
+def job_exists(client, job_id):
     try:
         client.get('jobs/%s' % job_id)
     except VeeamEmError as exc:
@@ -565,7 +565,7 @@ def apply(client, plan, check_mode=False, with_diff=False, wait=True, wait_timeo
         task, after = finish(client, plan, answer, wait=wait, wait_timeout=wait_timeout, sleep=sleep, clock=clock,
                              read_later=read_later)
     except VeeamEmError as exc:
-        _after_write(exc, result, task)
+        carry_result(exc, result, task)
         raise
     if task is not None:
         result['task'] = _tasks.public_task(task)
@@ -721,7 +721,7 @@ def write_clone(client, index, planned, params, wanted, result, wait=True, wait_
     try:
         answer.wait(client, timeout=wait_timeout, sleep=sleep, clock=clock)
     except VeeamEmError as exc:
-        _after_write(exc, result, answer.task)
+        carry_result(exc, result, answer.task)
         raise
     if answer.task is not None:
         result['task'] = answer.public_task()
