@@ -381,7 +381,7 @@ def submit(client, plan, body=None):
     job_id = job_summary(plan.entity)['id']
     try:
         status, element = client.write('PUT', 'jobs/%s' % job_id, plan.body() if body is None else body,
-                                        params={'action': 'edit'})
+                                       params={'action': 'edit'})
     except AmbiguousWriteError:
         return None
     return _tasks.classify_answer(status, element, ('Job',))
@@ -770,4 +770,3 @@ def _cloned_job(client, answer, name, backup_server, wait_timeout, sleep, clock)
     if appeared() or _tasks.watch_until(appeared, wait_timeout, sleep, clock):
         return found[-1]
     raise VerifyFailed('the clone %r was accepted but did not appear within %s s' % (name, wait_timeout))
-
