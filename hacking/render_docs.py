@@ -56,6 +56,10 @@ def _importable():
 
 
 _importable()
+try:
+    import ansible  # noqa: F401  pylint: disable=unused-import  (the engine's modules import ansible.module_utils)
+except ImportError:
+    sys.exit('%s needs ansible-core: run it with the Python of an environment that has it' % SCRIPT)
 
 # pylint: disable=wrong-import-position
 from ansible_collections.veeam_em.core.plugins.module_utils._job_models import INCLUDE_GUEST_MODEL, JOB_MODEL  # noqa: E402
