@@ -56,8 +56,8 @@ def _importable():
 
 
 _importable()
-try:
-    import ansible  # noqa: F401  pylint: disable=unused-import  (the engine's modules import ansible.module_utils)
+try:  # the engine's modules import ansible.module_utils
+    import ansible  # noqa: F401  pylint: disable=unused-import
 except ImportError:
     sys.exit('%s needs ansible-core: run it with the Python of an environment that has it' % SCRIPT)
 
