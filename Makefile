@@ -23,4 +23,4 @@ emulator:        ## run the emulator in the foreground (HTTPS on 127.0.0.1:9398)
 	python3 tests/emulator/em-emulator
 
 docs-check:
-	python3 hacking/render_job_docs.py --check
+	python3 hacking/render_docs.py --check
