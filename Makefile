@@ -22,5 +22,8 @@ e2e:
 emulator:        ## run the emulator in the foreground (HTTPS on 127.0.0.1:9398)
 	python3 tests/emulator/em-emulator
 
-docs-check:
-	python3 hacking/render_job_docs.py --check
+# render_docs.py imports ansible-core: the 2.19 test venv's Python when make test has built it, else python3
+DOCS_PYTHON ?= $(firstword $(wildcard $(or $(VEEAM_EM_TEST_WORK),/tmp/veeam_em-tests)/venvs/core2.19-py3.11/bin/python) python3)
+
+docs-check:      ## the generated parts of the module docs match the declarations (DOCS_PYTHON=... to choose the Python)
+	$(DOCS_PYTHON) hacking/render_docs.py --check

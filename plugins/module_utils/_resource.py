@@ -11,7 +11,7 @@ its fields in schema order (typed as in ``_model``: a :class:`Field` is a
 ``Leaf`` that also says how it travels), its identity and how a name is
 resolved, and how EM answers its writes. From it come:
 
-* the argument spec and the option docs (``hacking/render_resource_docs.py``);
+* the argument spec and the option docs (``hacking/render_docs.py``);
 * the XML codec (entity -> values, values -> create and edit bodies);
 * the plan: what differs, which secrets are sent (``update_password``);
 * the run: check mode, diff, one write, its answer (at once or a task), and

@@ -9,6 +9,7 @@ __metaclass__ = type
 
 import glob
 import os
+import shutil
 import subprocess
 import sys
 
@@ -44,16 +45,46 @@ def test_every_module_has_an_end_to_end_test():
         assert 'veeam_em.core.%s' % name in tests, name
 
 
-def test_job_option_docs_match_the_model():
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, 'hacking', 'render_job_docs.py'), '--check'],
+def test_generated_docs_match_the_declarations():
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, 'hacking', 'render_docs.py'), '--check'],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_resource_module_docs_match_the_declarations():
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, 'hacking', 'render_resource_docs.py'), '--check'],
+def _render_docs(root, *args):
+    return subprocess.run([sys.executable, os.path.join(root, 'hacking', 'render_docs.py')] + list(args),
                           capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_docs_generator_names_a_stale_file_and_rewrites_it(tmp_path):
+    copy = tmp_path / 'ansible_collections' / 'veeam_em' / 'core'
+    for part in ('hacking', 'plugins'):
+        shutil.copytree(os.path.join(ROOT, part), str(copy / part))
+    module = copy / 'plugins' / 'modules' / 'credential.py'
+    original = module.read_text()
+    stale = original.replace("'The id of the record (a UUID)", "'The id of a record")
+    assert stale != original
+    module.write_text(stale)
+    fragment = copy / 'plugins' / 'doc_fragments' / 'resource_wait.py'
+    fragment.write_text(fragment.read_text().replace('default: 900', 'default: 9'))
+
+    proc = _render_docs(str(copy), '--check')
+    assert proc.returncode == 1
+    assert 'plugins/doc_fragments/resource_wait.py' in proc.stdout and 'plugins/modules/credential.py' in proc.stdout
+    assert 'plugins/modules/job.py' not in proc.stdout
+
+    module.write_text(original.replace('  # END credential notes\n', ''))
+    proc = _render_docs(str(copy), '--check')
+    assert proc.returncode == 1 and "'credential notes' has no '# END credential notes'" in proc.stdout
+
+    module.write_text(original.replace('  - veeam_em.core.resource_wait\n', ''))
+    proc = _render_docs(str(copy), '--check')
+    assert proc.returncode == 1 and 'credential.py: extends_documentation_fragment lacks veeam_em.core.resource_wait' in proc.stdout
+
+    module.write_text(stale)
+    assert _render_docs(str(copy)).returncode == 0
+    assert module.read_text() == original and 'default: 900' in fragment.read_text()
+    assert _render_docs(str(copy), '--check').returncode == 0
 
 
 def test_user_agent_and_version_added_follow_the_collection_version():
