@@ -57,6 +57,7 @@ class Config:
     hwplan_network_change: str = "fail"         # fail | ignore
     hwplan_storage_list: str = "replace"        # replace | merge
     pool_put_absent_tenants: str = "keep"       # keep | clear
+    publicip_put_answer: str = "202"            # 202 (a task) | 204: the answer to PUT /cloud/publicIpAddresses/{id}
     latency_ms: int = 0
     task_running_seconds: float = 2.0
     task_running_polls: int = 0
@@ -119,7 +120,7 @@ class Config:
         "create_related_link": ("correct", "off", "doc_literal")})
     CHOICES.update({   # the provider-infrastructure switches (cloud_infra.py)
         "hwplan_network_change": ("fail", "ignore"), "hwplan_storage_list": ("replace", "merge"),
-        "pool_put_absent_tenants": ("keep", "clear")})
+        "pool_put_absent_tenants": ("keep", "clear"), "publicip_put_answer": ("202", "204")})
 
 
 class JobRecord:
