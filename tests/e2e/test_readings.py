@@ -15,7 +15,7 @@ import json
 
 import pytest
 
-from conftest import _note_secrets, em_writes, run_tasks
+from conftest import _note_secrets, em_writes, launch_emulator, run_tasks
 
 CRED_PW = 'pw-CANARY-readings-cred-2d4e'
 KEY_PW = 'pw-CANARY-readings-key-81f0'
@@ -253,3 +253,29 @@ def test_remaining_readings(em):
     assert [e['path'] for e in s['no licence 403'] if e['path'].startswith('/api/cloud')] == ['/api/cloud']
     assert 'role' in errors['no licence 403'] or 'Portal' in errors['no licence 403']
     assert no_secret(list(r.values())) and not any(v in run.output for v in SECRETS.values())
+
+
+def test_hrefs_naming_another_host():
+    """em-api.md section 10.1: EM's Hrefs carry its own FQDN, which the client cannot reach (connecting by IP or
+    alias): every Href the modules follow (task polls, Related links, logoff) is rebased onto ``server``."""
+    emu = launch_emulator('advertised_', args=['--advertised-url', 'https://em.example.test:9398'])
+    try:
+        emu.control('PATCH', 'config', json={'order_violation': 'reject'})
+        job = {'veeam_em.core.job': {'name': 'SQL Backup', 'description': 'rebased'}}
+        gw = {'veeam_em.core.cloud_gateway': {'backup_server': 'vbr01', 'name': 'gw04.provider.example',
+                                              'network_mode': 'direct'}}
+        named = [('job', job), ('job again', job), ('gateway', gw), ('gateway again', gw),
+                 ('run', {'veeam_em.core.job_run': {'name': 'SQL Backup', 'action': 'start', 'wait_timeout': 60}})]
+        r, s, run = play(emu, named, {})
+        assert [k for k, x in r.items() if x.get('failed')] == [], [x.get('msg') for x in r.values()]
+        assert [r[k]['changed'] for k in ('job', 'job again', 'gateway', 'gateway again', 'run')] == \
+            [True, False, True, False, True]
+        assert [len(writes(s[k])) for k in ('job', 'job again', 'gateway', 'gateway again')] == [1, 0, 1, 0]
+        # the edit's task was polled, the created gateway read through its Related link, every session logged off
+        assert any(e['path'].startswith('/api/tasks/') for e in s['job'])
+        assert r['gateway']['gateway']['id'] and r['run']['session']['result'] == 'Success'
+        assert all(e['method'] == 'DELETE' and e['path'].startswith('/api/logonSessions/') for e in
+                   [session[-1] for session in s.values()])
+        assert 'em.example.test' not in run.output
+    finally:
+        emu.stop()
