@@ -114,6 +114,7 @@ def test_first_readings(em):
     gw = {'veeam_em.core.cloud_gateway': {'backup_server': 'vbr01', 'name': 'gw01.provider.example',
                                           'description': 'readings'}}
     plan_args = NEW_PLAN['veeam_em.core.cloud_hardware_plan']
+    more_networks = {'with_internet': 2, 'without_internet': 0}
     named = [
         ('job', sched), ('job again', sched),
         ('cred', cred(description='E2E', credential_password='{{ cred_password }}')),
@@ -136,8 +137,7 @@ def test_first_readings(em):
         ('slow create', slow), ('slow create again', slow),
         ('gateway', gw), ('gateway again', gw),
         ('plan', NEW_PLAN), ('plan again', NEW_PLAN),
-        ('plan networks', {'veeam_em.core.cloud_hardware_plan': dict(plan_args, networks={'with_internet': 2,
-                                                                                           'without_internet': 0})}),
+        ('plan networks', {'veeam_em.core.cloud_hardware_plan': dict(plan_args, networks=more_networks)}),
         ('run warning', {'veeam_em.core.job_run': {'name': job['name'], 'action': 'start', 'wait_timeout': 60}}),
         ('long username before logon', cred(credential_username='x' * 256, credential_password='{{ cred_password }}')),
     ]
