@@ -5,8 +5,10 @@
 
 Two ansible-playbook runs. Each sets many switches at once (they govern different requests, so they do not mix),
 runs the modules those readings touch, and checks what a user would: the module converges or fails naming the
-option, sends one write, and a second run sends nothing. The second run also switches the Cloud Connect licence
-off mid-play (control API through ``uri``) to see both undocumented statuses of an unlicensed ``/cloud``.
+option, sends one write, and a second run sends nothing. The first runs its cases side by side (``run_cases``, one
+EM object per case, so each object's writes in the log are that case's); the second runs in order, because it
+switches the Cloud Connect licence off mid-play (control API through ``uri``) to see both undocumented statuses of an
+unlicensed ``/cloud``. A third run is against an emulator whose Hrefs name another host.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -15,7 +17,7 @@ import json
 
 import pytest
 
-from conftest import _note_secrets, em_writes, launch_emulator, run_tasks
+from conftest import _note_secrets, em_writes, launch_emulator, run_cases, run_tasks
 
 CRED_PW = 'pw-CANARY-readings-cred-2d4e'
 KEY_PW = 'pw-CANARY-readings-key-81f0'
@@ -40,7 +42,7 @@ READINGS_A = {
 # Run B: the remaining values of the three-valued ones (licence-less statuses are switched in the play)
 READINGS_B = {
     'order_violation': 'reject', 'empty_password': 'reject', 'tenant_type_missing': 'accept',
-    'tenant_put_compute': 'fail', 'lease_put_shape': 'any', 'session_result': 'Failed',
+    'tenant_put_compute': 'fail', 'lease_put_shape': 'any', 'session_result': 'Failed', 'session_seconds': 1,
 }
 
 
@@ -98,10 +100,8 @@ def play(em, named, extra_vars):
     return results, dict(zip(logged_on, sessions)), run
 
 
-def test_first_readings(em):
-    em.reset(**READINGS_A)
-    em.control('POST', 'users', json=PORTAL)
-    job = em.control('POST', 'jobs/%s/copy' % em.job('SQL Backup')['id'], json={'name': 'e2e readings'}).json()
+def first_cases(em, job):
+    """The cases of the first play, one inventory host each (they touch different EM objects): (key, task) pairs."""
     sched = {'veeam_em.core.job': {'name': job['name'], 'schedule': {'daily': {'time': '23:30'}}}}
     key = {'veeam_em.core.encryption_password': {'backup_server': 'vbr01', 'hint': 'E2E readings key',
                                                  'key_password': '{{ key_password }}'}}
@@ -113,99 +113,122 @@ def test_first_readings(em):
         'hardware_plan': 'Silver VMware'}], backup_resources=[{'repository': 'Backup Volume 01', 'quota_gb': 5}])
     gw = {'veeam_em.core.cloud_gateway': {'backup_server': 'vbr01', 'name': 'gw01.provider.example',
                                           'description': 'readings'}}
-    plan_args = NEW_PLAN['veeam_em.core.cloud_hardware_plan']
     more_networks = {'with_internet': 2, 'without_internet': 0}
-    named = [
-        ('job', sched), ('job again', sched),
-        ('cred', cred(description='E2E', credential_password='{{ cred_password }}')),
-        ('cred edit', cred(description='E2E edited')), ('cred edit again', cred(description='E2E edited')),
-        ('cred in use', {'veeam_em.core.credential': {'backup_server': 'vbr01', 'credential_username': 'LAB\\sqladmin',
-                                                      'state': 'absent'}}),
-        ('cred info', {'veeam_em.core.credential_info': {'backup_server': 'vbr01'}}),
-        ('key', key), ('key again', key), ('vbr', vbr), ('vbr again', vbr),
-        ('portal info', {'veeam_em.core.cloud_tenant_info': {'backup_server': 'vbr01', 'subtenants': True,
-                                                             'username': PORTAL['name'],
-                                                             'password': '{{ portal_password }}'}}),
-        ('initech', initech), ('initech again', initech),
-        ('appliance ignored', tenant('globex', compute_resources=[GLOBEX_APPLIANCE])),
-        (None, config(em, tenant_put_compute='apply')),
-        ('appliance', tenant('globex', compute_resources=[GLOBEX_APPLIANCE])),
-        ('appliance again', tenant('globex', compute_resources=[GLOBEX_APPLIANCE])),
-        ('lease flat', tenant('globex', lease_expiration='2029-03-31T00:00:00Z')),
-        ('acme quota', acme), ('acme quota again', acme),
-        ('throttling', tenant('acme', throttling={'enabled': True, 'speed': 10, 'unit': 'Mbps'})),
-        ('slow create', slow), ('slow create again', slow),
-        ('gateway', gw), ('gateway again', gw),
-        ('plan', NEW_PLAN), ('plan again', NEW_PLAN),
-        ('plan networks', {'veeam_em.core.cloud_hardware_plan': dict(plan_args, networks=more_networks)}),
-        ('run warning', {'veeam_em.core.job_run': {'name': job['name'], 'action': 'start', 'wait_timeout': 60}}),
-        ('long username before logon', cred(credential_username='x' * 256, credential_password='{{ cred_password }}')),
-    ]
-    r, s, run = play(em, named, dict(SECRETS))
-    sent = dict((k, writes(v)) for k, v in s.items())
-    errors = dict((k, x.get('msg')) for k, x in r.items() if x.get('failed'))
-    assert sorted(errors) == ['appliance ignored', 'cred in use', 'lease flat', 'long username before logon',
-                              'plan networks', 'run warning', 'slow create', 'throttling'], errors
+    return {
+        'job': [('job', sched), ('job again', sched),
+                ('run warning', {'veeam_em.core.job_run': {'name': job['name'], 'action': 'start',
+                                                           'wait_timeout': 60}})],
+        'credentials': [
+            ('cred', cred(description='E2E', credential_password='{{ cred_password }}')),
+            ('cred edit', cred(description='E2E edited')), ('cred edit again', cred(description='E2E edited')),
+            ('cred in use', {'veeam_em.core.credential': {'backup_server': 'vbr01', 'state': 'absent',
+                                                          'credential_username': 'LAB\\sqladmin'}}),
+            ('cred info', {'veeam_em.core.credential_info': {'backup_server': 'vbr01'}}),
+            ('long username', cred(credential_username='x' * 256, credential_password='{{ cred_password }}'))],
+        'key': [('key', key), ('key again', key)],
+        'backup server': [('vbr', vbr), ('vbr again', vbr)],
+        'portal user': [('portal info', {'veeam_em.core.cloud_tenant_info': {
+            'backup_server': 'vbr01', 'subtenants': True, 'username': PORTAL['name'],
+            'password': '{{ portal_password }}'}})],
+        'initech': [('initech', initech), ('initech again', initech)],
+        'globex': [('appliance ignored', tenant('globex', compute_resources=[GLOBEX_APPLIANCE])),
+                   (None, config(em, tenant_put_compute='apply')),   # only this case depends on it
+                   ('appliance', tenant('globex', compute_resources=[GLOBEX_APPLIANCE])),
+                   ('appliance again', tenant('globex', compute_resources=[GLOBEX_APPLIANCE])),
+                   ('lease flat', tenant('globex', lease_expiration='2029-03-31T00:00:00Z'))],
+        'acme': [('acme quota', acme), ('acme quota again', acme),
+                 ('throttling', tenant('acme', throttling={'enabled': True, 'speed': 10, 'unit': 'Mbps'}))],
+        'slow create': [('slow create', slow), ('slow create again', slow)],
+        'gateway': [('gateway', gw), ('gateway again', gw)],
+        'plan': [('plan', NEW_PLAN), ('plan again', NEW_PLAN),
+                 ('plan networks', {'veeam_em.core.cloud_hardware_plan': dict(
+                     NEW_PLAN['veeam_em.core.cloud_hardware_plan'], networks=more_networks)})],
+    }
 
-    # job: absent_bool=false, merge=replace, strict order: one PUT, then nothing; the change is stored
-    assert r['job']['changed'] and len(sent['job']) == 1 and not r['job again']['changed'] and sent['job again'] == []
+
+def writes_to(log, *fragments):
+    """The writes (method, path) of the whole play whose path holds every fragment, in order."""
+    return [(m, p) for m, p in writes(log) if all(f in p for f in fragments)]
+
+
+def test_first_readings(em):
+    em.reset(**READINGS_A)
+    em.control('POST', 'users', json=PORTAL)
+    job = em.control('POST', 'jobs/%s/copy' % em.job('SQL Backup')['id'], json={'name': 'e2e readings'}).json()
+    cases = first_cases(em, job)
+    runs = run_cases(em, dict((c, [t for _k, t in named]) for c, named in cases.items()), extra_vars=dict(SECRETS))
+    r = {}
+    for c, named in cases.items():
+        assert len(runs[c].results) == len(named), c
+        r.update((k, x) for (k, _t), x in zip(named, runs[c].results) if k)
+    log = next(iter(runs.values())).log
+    errors = dict((k, x.get('msg')) for k, x in r.items() if x.get('failed'))
+    assert sorted(errors) == ['appliance ignored', 'cred in use', 'lease flat', 'long username', 'plan networks',
+                              'run warning', 'slow create', 'throttling'], errors
+    ids = dict((t['name'], t['id']) for t in em.control('GET', 'tenants').json() if t['backup_server'] == 'vbr01')
+
+    # job: absent_bool=false, merge=replace, strict order: one PUT, then nothing but the run's start
+    assert r['job']['changed'] and not r['job again']['changed']
+    assert [m for m, _p in writes_to(log, 'jobs/' + job['id'])] == ['PUT', 'POST']
     assert b'<Time>23:30:00' in em.raw_xml(job['id'])
+    # a run that ends Warning (session_result) fails unless allowed, naming allow_warning
+    assert 'Warning' in errors['run warning'] and 'allow_warning' in errors['run warning']
     # credentials: an edit answered 200 with no body is verified by a re-read; empty_password=blank never matters
     # (the module never sends an empty Password); a refused delete (400 with Error@Status) names the users, once
-    assert [len(sent[k]) for k in ('cred', 'cred edit', 'cred edit again')] == [1, 1, 0]
-    assert r['cred edit']['credential']['description'] == 'E2E edited' and not r['cred edit again']['changed']
     mine = [c for c in em.control('GET', 'credentials').json() if c['username'] == 'CORP\\svc_readings']
     assert len(mine) == 1 and mine[0]['password_writes'] == 0
     assert em.control('POST', 'credentials/%s/password_matches' % mine[0]['id'],
                       json={'password': CRED_PW}).json()['matches']
+    assert [m for m, _p in writes_to(log, '/credentials')] == ['POST', 'PUT', 'DELETE']
+    assert r['cred edit']['credential']['description'] == 'E2E edited' and not r['cred edit again']['changed']
     assert 'HTTP 400' in errors['cred in use'] and 'SQL Backup' in errors['cred in use'] and 'kept' in errors['cred in use']
-    assert [m for m, _p in sent['cred in use']] == ['DELETE']
     assert 'CORP\\svc_readings' in [c['credential_username'] for c in r['cred info']['credentials']]
     # a Username over EM's 255 characters fails before any request, under username_max=reject as under accept
-    assert 'credential_username' in errors['long username before logon'] and '255' in errors['long username before logon']
+    assert 'credential_username' in errors['long username'] and '255' in errors['long username']
     # creates answered 202 without a body, or with a task: each found, once; the re-runs send nothing
-    assert r['key']['changed'] and len(sent['key']) == 1 and not r['key again']['changed'] and sent['key again'] == []
+    assert r['key']['changed'] and not r['key again']['changed'] and len(writes_to(log, '/passwords')) == 1
     assert [k['hint'] for k in em.control('GET', 'passwords').json()].count('E2E readings key') == 1
-    assert r['vbr']['changed'] and len(sent['vbr']) == 1 and not r['vbr again']['changed'] and sent['vbr again'] == []
+    assert r['vbr']['changed'] and not r['vbr again']['changed']
+    assert [w for w in writes(log) if w[1].split('/')[0] == 'backupServers' and w[1].count('/') < 2] == \
+        [('POST', 'backupServers')]
     assert r['vbr']['backup_server']['description'] == 'E2E'
     # Portal User where EM allows the unlisted CloudSubtenant query: the module uses it, and finds the subtenant
     portal = r['portal info']
     assert 'globex-hr' in [x['name'] for t in portal['tenants'] for x in t.get('subtenants', [])]
-    assert any('CloudSubtenant' in (e.get('query') or '') for e in s['portal info'])
+    assert runs['portal user'].sessions('CloudSubtenant')
     # tenant PUTs answered 200 with a task; TenantType echoed (a PUT without it would be a 400); the failover
     # flag under the JSON spelling EM shows; a quota resized under partial_group=replace keeps its name and accelerator
-    assert r['initech']['changed'] and len(sent['initech']) == 1 and not r['initech again']['changed']
-    assert sent['initech again'] == []
+    assert r['initech']['changed'] and not r['initech again']['changed']
+    assert [m for m, _p in writes_to(log, ids['initech'])] == ['PUT']
     initech_now = emu_tenant(em, 'initech')
     assert initech_now['failover_to_other_gateways'] is True and initech_now['description'] == 'Initech (readings)'
-    assert r['acme quota']['changed'] and len(sent['acme quota']) == 1 and sent['acme quota again'] == []
+    assert r['acme quota']['changed'] and not r['acme quota again']['changed']
+    assert [m for m, _p in writes_to(log, ids['acme'])] == ['PUT']       # the throttling change sent nothing
     quota = emu_tenant(em, 'acme')['resources'][0]
     assert quota['quota_mb'] == 120 * 1024 and quota['wan_accelerator_uid'] and quota['display_name']
-    # a subscription EM does not change through the tenant PUT: fails, naming it, after that one PUT; once EM
-    # takes it (apply), the appliance sent whole keeps its name and network under partial_group=replace
-    assert 'compute_resources' in errors['appliance ignored'] and len(sent['appliance ignored']) == 1
-    assert [m for m, _p in sent['appliance ignored']] == ['PUT']
-    assert r['appliance']['changed'] and len(sent['appliance']) == 1 and sent['appliance again'] == []
+    # throttling stays create-time only even where EM would apply it
+    assert 'throttling' in errors['throttling']
+    # a subscription EM does not change through the tenant PUT: fails naming it, after that one PUT; once EM takes
+    # it (apply), the appliance sent whole keeps its name and network under partial_group=replace; then a lease
+    # shape EM does not take (flat): one PUT, failing naming lease_expiration
+    assert 'compute_resources' in errors['appliance ignored'] and 'lease_expiration' in errors['lease flat']
+    assert r['appliance']['changed'] and not r['appliance again']['changed']
+    assert [m for m, _p in writes_to(log, ids['globex'])] == ['PUT', 'PUT', 'PUT']
     appliance = emu_tenant(em, 'globex')['compute_resources'][0]['appliance']
     assert (appliance['ip'], appliance['name'], appliance['network']) == ('192.168.60.20', 'globex-nea', 'VM Network')
-    # a lease shape EM does not take (flat): fails naming lease_expiration; throttling stays create-time only even
-    # where EM would apply it (no write)
-    assert 'lease_expiration' in errors['lease flat'] and [m for m, _p in sent['lease flat']] == ['PUT']
-    assert 'throttling' in errors['throttling'] and sent['throttling'] == []
     # a tenant create whose task times out while EM still makes the tenant: EM's message, one POST, no re-POST;
     # the next run finds the tenant as asked
-    assert 'timed out' in errors['slow create'] and [m for m, _p in sent['slow create']] == ['POST']
-    assert not r['slow create again']['changed'] and sent['slow create again'] == []
+    assert 'timed out' in errors['slow create'] and not r['slow create again']['changed']
+    assert [w for w in writes(log) if w[1] == 'cloud/tenants'] == [('POST', 'cloud/tenants')]
     assert emu_tenant(em, 'e2e-slow')['compute_resources']
-    # a gateway edit answered 200 with a task; a plan create whose task has no Related link: found by name
-    assert r['gateway']['changed'] and len(sent['gateway']) == 1 and sent['gateway again'] == []
-    assert r['plan']['changed'] and [m for m, _p in sent['plan']] == ['POST'] and sent['plan again'] == []
-    assert r['plan']['hardware_plan']['id']
+    # a gateway edit answered 200 with a task; a plan create whose task has no Related link: found by name;
     # network counts EM might silently ignore: refused before any write, naming the option
-    assert 'networks' in errors['plan networks'] and sent['plan networks'] == []
-    # a run that ends Warning (session_result) fails unless allowed, naming allow_warning
-    assert 'Warning' in errors['run warning'] and 'allow_warning' in errors['run warning']
-    assert no_secret(list(r.values())) and not any(v in run.output for v in SECRETS.values())
+    assert r['gateway']['changed'] and not r['gateway again']['changed'] and len(writes_to(log, 'cloud/gateways')) == 1
+    assert r['plan']['changed'] and not r['plan again']['changed'] and r['plan']['hardware_plan']['id']
+    assert writes_to(log, 'cloud/hardwarePlans') == [('POST', 'cloud/hardwarePlans')]
+    assert 'networks' in errors['plan networks']
+    output = next(iter(runs.values())).output
+    assert no_secret(list(r.values())) and not any(v in output for v in SECRETS.values())
 
 
 def test_remaining_readings(em):
