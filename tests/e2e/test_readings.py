@@ -43,6 +43,7 @@ READINGS_A = {
 READINGS_B = {
     'order_violation': 'reject', 'empty_password': 'reject', 'tenant_type_missing': 'accept',
     'tenant_put_compute': 'fail', 'lease_put_shape': 'any', 'session_result': 'Failed', 'session_seconds': 1,
+    'task_opfinished_polls': 0,   # tasks go from Running straight to Finished, as in the edit examples
 }
 
 
