@@ -82,6 +82,8 @@ def config(em, **values):
 
 GLOBEX_APPLIANCE = {'hardware_plan': 'Silver VMware', 'network_extension': {
     'ip': {'address': '192.168.60.20', 'netmask': '255.255.255.0', 'gateway': '192.168.60.1'}}}
+SUB_QUOTA = {'veeam_em.core.cloud_subtenant': {'tenant': 'globex', 'backup_server': 'vbr01', 'name': 'globex-hr',
+                                               'quota': {'backup_resource': 'Default Backup Repository', 'quota_gb': 25}}}
 NEW_PLAN = {'veeam_em.core.cloud_hardware_plan': {
     'backup_server': 'vbr01', 'name': 'E2E readings plan', 'platform': 'vmware', 'host': 'Cluster01', 'cpu_mhz': 2000,
     'memory_mb': 'unlimited', 'storage': [{'datastore': 'datastore1', 'quota_gb': 20}],
@@ -140,6 +142,7 @@ def first_cases(em, job):
         'acme': [('acme quota', acme), ('acme quota again', acme),
                  ('throttling', tenant('acme', throttling={'enabled': True, 'speed': 10, 'unit': 'Mbps'}))],
         'slow create': [('slow create', slow), ('slow create again', slow)],
+        'subtenant': [('subtenant quota', SUB_QUOTA), ('subtenant quota again', SUB_QUOTA)],
         'gateway': [('gateway', gw), ('gateway again', gw)],
         'plan': [('plan', NEW_PLAN), ('plan again', NEW_PLAN),
                  ('plan networks', {'veeam_em.core.cloud_hardware_plan': dict(
@@ -157,6 +160,7 @@ def test_first_readings(em):
     em.control('POST', 'users', json=PORTAL)
     job = em.control('POST', 'jobs/%s/copy' % em.job('SQL Backup')['id'], json={'name': 'e2e readings'}).json()
     cases = first_cases(em, job)
+    sub_before = [x for x in emu_tenant(em, 'globex')['subtenants'] if x['name'] == 'globex-hr'][0]
     runs = run_cases(em, dict((c, [t for _k, t in named]) for c, named in cases.items()), extra_vars=dict(SECRETS))
     r = {}
     for c, named in cases.items():
@@ -214,7 +218,7 @@ def test_first_readings(em):
     # shape EM does not take (flat): one PUT, failing naming lease_expiration
     assert 'compute_resources' in errors['appliance ignored'] and 'lease_expiration' in errors['lease flat']
     assert r['appliance']['changed'] and not r['appliance again']['changed']
-    assert [m for m, _p in writes_to(log, ids['globex'])] == ['PUT', 'PUT', 'PUT']
+    assert [m for m, p in writes_to(log, ids['globex']) if 'subtenants' not in p] == ['PUT', 'PUT', 'PUT']
     appliance = emu_tenant(em, 'globex')['compute_resources'][0]['appliance']
     assert (appliance['ip'], appliance['name'], appliance['network']) == ('192.168.60.20', 'globex-nea', 'VM Network')
     # a tenant create whose task times out while EM still makes the tenant: EM's message, one POST, no re-POST;
@@ -228,6 +232,12 @@ def test_first_readings(em):
     assert r['plan']['changed'] and not r['plan again']['changed'] and r['plan']['hardware_plan']['id']
     assert writes_to(log, 'cloud/hardwarePlans') == [('POST', 'cloud/hardwarePlans')]
     assert 'networks' in errors['plan networks']
+    # a subtenant's quota resized under partial_group=replace: its RepositoryQuota travels whole, so the quota keeps
+    # its name
+    sub = [x for x in emu_tenant(em, 'globex')['subtenants'] if x['name'] == 'globex-hr'][0]
+    assert r['subtenant quota']['changed'] and not r['subtenant quota again']['changed']
+    assert [m for m, _p in writes_to(log, ids['globex'], 'subtenants')] == ['PUT']
+    assert sub['quota_mb'] == 25 * 1024 and sub['quota_name'] == sub_before['quota_name'], (sub, sub_before)
     output = next(iter(runs.values())).output
     assert no_secret(list(r.values())) and not any(v in output for v in SECRETS.values())
 
