@@ -1089,7 +1089,12 @@ class SubQuotaField(Field):
                 _xml.sub(body, 'QuotaMb', str(value['quota_mb']))
             _xml.sub(body, 'UnlimitedQuota', _xml.format_bool(value['unlimited']))
             return
+        # The group travels whole (style.md decision 3): its DisplayName, which no option sets, as read, since an EM
+        # that replaces a group sent in part would blank it (em-api-cloud.md section 13, partial_group).
         rq = _xml.sub(body, 'RepositoryQuota', attrib={'Unlimited': _xml.format_bool(value['unlimited'])})
+        shown = _xml.find(entity, 'RepositoryQuota/DisplayName')
+        if shown is not None:
+            _xml.sub(rq, 'DisplayName', shown.text or '')
         _xml.sub(rq, 'TenantResourceId', rid)
         current = _xml.findtext(entity, 'RepositoryQuota/QuotaMb') or str(MIN_QUOTA_MB)
         _xml.sub(rq, 'QuotaMb', current if value['unlimited'] else str(value['quota_mb']))

@@ -151,3 +151,29 @@ def test_request_log_records_session_and_body(em):
     assert log[1]["query"] == "format=Entity" and log[1]["status"] == 200
     assert em.ctl("GET", "log", params={"since": log[0]["seq"]}).json() == [log[1]]
     assert token not in em.ctl("GET", "log").text and basic(USER, PASSWORD)[6:] not in em.ctl("GET", "log").text
+
+
+def test_error_status_attr_reading(em, token):
+    """em-api.md section 3: Error@Status is normally absent; the switch adds the .NET enum name, in XML and JSON."""
+    r = em.req("GET", "/api/jobs/%s" % ("0" * 8 + "-0000-0000-0000-" + "0" * 12), token)
+    assert r.status_code == 404 and xml(r).get("Status") is None
+    em.config(error_status_attr=True)
+    r = em.req("GET", "/api/jobs/%s" % ("0" * 8 + "-0000-0000-0000-" + "0" * 12), token)
+    err = xml(r)
+    assert r.status_code == 404 and err.get("Status") == "NotFound" and err.get("StatusCode") == "404"
+    r = requests.get(em.url + "/api/jobs", headers={"Accept": "application/json"}, verify=em.ca, timeout=5)
+    assert r.status_code == 401 and r.json()["Status"] == "Unauthorized"
+    assert em.ctl("PATCH", "config", json={"error_status_attr": "yes"}).status_code == 400
+
+
+def test_json_accept_with_an_xml_body_is_node_root(em, token):
+    """em-api.md sections 1 and 10.4 ([OBS], 9.5 U4): JSON anywhere in Accept and an XML body give 400
+    "Node [root] does not exist.", as JSON; the job is unchanged."""
+    jid = em.job_id("SQL Backup")
+    before = em.ctl("GET", "jobs/%s/xml" % jid).content
+    r = em.req("PUT", "/api/jobs/%s?action=edit" % jid, token,
+               headers={"Accept": "application/xml, application/json", "Content-Type": "application/xml"},
+               data=('<Job xmlns="%s"><Description>json</Description></Job>' % NS).encode())
+    assert r.status_code == 400 and r.json() == {"FirstChanceExceptionMessage": None, "Message": "Node [root] does not exist.",
+                                                 "StackTrace": None, "Status": None, "StatusCode": 400}
+    assert em.ctl("GET", "jobs/%s/xml" % jid).content == before

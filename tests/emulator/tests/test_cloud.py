@@ -475,6 +475,46 @@ def test_subscription_edit_through_tenant_put(cl, mode):
     assert cl.tenant(GLOBEX)["compute_resources"][0]["failover"] is (mode != "apply")
 
 
+@pytest.mark.parametrize("mode", ["merge", "replace"])
+def test_partial_group_reading(cl, mode):
+    """em-api-cloud.md section 13 partial_group: a group sent in part (an appliance with only its address, a
+    quota without its name or accelerator) keeps the leaves left out (merge) or resets them (replace)."""
+    cl.config(partial_group=mode)
+    before = cl.tenant(GLOBEX)
+    comp = cl.get("/cloud/tenants/%s?format=Entity" % GLOBEX).find("e:ComputeResources", N)
+    item = '<CloudTenantComputeResource Id="%s"><NetworkAppliance><ManualIpAddressSettingsInfoType>' \
+           "<IpAddress>10.9.9.9</IpAddress><SubnetMask>255.255.255.0</SubnetMask><DefaultGateway>10.9.9.1" \
+           "</DefaultGateway></ManualIpAddressSettingsInfoType></NetworkAppliance></CloudTenantComputeResource>"
+    t = cl.wait(tenant_put(cl, GLOBEX, "<ComputeResources>%s</ComputeResources>" % (item % comp[0].get("Id"))))
+    appliance = cl.tenant(GLOBEX)["compute_resources"][0]["appliance"]
+    old = before["compute_resources"][0]["appliance"]
+    assert t.find("e:Result", N).get("Success") == "true" and appliance["ip"] == "10.9.9.9"
+    if mode == "merge":
+        assert (appliance["name"], appliance["network"], appliance["auto_ip"]) == (old["name"], old["network"], False)
+    else:
+        assert (appliance["name"], appliance["network"], appliance["auto_ip"]) == ("", "", True)
+    quota = before["resources"][1]
+    t = cl.wait(tenant_put(cl, GLOBEX, '<Resources><CloudTenantResource Id="%s"><RepositoryQuota><Quota>%d</Quota>'
+                                       "</RepositoryQuota></CloudTenantResource></Resources>"
+                           % (quota["id"], quota["quota_mb"] + 1024)))
+    after = [q for q in cl.tenant(GLOBEX)["resources"] if q["id"] == quota["id"]][0]
+    assert t.find("e:Result", N).get("Success") == "true" and after["quota_mb"] == quota["quota_mb"] + 1024
+    assert after["display_name"] == (quota["display_name"] if mode == "merge" else "")
+    # a quota group without its Quota: kept under merge, a quota of 0 (refused) under replace
+    t = cl.wait(tenant_put(cl, GLOBEX, '<Resources><CloudTenantResource Id="%s"><RepositoryQuota><DisplayName>x'
+                                       "</DisplayName></RepositoryQuota></CloudTenantResource></Resources>"
+                           % quota["id"]))
+    assert t.find("e:Result", N).get("Success") == ("true" if mode == "merge" else "false")
+    # a subtenant's RepositoryQuota without its DisplayName
+    sub = before["subtenants"][0]
+    edit = body("CloudSubtenant", '<RepositoryQuota Unlimited="false"><QuotaMb>%d</QuotaMb></RepositoryQuota>'
+                % sub["quota_mb"])
+    t = cl.wait(cl.req("PUT", "/cloud/tenants/%s/subtenants/%s" % (GLOBEX, sub["id"]), body=edit))
+    after = [x for x in cl.tenant(GLOBEX)["subtenants"] if x["id"] == sub["id"]][0]
+    assert t.find("e:Result", N).get("Success") == "true" and sub["quota_name"]
+    assert after["quota_name"] == (sub["quota_name"] if mode == "merge" else "")
+
+
 @pytest.mark.parametrize("mode", ["ignore", "apply"])
 def test_throttling_is_create_time_unless_switched(cl, mode):
     cl.config(tenant_put_throttling=mode)

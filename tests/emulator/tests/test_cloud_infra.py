@@ -333,3 +333,29 @@ def test_wan_accelerators_stay_read_only(cl):
     wid = cloud_seed.wan_id("vbr01", "wan01.lab.local")
     assert cl.req("DELETE", "/wanAccelerators/" + wid).status_code == 405
     assert cl.req("POST", "/wanAccelerators", body=body("X", "")).status_code == 405
+
+
+@pytest.mark.parametrize("mode", ["202", "204"])
+def test_public_ip_put_answer(cl, mode):
+    """em-api-cloud.md section 12 publicip_put_answer: the PUT page's text says 204, its example 202 + a task."""
+    cl.config(publicip_put_answer=mode)
+    first = cl.get("/cloud/publicIpAddresses").find("e:CloudPublicIpAddress", N)
+    path = "/cloud/publicIpAddresses/" + first.get("Href").rsplit("/", 1)[1]
+    assert cl.get(path).findtext("e:IpAddress", namespaces=N) == first.findtext("e:IpAddress", namespaces=N)
+    r = cl.req("PUT", path, body=body("CloudPublicIpAddress", "<IpAddress>198.51.100.22</IpAddress>"))
+    if mode == "204":
+        assert r.status_code == 204 and not r.content
+    else:
+        assert r.status_code == 202 and etree.fromstring(r.content).findtext("e:State", namespaces=N) == "Running"
+        t = cl.wait(r)
+        assert t.findtext("e:Operation", namespaces=N) == "EditCloudPublicIpAddress"
+        assert t.find("e:Result", N).get("Success") == "true"
+    assert cl.get(path).findtext("e:IpAddress", namespaces=N) == "198.51.100.22"
+    # an unknown element: dropped under order_violation=ignore (nothing changes), refused under reject
+    dropped = cl.req("PUT", path, body=body("CloudPublicIpAddress", "<Address>1.2.3.4</Address>"))
+    if mode == "202":
+        cl.wait(dropped)
+    assert cl.get(path).findtext("e:IpAddress", namespaces=N) == "198.51.100.22"
+    cl.config(order_violation="reject")
+    assert cl.req("PUT", path, body=body("CloudPublicIpAddress", "<Address>1.2.3.4</Address>")).status_code == 400
+    assert cl.req("DELETE", path).status_code == 405

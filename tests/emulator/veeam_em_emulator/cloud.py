@@ -632,8 +632,19 @@ def _on_server(state, attr, raw, urn, server_id, what):
     return rid, None
 
 
-def _appliance(el, path):
-    """A NetworkAppliance from a parsed element, or (None, message) when a documented rule is broken."""
+APPLIANCE_LEAVES = (("name", ("Name",)), ("network", ("ProductionNetwork",)),
+                    ("auto_ip", ("ObtainIPAddressAutomatically",)),
+                    ("ip", ("ManualIpAddressSettingsInfoType", "IpAddress")),
+                    ("mask", ("ManualIpAddressSettingsInfoType", "SubnetMask")),
+                    ("gateway", ("ManualIpAddressSettingsInfoType", "DefaultGateway")),
+                    ("dvs_uuid", ("ViDistributedSwitchUuid",)), ("under_dvs", ("ProductionNetworkUnderDvs",)))
+
+
+def _appliance(el, path, stored=None):
+    """A NetworkAppliance from a parsed element, or (None, message) when a documented rule is broken.
+
+    ``stored`` is the appliance an edit changes: under ``partial_group=merge`` the leaves the body leaves out keep
+    their stored values; without it (a create, or ``partial_group=replace``) they take their defaults."""
     if el is None:
         return None, None
     auto = _t(el, "ObtainIPAddressAutomatically")
@@ -641,6 +652,8 @@ def _appliance(el, path):
     a = {"name": _t(el, "Name") or "", "network": _t(el, "ProductionNetwork") or "", "auto_ip": auto != "false",
          "ip": _t(manual, "IpAddress"), "mask": _t(manual, "SubnetMask"), "gateway": _t(manual, "DefaultGateway"),
          "dvs_uuid": _t(el, "ViDistributedSwitchUuid"), "under_dvs": _t(el, "ProductionNetworkUnderDvs") == "true"}
+    if stored:
+        a.update((key, stored.get(key)) for key, names in APPLIANCE_LEAVES if _c(el, *names) is None)
     if not a["auto_ip"] and not (a["ip"] and a["mask"] and a["gateway"]):
         return None, "%s: manual IP settings are required when ObtainIPAddressAutomatically is false" % path
     if a["under_dvs"] and not a["dvs_uuid"]:
@@ -933,6 +946,11 @@ def _quota_changes(state, t, el):
             continue
         rq = _c(item, "RepositoryQuota")
         ch = {}
+        if rq is not None and state.config.partial_group == "replace":
+            # the group as sent replaces the stored one: a leaf left out reads as .NET's default (none, 0)
+            ch.update(display_name="", wan_id=None)
+            if _t(rq, "Quota") is None:
+                return "The quota '%s' must be at least %d MB" % (q["display_name"], MIN_QUOTA_MB)
         if _t(rq, "RepositoryUid") is not None and uid_id(_t(rq, "RepositoryUid"), REPO_URN) != q["repo_id"]:
             return "The repository of the quota '%s' cannot be changed" % q["display_name"]
         if _t(rq, "Quota") is not None:
@@ -975,7 +993,8 @@ def _compute_changes(state, t, el):
                 return msg
             ch["wan_id"] = wan
         if _c(item, "NetworkAppliance") is not None:
-            a, msg = _appliance(_c(item, "NetworkAppliance"), "CloudTenantComputeResource/NetworkAppliance")
+            a, msg = _appliance(_c(item, "NetworkAppliance"), "CloudTenantComputeResource/NetworkAppliance",
+                                c["appliance"] if state.config.partial_group == "merge" else None)
             if msg:
                 return msg
             ch["appliance"] = a
@@ -1277,6 +1296,8 @@ def _edit_subtenant(state, req, t, s):
                 changes["quota_mb"] = int(_t(rq, "QuotaMb"))
             if _t(rq, "DisplayName") is not None:
                 changes["quota_name"] = _t(rq, "DisplayName")
+            elif state.config.partial_group == "replace":
+                changes["quota_name"] = ""
         return None
 
     def commit():

@@ -505,22 +505,63 @@ PUBLIC_IPS = (("vbr01", "203.0.113.100"), ("vbr01", "203.0.113.101"))
 VLANS = (("vbr01", "Replica VLANs", "Cluster01", "VMware", "dvSwitch-Cloud", 100, 149, 150, 199),)
 
 
+PUBLIC_IP_PUT = G("CloudPublicIpAddress", L("IpAddress"))
+
+
+def _public_ips(state):
+    """[(id, server, address)] of the seeded public IP addresses, with the edits made since the last reset."""
+    edits = state.cloud.setdefault("public_ip_edits", {})
+    out = []
+    for server, ip in PUBLIC_IPS:
+        iid = seed.guid("publicip", server, ip)
+        out.append((iid, server, edits.get(iid, ip)))
+    return out
+
+
+def _public_ip_el(state, iid, server, ip, root=False):
+    from .xmlutil import E
+    b = state.base_url
+    return E("CloudPublicIpAddress", E("IpAddress", text=ip), root=root, attrs=[
+        ("Href", b + "/api/cloud/publicIpAddresses/" + iid), ("Type", "CloudPublicIpAddress"),
+        ("UID", "urn:veeam:CloudPublicIpAddress:" + iid), ("BackupServerUid", cloud.SERVER_URN + seed.server_id(server))])
+
+
+def _edit_public_ip(state, req, iid):
+    """PUT /cloud/publicIpAddresses/{id}: the text says 204, the example 202 + EditCloudPublicIpAddress
+    (``publicip_put_answer``); only IpAddress is modifiable, the URL names the address."""
+    body = secrets.parse_tree(state, req, PUBLIC_IP_PUT)
+    address = (cloud._t(body, "IpAddress") or "").strip()
+
+    def commit():
+        if address:
+            state.cloud.setdefault("public_ip_edits", {})[iid] = address
+        return None
+    if state.config.publicip_put_answer == "204":
+        commit()
+        return cloud.Response(204)
+    return _accepted(state, req, cloud._task(state, req, "EditCloudPublicIpAddress", lambda: None, commit))
+
+
 def read_only(state, req, sub, rest):
-    """GET /cloud/publicIpAddresses and /cloud/vlans: seeded, read-only lists (the collection writes neither)."""
+    """GET /cloud/publicIpAddresses[/{id}] and /cloud/vlans: seeded lists (the collection writes neither); a public
+    IP address also takes a PUT (publicip_put_answer)."""
     from .xmlutil import E
     from .views import collection, link, links
+    b = state.base_url
+    if sub == "publicipaddresses" and len(rest) == 1:
+        found = [x for x in _public_ips(state) if x[0] == rest[0].lower()]
+        if not found:
+            raise ApiError(404, "The resource '%s' was not found" % req.path)
+        _allow(req, "GET", "PUT")
+        if req.method == "PUT":
+            with state.lock:
+                return _edit_public_ip(state, req, found[0][0])
+        return cloud.xml(200, _public_ip_el(state, *found[0], root=True))
     _allow(req, "GET")
     if rest:
         raise ApiError(404, "The resource '%s' was not found" % req.path)
-    b = state.base_url
     if sub == "publicipaddresses":
-        items = []
-        for server, ip in PUBLIC_IPS:
-            sid, iid = seed.server_id(server), seed.guid("publicip", server, ip)
-            items.append(E("CloudPublicIpAddress", E("IpAddress", text=ip), attrs=[
-                ("Href", b + "/api/cloud/publicIpAddresses/" + iid), ("Type", "CloudPublicIpAddress"),
-                ("UID", "urn:veeam:CloudPublicIpAddress:" + iid), ("BackupServerUid", cloud.SERVER_URN + sid)]))
-        return cloud.xml(200, collection("CloudPublicIpAddresses", items))
+        return cloud.xml(200, collection("CloudPublicIpAddresses", [_public_ip_el(state, *x) for x in _public_ips(state)]))
     items = []
     for server, name, host, platform, switch, lo1, hi1, lo2, hi2 in VLANS:
         vid = seed.guid("vlan", server, name)

@@ -38,6 +38,7 @@ class Config:
     secret_query_wrapper: str = "entities"      # entities | resources
     backupserver_name_source: str = "address"   # address | hostname
     # Veeam Cloud Connect (cloud.py; em-api-cloud.md section 13)
+    partial_group: str = "merge"                # merge | replace: a group sent in part inside a tenant/subtenant PUT
     cloud_licence: str = "present"              # present | absent
     cloud_absent_status: str = "404"            # 404 | 403 | 500
     portal_user_unlisted: str = "deny"          # deny | allow
@@ -56,6 +57,7 @@ class Config:
     hwplan_network_change: str = "fail"         # fail | ignore
     hwplan_storage_list: str = "replace"        # replace | merge
     pool_put_absent_tenants: str = "keep"       # keep | clear
+    publicip_put_answer: str = "202"            # 202 (a task) | 204: the answer to PUT /cloud/publicIpAddresses/{id}
     latency_ms: int = 0
     task_running_seconds: float = 2.0
     task_running_polls: int = 0
@@ -108,7 +110,8 @@ class Config:
         "empty_password": ("keep", "blank", "reject"), "secret_query_wrapper": ("entities", "resources"),
         "backupserver_name_source": ("address", "hostname")})
     CHOICES.update({   # the Cloud Connect switches (cloud.py)
-        "cloud_licence": ("present", "absent"), "cloud_absent_status": ("404", "403", "500"),
+        "partial_group": ("merge", "replace"), "cloud_licence": ("present", "absent"),
+        "cloud_absent_status": ("404", "403", "500"),
         "portal_user_unlisted": ("deny", "allow"), "async_put_answer": ("202_task", "200_task", "200_body"),
         "tenant_type_missing": ("500", "400", "accept"), "lease_put_shape": ("attributes", "elements", "flat", "any"),
         "tenant_put_resources": ("apply", "ignore", "fail"), "tenant_put_compute": ("apply", "ignore", "fail"),
@@ -117,7 +120,7 @@ class Config:
         "create_related_link": ("correct", "off", "doc_literal")})
     CHOICES.update({   # the provider-infrastructure switches (cloud_infra.py)
         "hwplan_network_change": ("fail", "ignore"), "hwplan_storage_list": ("replace", "merge"),
-        "pool_put_absent_tenants": ("keep", "clear")})
+        "pool_put_absent_tenants": ("keep", "clear"), "publicip_put_answer": ("202", "204")})
 
 
 class JobRecord:

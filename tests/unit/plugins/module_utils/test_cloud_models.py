@@ -293,7 +293,8 @@ def test_subtenant_quota_by_display_name_or_repository():
     assert p.action == 'edit' and p.send == ['quota']
     body = SUBTENANT.body(SUBTENANT.edit_root, p.wanted, p.send, p.entity, p.context)
     rq = _xml.find(body, 'RepositoryQuota')
-    assert rq.get('Unlimited') == 'true' and names(rq) == ['TenantResourceId', 'QuotaMb']
+    assert rq.get('Unlimited') == 'true' and names(rq) == ['DisplayName', 'TenantResourceId', 'QuotaMb']
+    assert _xml.findtext(rq, 'DisplayName') == 'ACME backups'   # the whole group: its name as read, kept
     assert _xml.findtext(rq, 'QuotaMb') == '10240'  # the current value travels, EM ignores it when unlimited
     with pytest.raises(ValidationError) as exc:
         sub_plan({'name': 'acme-hr', 'quota': {'backup_resource': 'Nope', 'quota_gb': 2, 'quota_mb': None,
