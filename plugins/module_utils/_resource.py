@@ -403,6 +403,7 @@ class Resource:
         """What ``exc``, raised by a write, carries as its result: the result so far, whether anything was written,
         and the tasks."""
         exc.result = dict(result, changed=getattr(exc, 'written', True))
+        tasks = failed_tasks(exc, tasks)
         if tasks:
             exc.result['tasks'] = tasks
 
@@ -614,6 +615,14 @@ def send(client, method, path, body, entity_root, params=None, wait_timeout=900,
     if not wait and outcome.kind == _tasks.TASK:
         raise NotFollowed(outcome.task)
     return Answer(task=outcome.task, entity=outcome.resource)
+
+
+def failed_tasks(exc, tasks):
+    """``tasks`` with the task ``exc`` is about (one that failed, timed out or was lost), when it is not among them."""
+    task = getattr(exc, 'task', None)
+    if task and not any(t.get('id') == task.get('id') for t in tasks):
+        return tasks + [_tasks.public_task(task)]
+    return tasks
 
 
 def _refused(exc, what, resource=None):
@@ -846,6 +855,8 @@ def apply(client, plan, check_mode=False, with_diff=False, wait_timeout=900, sle
         tasks.append(_tasks.public_task(accepted.task))
         return resource.report(result, plan, tasks)
     except VeeamEmError as exc:
+        if getattr(exc, 'entity', None) is not None:
+            result[resource.result_key] = plan.shown(exc.entity)
         resource.failed(exc, plan, result, tasks)
         raise
     if entity is not None:
@@ -903,8 +914,12 @@ def _create(client, plan, tasks, wait_timeout, sleep, clock):
     what = _what(plan)
     now = [n for n in plan.send if not res.by_option[n].later]
     body = res.body(res.create_root, plan.wanted, now, context=plan.context)
-    answer = _sent(client, plan, tasks, 'POST', res.url(res.collection, plan.parent_id), body, res.create_params,
-                   what, wait_timeout, sleep, clock)
+    try:
+        answer = _sent(client, plan, tasks, 'POST', res.url(res.collection, plan.parent_id), body, res.create_params,
+                       what, wait_timeout, sleep, clock)
+    except VeeamEmError as exc:
+        made_anyway(client, plan, exc)
+        raise
     entity = _verify(client, plan, answer, None, what, wait_timeout, sleep, clock, names=now)
     later = [n for n in plan.send if res.by_option[n].later]
     if not later:
@@ -914,6 +929,25 @@ def _create(client, plan, tasks, wait_timeout, sleep, clock):
     answer = _sent(client, plan, tasks, 'PUT', item, body, res.edit_params, _what(plan, 'edit'),
                    wait_timeout, sleep, clock)
     return _verify(client, plan, answer, item, _what(plan, 'edit'), wait_timeout, sleep, clock)
+
+
+def made_anyway(client, plan, exc):
+    """After a create EM failed once sent (its task failed or timed out), look the record up by its key, never
+    sending the create again: EM may have made it all the same (em-api-cloud.md 7.2). When it did, ``exc`` says so
+    and carries it as ``entity``, so the run's result shows it with its id."""
+    res = plan.resource
+    if not getattr(exc, 'written', True):
+        return
+    before = getattr(plan, 'before_ids', ())
+    try:
+        found, _first = res.match([r for r in res.find(client, plan.params, plan.parent_id)
+                                   if res.record_id(r) not in before], plan.params)
+    except VeeamEmError:
+        return  # the lookup is a courtesy: EM's own error stands
+    if len(found) == 1:
+        exc.entity = found[0]
+        exc.msg = ('%s; EM made the %s all the same (id %s): it is not created again; check it, and run again to '
+                   'apply what it lacks' % (exc.msg, res.noun, res.record_id(found[0])))
 
 
 def _edit(client, plan, tasks, wait_timeout, sleep, clock):

@@ -315,9 +315,6 @@ def test_hrefs_naming_another_host():
         emu.stop()
 
 
-@pytest.mark.xfail(strict=True, reason='_resource._write raises on the failed create task without looking the tenant up '
-                                       '(em-api-cloud.md 7.2, 13 create_task_timeout: "look up by name, no re-POST"); '
-                                       'see /work/notes/i17s-to-lead.md')
 def test_create_timed_out_reports_the_tenant_em_made(em):
     """A tenant create with a hardware plan whose task times out while EM still makes the tenant: the module (which
     rightly sends no second POST) should look the tenant up and say it exists, with its id."""

@@ -227,3 +227,46 @@ def test_report_and_failed_hooks_shape_the_results():
     result = go(em, Hooked(CREDENTIAL, report=one_task), backup_server='vbr01', credential_username='CORP\\svc',
                 credential_password=SECRET)
     assert result['task']['state'] == 'Finished' and 'tasks' not in result
+
+
+# -- a create whose task failed although EM made the record (em-api-cloud.md 7.2, create_task_timeout) -----------
+
+FAILED = ('<Task xmlns="%s" Href="https://em/api/tasks/task-9" Type="Task"><TaskId>task-9</TaskId>'
+          '<State>Finished</State><Operation>Create</Operation><Result Success="false"><Message>The operation has '
+          'timed out</Message></Result></Task>' % NS)
+
+
+class FailingEm(FakeEm):
+    """Carries a create out (when ``makes``), then answers with a task that failed."""
+
+    def __init__(self, makes=True):
+        super(FailingEm, self).__init__()
+        self.makes = makes
+
+    def write(self, method, path, body_el=None, params=None):
+        if method != 'POST':
+            return super(FailingEm, self).write(method, path, body_el, params)
+        if self.makes:
+            super(FailingEm, self).write(method, path, body_el, params)
+        else:
+            self._record(method, path, body_el, params)
+        return 200, _xml.parse(FAILED.encode())
+
+
+def test_a_failed_create_that_em_made_all_the_same_is_found_and_returned_never_resent():
+    em = FailingEm()
+    with pytest.raises(VeeamEmError) as err:
+        go(em, CREDENTIAL, backup_server='vbr01', credential_username='CORP\\svc', credential_password=SECRET)
+    made = em.creds[VBR01][0]['Id']
+    assert 'timed out' in err.value.msg and 'made the credentials record all the same (id %s)' % made in err.value.msg
+    assert err.value.result['changed'] is True and err.value.result['credential']['id'] == made
+    assert err.value.result['tasks'][0]['success'] is False
+    assert [w[0] for w in em.writes if 'tasks/' not in w[1]] == ['POST']
+
+
+def test_a_failed_create_that_em_did_not_make_says_only_what_em_said():
+    em = FailingEm(makes=False)
+    with pytest.raises(VeeamEmError) as err:
+        go(em, CREDENTIAL, backup_server='vbr01', credential_username='CORP\\svc', credential_password=SECRET)
+    assert 'all the same' not in err.value.msg and err.value.result['credential']['id'] is None
+    assert [w[0] for w in em.writes if 'tasks/' not in w[1]] == ['POST']
