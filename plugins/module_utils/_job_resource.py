@@ -4,40 +4,40 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
 # This file is internal to the veeam_em.core collection and may change in any release.
-"""The job on the resource engine: ``JOB``, a :class:`_resource.Resource` whose hooks carry what a job does its own
-way, so that the ``job`` module is ``run_module(JOB)``.
-
-What differs from the engine's defaults, each a hook calling the job logic of ``_jobs``:
+"""The job on the resource engine: ``JOB``, a :class:`_resource.Resource` whose hooks carry what is a job's own, so
+that the ``job`` module is ``run_module(JOB)``. Its writes take the engine's one path (``_resource._sent``, the
+answer, ``_verify``/``_delete`` and their watch): only what is truly a job's differs, as small hooks:
 
 * find: a job is looked up by name (and backup server) with a query, or by id with a GET (``JobIndex``);
 * plan: the settings are ``JOB_MODEL``'s blocks, with cross-block rules and ``after_job`` names (``_jobs.Plan``);
 * before_write: the job is read again just before its PUT and planned again when it moved (``_jobs.refresh``);
-* edit and edit_body: one PUT of the whole changed blocks, followed and verified (``_jobs.submit``/``finish``);
+* edit_body: the whole changed blocks (``_jobs.Plan.body``);
 * after_write: a warning names what someone else changed meanwhile (``_jobs.warn_changed_elsewhere``);
-* create: ``clone_from`` clones its source, then one edit applies the settings (``_jobs.plan_clone``/``write_clone``);
-* delete and exists: the DELETE, then a GET of the job until it is gone (``_jobs.delete``);
-* report and failed: ``{'job': ...}`` with ``task`` (no ``tasks``); an error carries what the job path says.
+* create: ``clone_from`` clones its source (``_jobs.plan_clone``), then one edit applies the settings;
+* exists: a GET of the job (after its DELETE);
+* report and failed: ``{'job': ...}`` with ``task`` (no ``tasks``), and a clone's ``clone`` and ``edit_task``.
 """
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-from ansible_collections.veeam_em.core.plugins.module_utils import _jobs, _tasks
+from ansible_collections.veeam_em.core.plugins.module_utils import _jobs, _resource, _tasks
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import VeeamEmError
 from ansible_collections.veeam_em.core.plugins.module_utils._job_models import JOB_MODEL
 from ansible_collections.veeam_em.core.plugins.module_utils._resource import Identity, NotFollowed, Resource
 
 
 class JobPlan:
-    """One run of the ``job`` module in the engine's terms (action, changed, diff, view, target, shown).
+    """One run of the ``job`` module in the engine's terms (what :class:`_resource.Plan` offers the engine).
 
     ``job`` is the ``_jobs.Plan`` of an existing job, ``clone`` the ``_jobs.Clone`` that creates a missing one, and
-    ``extra`` what the result carries besides (the ``clone``, the clone's ``task``, the ``edit_task``).
+    ``extra`` what the result carries besides (the ``clone``, the clone's edit ``edit_task``).
     """
 
     secrets = ()
-    send = ()
     child_writes = ()
+    parent_id = None
+    context = None
 
     def __init__(self, resource, params, wanted, index, entity=None, job=None, clone=None):
         self.resource = resource
@@ -48,7 +48,11 @@ class JobPlan:
         self.clone = clone
         self.deleting = params.get('state') == 'absent'
         self._entity = entity
+        self.before_ids = set()
+        self.sent = 0
         self.last_write = None
+        self.read_again = None  # see _jobs.refresh
+        self.read_later = None  # see _resource._verify
         self.extra = {'clone': clone.info()} if clone is not None else {}
         self.cloned = None  # the new job's result, once the clone is written
 
@@ -67,6 +71,24 @@ class JobPlan:
     @property
     def changed(self):
         return self.action is not None
+
+    @property
+    def send(self):
+        """What the PUT sends: the changed blocks (the engine asks only whether there are any)."""
+        return self.job.blocks() if self.action == 'edit' else ()
+
+    def _label(self):
+        return repr(self.params.get('name') if self.entity is None else self.entity.get('Name'))
+
+    def _where(self):
+        return ''
+
+    def mismatches(self, entity, names=None):
+        """What the job read after its edit does not show (``names`` is the engine's for a create: none to check)."""
+        return self.job.mismatches(entity) if self.job is not None and names is None else []
+
+    def not_kept(self, bad):
+        return self.job.not_kept(bad)
 
     def diff(self):
         if self.deleting:
@@ -89,16 +111,14 @@ class JobPlan:
         return _jobs.job_result(entity, values, self.job.resolver)
 
     def shown(self, entity):
-        """The job read back after the write; the clone's (its ``cloned``) when the create wrote it; {} when gone."""
+        """The job read back after the write; the new one (``cloned``) after a clone; {} when gone."""
         if self.clone is not None:
+            if self.cloned is None and entity is not None:
+                self.cloned = _jobs.job_result(entity, JOB_MODEL.read(entity), self.index.resolver(entity))
             return self.cloned
         if entity is None:
             return {}
         return _jobs.job_result(entity, JOB_MODEL.read(entity), self.job.resolver)
-
-
-def _without_job(result):
-    return dict((k, v) for k, v in result.items() if k != 'job')
 
 
 class JobResource(Resource):
@@ -123,8 +143,12 @@ class JobResource(Resource):
                 raise
             return []
 
-    def plan(self, client, params, wanted, parent=(None, None)):
-        index = _jobs.JobIndex(client)
+    def match(self, records, params):
+        """``find`` found the job itself."""
+        return list(records), list(records)
+
+    def plan(self, client, params, wanted, parent=(None, None), index=None):
+        index = index or _jobs.JobIndex(client)
         found = self.find(client, params, index=index)
         if params.get('state') == 'absent':
             return JobPlan(self, params, wanted, index, entity=found[0] if found else None)
@@ -134,47 +158,59 @@ class JobResource(Resource):
 
     def before_write(self, client, plan):
         if plan.action == 'edit':
-            plan.job = _jobs.refresh(client, plan.job)
+            plan.job = _jobs.refresh(client, plan.job, plan.read_again)
         return plan
 
     def edit_body(self, plan):
         return plan.job.body()
-
-    def edit(self, client, plan, tasks, result, wait_timeout, sleep, clock):
-        answer = _jobs.submit(client, plan.job, self.edit_body(plan))
-        task = answer.task if answer is not None else None
-        try:
-            task, after = _jobs.finish(client, plan.job, answer, wait=plan.last_write is None,
-                                       wait_timeout=wait_timeout, sleep=sleep, clock=clock)
-        except VeeamEmError as exc:
-            _jobs.carry_result(exc, _without_job(result), task)
-            raise
-        if after is None:
-            raise NotFollowed(task)
-        if task is not None:
-            tasks.append(_tasks.public_task(task))
-        return after
 
     def after_write(self, client, plan, entity):
         if plan.action == 'edit':
             _jobs.warn_changed_elsewhere(client, plan.job, plan.job.first, entity)
 
     def create(self, client, plan, tasks, result, wait_timeout, sleep, clock):
-        done = _jobs.write_clone(client, plan.index, plan.clone, plan.params, plan.wanted,
-                                 dict(_without_job(result), **plan.extra), plan.last_write is None, wait_timeout,
-                                 sleep, clock)
-        plan.cloned = done['job']
-        plan.extra.update((k, done[k]) for k in ('task', 'edit_task') if k in done)
-        return None  # the clone and its edit are verified (and warned about) by write_clone
-
-    def delete(self, client, plan, tasks, result, wait_timeout, sleep, clock):
-        task = _jobs.delete(client, plan.entity, result, plan.last_write is None, wait_timeout, sleep, clock,
-                            exists=lambda job_id: self.exists(client, plan, job_id))
-        if task is not None and plan.last_write is not None:
-            raise NotFollowed(task)
-        if task is not None:
-            tasks.append(_tasks.public_task(task))
-        return None
+        """Clone the source (its task followed, the new job found), then apply the declared settings to the new job
+        with one edit: the engine's create and edit, each write sent once. The clone's task is ``task``, the edit's
+        ``edit_task``."""
+        clone = plan.clone
+        if plan.last_write is not None:
+            plan.last_write = 2  # wait: false leaves the edit that follows the clone unfollowed, never the clone
+        what = _resource._what(plan)
+        try:
+            answer = _resource._sent(client, plan, tasks, 'POST', 'jobs/%s' % clone.src['id'], clone.body(),
+                                     self.create_params, what, wait_timeout, sleep, clock)
+        except VeeamEmError as exc:
+            _resource.made_anyway(client, plan, exc)
+            raise
+        new = _resource._verify(client, plan, answer, None, what, wait_timeout, sleep, clock, names=())
+        plan.shown(new)
+        edit = JobPlan(self, plan.params, plan.wanted, plan.index, job=_jobs.Plan(new, plan.wanted, plan.index))
+        if not edit.changed:
+            return new
+        edit.sent, edit.last_write = plan.sent, plan.last_write
+        done = []
+        try:
+            after = self.edit(client, self.before_write(client, edit), done, result, wait_timeout, sleep, clock)
+        except NotFollowed as accepted:
+            plan.extra['edit_task'] = _tasks.public_task(accepted.task)
+            plan.cloned = edit.view(edit.entity, edit.target())
+            return None
+        except VeeamEmError as exc:
+            # The job exists now whatever happened to the edit: say so, with its id and the clone's task.
+            done = _resource.failed_tasks(exc, done)
+            if done:
+                plan.extra['edit_task'] = done[-1]
+            how = 'EM task %s %s' % (tasks[-1]['id'], tasks[-1]['operation']) if tasks else 'answered at once'
+            exc.msg = ('job %r was created by cloning %r (id %s, %s), but applying the declared settings to it '
+                       'failed: %s' % (plan.params['name'], clone.src['name'], _jobs.job_summary(new)['id'], how,
+                                       exc.msg))
+            exc.entity = new
+            raise
+        if done:
+            plan.extra['edit_task'] = done[-1]
+        self.after_write(client, edit, after)
+        plan.cloned = edit.shown(after)
+        return None  # the new job is shown as read after its edit (cloned)
 
     def exists(self, client, plan, record_id):
         return _jobs.job_exists(client, record_id)
@@ -186,7 +222,13 @@ class JobResource(Resource):
         return result
 
     def failed(self, exc, plan, result, tasks):
-        """The job's writes say themselves what their errors carry (as they did before the engine ran them)."""
+        """The engine's error result, in the job's shape: its write's ``task`` (a clone's, with the edit's
+        ``edit_task``), no ``tasks``."""
+        Resource.failed(self, exc, plan, result, tasks)
+        done = exc.result.pop('tasks', None)
+        if done:
+            exc.result['task'] = done[0]
+        exc.result.update(plan.extra)
 
 
 JOB = JobResource(
@@ -194,4 +236,5 @@ JOB = JobResource(
     edit_root='Job', collection='jobs', item='jobs/{id}', create_params={'action': 'clone'},
     edit_params={'action': 'edit'}, get_params={'format': 'Entity'},
     answers={'create': 'a task (a clone)', 'edit': 'a task or at once', 'delete': 'a task or at once'},
+    in_use=False, created_type='Job',
 )

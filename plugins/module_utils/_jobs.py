@@ -16,15 +16,15 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.veeam_em.core.plugins.module_utils import _diff, _tasks, _xml
+from ansible_collections.veeam_em.core.plugins.module_utils import _diff, _resource, _xml
 from ansible_collections.veeam_em.core.plugins.module_utils._client import quote_filter_value
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import (
-    AmbiguousNameError, AmbiguousWriteError, NotFoundError, TaskLost, ValidationError, VeeamEmError,
+    AmbiguousNameError, NotFoundError, ValidationError, VeeamEmError,
 )
 from ansible_collections.veeam_em.core.plugins.module_utils._infra import job_repositories, list_repositories
 from ansible_collections.veeam_em.core.plugins.module_utils._job_models import JOB_MODEL
 from ansible_collections.veeam_em.core.plugins.module_utils._model import child, children, resolve
-from ansible_collections.veeam_em.core.plugins.module_utils._resource import VerifyFailed, close_names, _reread as reread
+from ansible_collections.veeam_em.core.plugins.module_utils._resource import VerifyFailed, close_names, not_kept
 
 
 _UUID = r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'
@@ -279,6 +279,10 @@ class Plan:
                 bad.append((key, self.target.get(key), found.get(key)))
         return bad
 
+    def not_kept(self, bad):
+        """The mismatches as said in an error (see ``_resource.not_kept``)."""
+        return '; '.join('%s (sent %r, found %r)' % (self.describe(k), want, got) for k, want, got in bad)
+
     def describe(self, key):
         block = self.model.by_key[key[0]]
         for leaf in block.leaves:
@@ -375,72 +379,12 @@ def warn_changed_elsewhere(client, plan, first, after, limit=10):
                     'as you want it.' % (plan.entity.get('Name'), ', '.join(found[:limit]), more))
 
 
-def submit(client, plan, body=None):
-    """Send the one PUT for ``plan`` (``body``, else the plan's); return its answer (a WriteOutcome, not waited on),
-    or None when unknown."""
-    job_id = job_summary(plan.entity)['id']
-    try:
-        status, element = client.write('PUT', 'jobs/%s' % job_id, plan.body() if body is None else body,
-                                       params={'action': 'edit'})
-    except AmbiguousWriteError:
-        return None
-    return _tasks.classify_answer(status, element, ('Job',))
-
-
-def finish(client, plan, answer, wait=True, wait_timeout=900, sleep=None, clock=None, read_later=None):
-    """Wait for the edit to end and verify the job; return ``(task dict or None, after entity)``.
-
-    ``answer`` is what submit() returned. A task is waited on; a PUT done at
-    once (200 with the job, 200/204 with no body) is verified from the job in
-    the body when it shows the change, else by reading the job again. Raises
-    TaskFailed/TaskTimeout from the waiter and VerifyFailed when the job does
-    not hold the values that were sent. When the edit cannot be followed (no
-    clear answer, a 202 without a task, or a new logon session that cannot see
-    the task), the job itself is watched on the same schedule instead.
-    With a list as ``read_later``, a task followed to its end adds the plan to
-    it instead of reading the job: the caller reads many jobs back at once and
-    checks each with :func:`verify`.
-    """
-    job_id = job_summary(plan.entity)['id']
-    task = answer.task if answer is not None else None
-    if task is not None and not wait:
-        return task, None
-    watch = answer is None or answer.pending
-    if task is not None:
-        try:
-            task = answer.wait(client, timeout=wait_timeout, sleep=sleep, clock=clock).task
-        except TaskLost:
-            watch = True
-            task = dict(task, state='Unknown',
-                        message='task not visible in the new logon session; the job was read to verify')
-    if answer is not None and answer.resource is not None and not plan.mismatches(answer.resource):
-        return task, answer.resource
-    if read_later is not None and not watch:
-        read_later.append(plan)
-        return task, None
-
-    def read():
-        entity = client.get('jobs/%s' % job_id, params={'format': 'Entity'})
-        return entity, plan.mismatches(entity)
-    # A followed edit is read once; one that could not be followed is watched until the job shows the change or
-    # time is up (the engine's re-read): the PUT is never sent again.
-    after, bad = reread(read, wait_timeout, sleep, clock, once=not watch)
-    if bad and watch:
-        raise VerifyFailed('the edit of job %r could not be followed to its end and the job does not show the '
-                           'change after %s s: %s' % (plan.entity.get('Name'), wait_timeout, _mismatch_text(plan, bad)))
-    verify(plan, after, bad)
-    return task, after
-
-
-def _mismatch_text(plan, bad):
-    return '; '.join('%s: expected %r, found %r' % (plan.describe(k), want, got) for k, want, got in bad)
-
-
 def verify(plan, after, bad=None):
-    """Raise VerifyFailed unless ``after``, the job read after its edit task finished, holds what was sent."""
+    """Raise VerifyFailed unless ``after``, the job read after its edit task finished, holds what was sent (the
+    ``jobs`` module reads many back at once; the message is the engine's)."""
     bad = plan.mismatches(after) if bad is None else bad
     if bad:
-        raise VerifyFailed('EM did not take the change to job %r: %s' % (plan.entity.get('Name'), _mismatch_text(plan, bad)))
+        raise not_kept(plan, bad, 'the edit of the job %r' % plan.entity.get('Name'))
 
 
 def entry_spec():
@@ -475,55 +419,16 @@ def check_entry(params):
 
 def remove(client, index, params, check_mode=False, with_diff=False, wait=True, wait_timeout=900, sleep=None,
            clock=None):
-    """``state: absent``: delete the job if it exists; a missing job is already as declared."""
-    try:
-        entity = index.find(name=params.get('name'), job_id=params.get('id'), backup_server=params.get('backup_server'))
-    except JobNotFound:
-        return {'changed': False, 'job': {}}
-    resolver = index.resolver(entity)
-    result = {'changed': True, 'job': {}}
-    if with_diff:
-        result['diff'] = {'before': job_result(entity, JOB_MODEL.read(entity), resolver), 'after': {}}
-    if check_mode:
-        return result
-    task = delete(client, entity, result, wait, wait_timeout, sleep, clock)
-    if task is not None:
-        result['task'] = _tasks.public_task(task)
-    return result
+    """``state: absent``: delete the job if it exists (a missing job is already as declared), on the engine's path."""
+    job = _job_resource().JOB
+    plan = job.plan(client, dict(params, state='absent'), {}, index=index)
+    return _resource.apply(client, plan, check_mode, with_diff, wait_timeout, sleep, clock, wait=wait)
 
 
-def delete(client, entity, result, wait=True, wait_timeout=900, sleep=None, clock=None, exists=None):
-    """Send the job's DELETE and watch the job go (``exists(job_id)``, by default a GET of the job); return EM's
-    task (None: answered at once). With ``wait`` false a task is returned at once, not followed. An error raised
-    after the write carries ``result`` with the task."""
-    exists_now = exists or (lambda job_id: job_exists(client, job_id))
-    job_id = job_summary(entity)['id']
-    try:
-        status, element = client.write('DELETE', 'jobs/%s' % job_id)
-        answer = _tasks.classify_answer(status, element)
-    except AmbiguousWriteError:
-        answer = None
-    task = answer.task if answer is not None else None
-    if task is not None and not wait:
-        return task
-    try:
-        if task is not None:
-            task = answer.wait(client, timeout=wait_timeout, sleep=sleep, clock=clock).task
-        exists = exists_now(job_id)
-        if exists and (answer is None or answer.pending):
-            # The outcome is unknown or comes later: watch the job, never resend the DELETE.
-            exists = not _tasks.watch_until(lambda: not exists_now(job_id), wait_timeout, sleep, clock)
-        if exists:
-            raise VerifyFailed('job %r still exists after its deletion was accepted' % entity.get('Name'))
-    except VeeamEmError as exc:
-        carry_result(exc, result, task)
-        raise
-    return task
-
-
-def carry_result(exc, result, task):
-    """Let ``exc``, raised after a write, carry the result so far with the task (the one that failed, else ``task``)."""
-    exc.result = dict(result, task=_tasks.public_task(getattr(exc, 'task', None) or task or {}))
+def _job_resource():
+    """``_job_resource`` (imported when used: it builds on this module)."""
+    from ansible_collections.veeam_em.core.plugins.module_utils import _job_resource
+    return _job_resource
 
 
 def job_exists(client, job_id):
@@ -544,37 +449,22 @@ def prepare(index, params, wanted):
 
 def apply(client, plan, check_mode=False, with_diff=False, wait=True, wait_timeout=900, sleep=None, clock=None,
           with_job=True, read_again=None, read_later=None):
-    """Carry a plan out: nothing, a prediction (check mode), or one PUT, a wait and a verification.
+    """Carry a job's plan out on the engine's path: nothing, a prediction (check mode), or one PUT, a wait and a
+    verification; the module result. An error raised after a write carries its result.
 
-    Returns the module result. An error raised after a write carries
-    ``result`` with ``changed: true`` and the task, so the caller reports it.
-    ``read_again`` is passed to :func:`refresh`, ``read_later`` to :func:`finish`.
+    ``read_again(plan)`` is the read just before the PUT (see :func:`refresh`); with a list as ``read_later``, a
+    plan whose edit task finished joins it instead of being read back: the caller reads many jobs back at once and
+    checks each with :func:`verify`.
     """
-    if plan.changed and not check_mode:
-        plan = refresh(client, plan, read_again)
-    result = {'changed': plan.changed}
-    if with_diff:
-        result['diff'] = plan.diff()
-    if not plan.changed or check_mode:
-        if with_job:
-            result['job'] = job_result(plan.entity, plan.target if plan.changed else plan.current, plan.resolver)
-        return result
-    answer = submit(client, plan)
-    task = answer.task if answer is not None else None
-    try:
-        task, after = finish(client, plan, answer, wait=wait, wait_timeout=wait_timeout, sleep=sleep, clock=clock,
-                             read_later=read_later)
-    except VeeamEmError as exc:
-        carry_result(exc, result, task)
-        raise
-    if task is not None:
-        result['task'] = _tasks.public_task(task)
-    if after is not None:
-        warn_changed_elsewhere(client, plan, plan.first, after)
-    if after is None:
-        result['job'] = job_result(plan.entity, plan.target, plan.resolver)
-    else:
-        result['job'] = job_result(after, JOB_MODEL.read(after), plan.resolver)
+    job = _job_resource()
+    run = job.JobPlan(job.JOB, {}, plan.wanted, plan.index, job=plan)
+    run.read_again = read_again
+    run.read_later = [] if read_later is not None else None
+    result = _resource.apply(client, run, check_mode, with_diff, wait_timeout, sleep, clock, wait=wait)
+    if read_later is not None:
+        read_later.extend(p.job for p in run.read_later)
+    if not with_job:
+        result.pop('job', None)
     return result
 
 
@@ -664,6 +554,14 @@ class Clone:
         """The result's ``clone``: the source job and the repository."""
         return {'job': self.src['name'], 'id': self.src['id'], 'repository': self.repo and self.repo['name']}
 
+    def body(self):
+        """The clone's POST body: ``JobCloneSpec`` with the clone info of the source's type."""
+        body = _xml.element('JobCloneSpec')
+        info = _xml.sub(body, self.element)
+        for name in self.children:
+            _xml.sub(info, name, self.values[name])
+        return body
+
     def settings(self, name):
         """The new job as predicted: the source's settings with the declared ones, the new name, no id yet."""
         return dict(job_result(self.source, self.predicted.target, self.predicted.resolver), name=name, id=None,
@@ -672,16 +570,10 @@ class Clone:
 
 def clone(client, index, params, wanted, check_mode=False, with_diff=False, wait=True, wait_timeout=900, sleep=None,
           clock=None):
-    """Create the missing job by cloning ``clone_from``, then apply the declared settings."""
-    planned = plan_clone(client, index, params, wanted)
-    result = {'changed': True, 'clone': planned.info()}
-    settings = planned.settings(params['name'])
-    if with_diff:
-        result['diff'] = {'before': {}, 'after': settings['settings']}
-    if check_mode:
-        result['job'] = settings
-        return result
-    return write_clone(client, index, planned, params, wanted, result, wait, wait_timeout, sleep, clock)
+    """Create the missing job by cloning ``clone_from``, then apply the declared settings (the engine's path)."""
+    job = _job_resource()
+    plan = job.JobPlan(job.JOB, params, wanted, index, clone=plan_clone(client, index, params, wanted))
+    return _resource.apply(client, plan, check_mode, with_diff, wait_timeout, sleep, clock, wait=wait)
 
 
 def plan_clone(client, index, params, wanted):
@@ -706,67 +598,3 @@ def plan_clone(client, index, params, wanted):
         repo = clone_repository(client, spec.get('repository'), src)
         values['RepositoryUid'] = repo['uid']
     return Clone(source, element, children, values, repo, Plan(source, wanted, index))
-
-
-def write_clone(client, index, planned, params, wanted, result, wait=True, wait_timeout=900, sleep=None, clock=None):
-    """Send the clone's POST, find the new job and apply the declared settings to it; ``result`` completed (the
-    clone's ``task``, the edit's ``edit_task``, the ``job``). An error carries ``result`` so far."""
-    src = planned.src
-    body = _xml.element('JobCloneSpec')
-    info = _xml.sub(body, planned.element)
-    for name in planned.children:
-        _xml.sub(info, name, planned.values[name])
-    status, element = client.write('POST', 'jobs/%s' % src['id'], body, params={'action': 'clone'})
-    answer = _tasks.classify_answer(status, element, ('Job',))
-    try:
-        answer.wait(client, timeout=wait_timeout, sleep=sleep, clock=clock)
-    except VeeamEmError as exc:
-        carry_result(exc, result, answer.task)
-        raise
-    if answer.task is not None:
-        result['task'] = answer.public_task()
-    new = _cloned_job(client, answer, params['name'], src['backup_server'], wait_timeout, sleep, clock)
-    plan = Plan(new, wanted, index)
-    if not plan.changed:
-        result['job'] = job_result(new, plan.current, plan.resolver)
-        return result
-    try:
-        edit = apply(client, plan, wait=wait, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
-    except VeeamEmError as exc:
-        # The job exists now whatever happened to the edit: say so, with its id and the clone's task.
-        edit = getattr(exc, 'result', None) or {}
-        how = ('EM task %s %s' % (answer.task.get('id'), answer.task.get('operation')) if answer.task is not None
-               else 'answered at once, HTTP %s' % answer.status)
-        exc.msg = ('job %r was created by cloning %r (id %s, %s), but applying the declared settings to it failed: '
-                   '%s' % (params['name'], src['name'], job_summary(new)['id'], how, exc.msg))
-        exc.result = dict(result, job=job_result(new, JOB_MODEL.read(new), index.resolver(new)))
-        if edit.get('task'):
-            exc.result['edit_task'] = edit['task']
-        raise
-    result['job'] = edit['job']
-    if 'task' in edit:
-        result['edit_task'] = edit['task']
-    return result
-
-
-def _cloned_job(client, answer, name, backup_server, wait_timeout, sleep, clock):
-    """The new job of a clone: from the task's Related link, the job in the answer, or found by its name."""
-    hrefs = [link['href'] for link in (answer.task or {}).get('related') or []
-             if (link.get('type') or '').startswith('Job') and link.get('href')]
-    if answer.resource is not None and answer.resource.get('Href'):
-        hrefs.append(answer.resource.get('Href'))
-    if hrefs:
-        return client.get(hrefs[-1].split('?')[0], params={'format': 'Entity'})
-    found = []
-
-    def appeared():
-        try:
-            found.append(JobIndex(client).find(name=name, backup_server=backup_server))
-        except JobNotFound:
-            if not answer.pending:
-                raise
-        return bool(found)
-    # 202 without a task: EM creates the job later; look for it on the poll schedule, never clone again.
-    if appeared() or _tasks.watch_until(appeared, wait_timeout, sleep, clock):
-        return found[-1]
-    raise VerifyFailed('the clone %r was accepted but did not appear within %s s' % (name, wait_timeout))

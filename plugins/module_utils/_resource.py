@@ -199,7 +199,8 @@ class Resource:
                  collection, item, parent=None, edit_identity=(), create_params=None, edit_params=None,
                  lister=None, answers=None, children=(), returns=(), info_key=None, get_params=None, view_extra=None,
                  probe=None, create_order=None, delete_params=None, extra_options=(), context=None, settings_key=None,
-                 top_options=(), created_type=None, info_children=None, info_options=(), role=None):
+                 top_options=(), created_type=None, info_children=None, info_options=(), role=None,
+                 in_use=True):
         self.name = name
         self.noun = noun
         self.result_key = result_key
@@ -244,6 +245,8 @@ class Resource:
         self.info_children = info_children
         self.info_options = tuple(info_options)
         self.role = role
+        # in_use: EM refuses to delete the record while a job or another component uses it (said when it refuses)
+        self.in_use = in_use
         self.by_option = dict((f.name, f) for f in self.fields if f.option)
 
     def __repr__(self):
@@ -658,6 +661,7 @@ class Plan:
         self.touched = []
         self.sent = 0
         self.last_write = None  # wait: false: the number of the write (1, 2, ...) that is not followed
+        self.read_later = None  # a list: a write whose task finished joins it, read back by the caller (jobs)
         self.action = None
         if params.get('state') == 'absent':
             self.action = 'delete' if self.entity is not None else None
@@ -789,6 +793,11 @@ class Plan:
     def shown(self, entity):
         """The result view of ``entity`` read after the write (None: nothing to show, the record is gone)."""
         return {} if entity is None else self.view(entity, self.shown_values(entity))
+
+    def not_kept(self, bad):
+        """The mismatches (``[(name, sent, found)]``) as said in an error, with the fields' hints."""
+        hints = [self.resource.by_option[b[0]].verify_hint for b in bad if self.resource.by_option[b[0]].verify_hint]
+        return '; '.join('%s (sent %r, found %r)' % b for b in bad) + ''.join('. ' + h for h in hints)
 
     def mismatches(self, entity, names=None):
         """Shown fields that were sent and that ``entity`` (read after the write) does not hold."""
@@ -974,15 +983,24 @@ def _verify(client, plan, answer, item, what, wait_timeout, sleep, clock, names=
     """Read the record after its writes (``item``; None: find the new one) until it shows them."""
     res = plan.resource
 
+    if item is not None and plan.read_later is not None and answer.settled and answer.entity is None:
+        plan.read_later.append(plan)  # its task finished: the caller reads it back with others
+        return None
+
     def find():
         if item is not None:
-            entity = answer.entity if answer.entity is not None and not find.called else \
-                client.get(item, params=res.get_params)
+            if answer.entity is not None and not find.called:
+                find.called = True
+                bad = plan.mismatches(answer.entity, names)
+                if not bad:
+                    return answer.entity, bad
+                # EM answered with the record, not showing the change: read it once more (never sent again)
             find.called = True
+            entity = client.get(item, params=res.get_params)
             return entity, plan.mismatches(entity, names)
         new = _related(client, plan, answer)
         if not new:
-            new = [r for r in res.list(client, plan.parent_id, plan.params.get(res.identity.keys[0]))
+            new = [r for r in res.find(client, plan.params, plan.parent_id)
                    if res.record_id(r) not in plan.before_ids]
             new = [r for r in new if not plan.mismatches(r, names)] or new
         if len(new) > 1:
@@ -995,22 +1013,33 @@ def _verify(client, plan, answer, item, what, wait_timeout, sleep, clock, names=
     if entity is None:
         how = 'EM accepted it' if answer.known else 'EM lost its task (it is not sent again)' if answer.lost else \
             'the request was sent but its answer was lost (it is not sent again)'
-        raise VerifyFailed('%s: %s, but no new record shows%s after %s s' % (what, how, plan._where(), wait_timeout))
+        raise VerifyFailed('%s: %s, but no new %s shows%s after %s s' % (what, how, res.noun, plan._where(),
+                                                                       wait_timeout))
     if bad:
-        hints = [res.by_option[b[0]].verify_hint for b in bad if res.by_option[b[0]].verify_hint]
-        kept = '; '.join('%s (sent %r, found %r)' % b for b in bad)
-        raise VerifyFailed('%s: EM did not keep %s%s' % (what, kept, ''.join('. ' + h for h in hints)))
+        raise not_kept(plan, bad, what, None if answer.settled else wait_timeout)
     return entity
 
 
+def not_kept(plan, bad, what, watched=None):
+    """The error of a write whose record, read after it, does not hold what was sent (``watched``: for so many
+    seconds, the write's end being unknown)."""
+    how = ' (its end could not be followed; the %s was read again for %s s)' % (plan.resource.noun, watched) \
+        if watched is not None else ''
+    return VerifyFailed('%s: EM did not keep %s%s' % (what, plan.not_kept(bad), how))
+
+
 def _related(client, plan, answer):
-    """The new record a create task links to, when the link's Type says it is one (``created_type``); else []."""
+    """The new record EM answered the create with, or the one its task links to when the link's Type says it is one
+    (``created_type``); else []."""
     res = plan.resource
+    if answer.entity is not None and res.record_id(answer.entity) not in plan.before_ids:
+        return [answer.entity]
     if res.created_type is None or answer.task is None:
         return []
     for link in answer.task.get('related') or []:
         if link.get('type') == res.created_type and link.get('href'):
-            entity = client.get(link['href'])
+            href = link['href']
+            entity = client.get(href) if '?' in href else client.get(href, params=res.get_params)
             if _xml.localname(entity.tag) == res.entity_root and res.record_id(entity) not in plan.before_ids:
                 return [entity]
     return []
@@ -1029,24 +1058,25 @@ def _delete(client, plan, tasks, wait_timeout, sleep, clock):
     what = _what(plan)
     record_id = res.record_id(plan.entity)
     params = res.delete_params(plan.params) if res.delete_params is not None else None
+    answer = Answer()
     try:
-        _sent(client, plan, tasks, 'DELETE', item, None, params, what, wait_timeout, sleep, clock)
+        answer = _sent(client, plan, tasks, 'DELETE', item, None, params, what, wait_timeout, sleep, clock)
     except ApiError as exc:
         if exc.status == 403:
             raise
         if res.exists(client, plan, record_id):
-            err = VeeamEmError('EM refused %s%s (HTTP %s: %s); it is kept. EM refuses to delete a %s while a job or '
-                               'another component uses it' % (what, plan._where(), exc.status, exc.message or 'no message',
-                                                              res.noun))
+            err = VeeamEmError('EM refused %s%s (HTTP %s: %s); it is kept%s' % (
+                what, plan._where(), exc.status, exc.message or 'no message',
+                '. EM refuses to delete a %s while a job or another component uses it' % res.noun if res.in_use else ''))
             err.written = False
             raise err
 
     def gone():
-        present = res.exists(client, plan, record_id)
-        return (None if present else True), []
-    done, _bad = _reread(gone, wait_timeout, sleep, clock)
-    if done is None:
-        raise VerifyFailed('%s: EM accepted it, but the record still exists after %s s' % (what, wait_timeout))
+        return True, ['present'] if res.exists(client, plan, record_id) else []
+    _done, left = _reread(gone, wait_timeout, sleep, clock, once=answer.settled)
+    if left:
+        raise VerifyFailed('%s: EM accepted it, but the %s still exists%s' % (
+            what, res.noun, '' if answer.settled else ' after %s s' % wait_timeout))
     return None
 
 

@@ -225,7 +225,7 @@ def test_read_back_finds_a_job_that_did_not_take_its_change():
         run(em, entries({'id': make_job('A')[0], 'description': 'a'}, {'id': make_job('B')[0], 'description': 'b'}))
     jobs = err.value.result['jobs']
     assert [(r['changed'], r['failed']) for r in jobs] == [(True, False), (True, True)]
-    assert jobs[1]['msg'].startswith("EM did not take the change to job 'B': description: expected 'b', found 'Created")
+    assert jobs[1]['msg'].startswith("the edit of the job 'B': EM did not keep description (sent 'b', found 'Created")
     assert jobs[1]['task']['state'] == 'Finished'
 
 

@@ -12,7 +12,7 @@ import pytest
 import responses
 
 from ansible_collections.veeam_em.core.plugins.module_utils import _resource, _xml
-from ansible_collections.veeam_em.core.plugins.module_utils._errors import ApiError
+from ansible_collections.veeam_em.core.plugins.module_utils._errors import VeeamEmError
 from ansible_collections.veeam_em.core.plugins.module_utils._job_resource import JOB
 from ansible_collections.veeam_em.core.tests.unit.plugins.module_utils import test_write_answers as wa
 
@@ -102,7 +102,7 @@ def test_wait_false_returns_the_running_task_and_the_job_as_the_change_leads_to_
     assert wa.calls(rsps)[-1] == ('PUT', EDIT)
 
 
-def test_an_edit_that_fails_carries_the_task_not_the_job(em):
+def test_an_edit_that_fails_carries_its_task_and_the_job_in_the_engine_shape(em):
     _client, rsps, _fake = em
     rsps.add(responses.GET, JOB_URL, body=wa.load('job_entity.xml'))
     rsps.add(responses.PUT, JOB_URL, body=wa.load('task_running.xml'), status=202)
@@ -111,7 +111,7 @@ def test_an_edit_that_fails_carries_the_task_not_the_job(em):
     with pytest.raises(Exception) as err:
         run(em, description='new text')
     result = err.value.result
-    assert result['changed'] is True and result['task']['success'] is False and 'job' not in result
+    assert result['changed'] is True and result['task']['success'] is False and result['job']['name'] == 'SQL Backup'
     assert 'diff' in result and 'tasks' not in result
 
 
@@ -131,13 +131,14 @@ def test_a_delete_is_checked_with_a_get_of_the_job(em, status, exists_after):
     assert gone == {'changed': False, 'job': {}}  # no diff of a job that is not there
 
 
-def test_a_refused_delete_fails_without_a_result(em):
+def test_a_refused_delete_says_the_job_is_kept_and_nothing_changed(em):
     _client, rsps, _fake = em
     rsps.add(responses.GET, JOB_URL, body=wa.load('job_entity.xml'))
     rsps.add(responses.DELETE, JOB_URL, body=wa.load('error_500.xml'), status=400)
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(VeeamEmError) as err:
         run(em, state='absent')
-    assert err.value.result is None
+    assert "EM refused the deletion of the job 'SQL Backup' (HTTP 400" in err.value.msg and 'it is kept' in err.value.msg
+    assert err.value.result['changed'] is False and [c[0] for c in wa.calls(rsps)].count('DELETE') == 1
 
 
 def test_a_missing_job_without_clone_from_is_not_found(em):

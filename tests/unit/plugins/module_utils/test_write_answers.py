@@ -12,7 +12,8 @@ import os
 import pytest
 import responses
 
-from ansible_collections.veeam_em.core.plugins.module_utils import _client, _jobs, _runs, _tasks, _xml
+from ansible_collections.veeam_em.core.plugins.module_utils import _client, _jobs, _resource, _runs, _tasks, _xml
+from ansible_collections.veeam_em.core.plugins.module_utils._job_resource import JOB as JOB_RESOURCE, JobPlan
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import ApiError
 from ansible_collections.veeam_em.core.tests.unit.plugins.module_utils.test_client import FakeTime
 
@@ -195,10 +196,11 @@ def test_job_edit_200_resource_not_showing_the_change_fails_verification(em):
     client, rsps, fake = em
     rsps.add(responses.PUT, JOB, status=200, body=job_xml('Nightly SQL backup'))
     rsps.add(responses.GET, JOB, body=load('job_entity.xml'))
-    with pytest.raises(_jobs.VerifyFailed, match='did not take the change') as exc:
+    with pytest.raises(_resource.VerifyFailed, match="the edit of the job 'SQL Backup': EM did not keep description") as exc:
         _jobs.apply(client, plan_for(client, 'new text'), sleep=fake.sleep, clock=fake.clock)
     assert exc.value.result['changed'] is True
-    assert calls(rsps).count(('PUT', EDIT)) == 1
+    # EM answered with the job not showing the change: it is read once more (not watched), never sent again
+    assert calls(rsps).count(('PUT', EDIT)) == 1 and calls(rsps).count(('GET', READ)) == 2
 
 
 def test_a_500_on_the_verify_read_after_the_put_is_retried(em):
@@ -266,28 +268,43 @@ class CloneEm:
         return _xml.parse(job_xml('clone'))
 
 
-def test_clone_answered_201_with_the_job_reads_it_by_its_href():
-    client = CloneEm()
-    answer = _tasks.classify_answer(201, _xml.parse(job_xml('clone')), ('Job',))
-    new = _jobs._cloned_job(client, answer, 'SQL Backup', 'vbr01', 30, FakeTime().sleep, FakeTime().clock)
-    assert new.get('Name') == 'SQL Backup' and client.gets == ['https://em01.example.com:9398/api/jobs/' + JOB_ID]
+def found_clone(client, answer, fake=None):
+    """The new job of a clone as the engine finds it after the POST's ``answer`` (``_resource._verify``)."""
+    plan = JobPlan(JOB_RESOURCE, {'name': 'SQL Backup', 'backup_server': 'vbr01', 'clone_from': 'src'}, {}, None)
+    fake = fake or FakeTime()
+    return _resource._verify(client, plan, answer, None, 'the creation', 30, fake.sleep, fake.clock, names=())
 
 
-@pytest.mark.parametrize('status', [200, 201, 204])
-def test_clone_done_at_once_without_body_is_found_by_name(status):
+def test_clone_answered_201_with_the_job_takes_it_from_the_answer():
     client = CloneEm()
-    new = _jobs._cloned_job(client, _tasks.classify_answer(status, None), 'SQL Backup', 'vbr01', 30, None, None)
+    new = found_clone(client, _resource.Answer(entity=_xml.parse(job_xml('clone'))))
+    assert new.get('Name') == 'SQL Backup' and client.gets == [] and client.queries == 0
+
+
+def test_clone_task_links_the_new_job():
+    client = CloneEm()
+    task = {'id': 'task-1', 'related': [{'type': 'Job', 'href': 'https://em01.example.com:9398/api/jobs/%s?format=Entity'
+                                         % JOB_ID}]}
+    new = found_clone(client, _resource.Answer(task=task))
+    assert new.get('Name') == 'SQL Backup' and client.gets == ['https://em01.example.com:9398/api/jobs/%s?format=Entity'
+                                                               % JOB_ID]
+
+
+def test_clone_done_at_once_without_body_is_found_by_name():
+    client = CloneEm()
+    new = found_clone(client, _resource.Answer())
     assert new.get('Name') == 'SQL Backup' and client.queries == 1
 
 
 def test_clone_accepted_without_task_is_watched_until_it_appears():
     fake = FakeTime()
     client = CloneEm(appears_at=3)
-    new = _jobs._cloned_job(client, _tasks.classify_answer(202, None), 'SQL Backup', 'vbr01', 30, fake.sleep, fake.clock)
+    new = found_clone(client, _resource.Answer(), fake)
     assert new.get('Name') == 'SQL Backup' and client.queries == 3 and len(fake.sleeps) == 2
 
 
-def test_clone_done_at_once_but_absent_is_not_found():
+def test_clone_that_never_appears_is_watched_then_fails_never_sent_again():
     client = CloneEm(appears_at=99)
-    with pytest.raises(_jobs.JobNotFound):
-        _jobs._cloned_job(client, _tasks.classify_answer(204, None), 'SQL Backup', 'vbr01', 30, None, None)
+    with pytest.raises(_resource.VerifyFailed, match='no new job shows after 30 s'):
+        found_clone(client, _resource.Answer())
+    assert client.queries > 1
