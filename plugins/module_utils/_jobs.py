@@ -7,7 +7,8 @@
 """Finding jobs and converging one job's settings: the logic every job module shares.
 
 ``JobIndex`` answers "which job is this?" from one bulk read or from targeted
-queries; ``Plan``, ``refresh()``, ``submit()`` and ``finish()`` read, diff, write at most once, wait and verify.
+queries; ``Plan`` and ``refresh()`` read and diff; the writes, their waits and verification are the engine's
+(``_resource``), through ``apply()``, ``remove()`` and ``clone()``.
 ``_job_resource.JOB`` puts them on the resource engine (the ``job`` module); ``_bulk`` runs them for many jobs.
 """
 
@@ -24,7 +25,7 @@ from ansible_collections.veeam_em.core.plugins.module_utils._errors import (
 from ansible_collections.veeam_em.core.plugins.module_utils._infra import job_repositories, list_repositories
 from ansible_collections.veeam_em.core.plugins.module_utils._job_models import JOB_MODEL
 from ansible_collections.veeam_em.core.plugins.module_utils._model import child, children, resolve
-from ansible_collections.veeam_em.core.plugins.module_utils._resource import VerifyFailed, close_names, not_kept
+from ansible_collections.veeam_em.core.plugins.module_utils._resource import close_names, not_kept
 
 
 _UUID = r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'

@@ -270,3 +270,48 @@ def test_a_failed_create_that_em_did_not_make_says_only_what_em_said():
         go(em, CREDENTIAL, backup_server='vbr01', credential_username='CORP\\svc', credential_password=SECRET)
     assert 'all the same' not in err.value.msg and err.value.result['credential']['id'] is None
     assert [w[0] for w in em.writes if 'tasks/' not in w[1]] == ['POST']
+
+
+# -- the one write path's choices, for every resource and job alike -----------------------------------------------
+
+FINISHED = ('<Task xmlns="%s" Href="https://em/api/tasks/task-3" Type="Task"><TaskId>task-3</TaskId>'
+            '<State>Finished</State><Operation>Delete</Operation><Result Success="true"/></Task>' % NS)
+
+
+class StaleAnswerEm(FakeEm):
+    """Answers an edit with 200 and the record as it was before the edit, which it does make; keeps what it is
+    asked to delete (``keeps``) although its delete task finishes."""
+
+    keeps = False
+
+    def write(self, method, path, body_el=None, params=None):
+        if method == 'PUT':
+            before = self.get(path)
+            self.requests.pop()
+            self.put(path, body_el, params)
+            return 200, before
+        if method == 'DELETE' and self.keeps:
+            self._record(method, path, body_el, params)
+            return 200, _xml.parse(FINISHED.encode())
+        return super(StaleAnswerEm, self).write(method, path, body_el, params)
+
+
+def test_an_edit_answered_with_the_record_not_showing_it_is_read_once_more_never_resent():
+    em = StaleAnswerEm()
+    rid = em.add_cred(VBR01, 'CORP\\svc', 'old')
+    result = go(em, CREDENTIAL, backup_server='vbr01', credential_username='CORP\\svc', description='new')
+    assert result['changed'] and result['credential']['description'] == 'new'
+    after_put = em.requests[[r[0] for r in em.requests].index('PUT') + 1:]
+    assert [(r[0], r[1].endswith(rid)) for r in after_put] == [('GET', True)]
+
+
+def test_a_delete_whose_task_finished_but_the_record_stays_fails_at_once():
+    em = StaleAnswerEm()
+    em.keeps = True
+    em.add_cred(VBR01, 'CORP\\svc', 'old')
+    with pytest.raises(VeeamEmError) as err:
+        go(em, CREDENTIAL, backup_server='vbr01', credential_username='CORP\\svc', state='absent')
+    assert "EM accepted it, but the credentials record still exists" in err.value.msg and ' s' not in err.value.msg[-4:]
+    assert err.value.result['changed'] is True and err.value.result['tasks'][0]['success'] is True
+    after_delete = em.requests[[r[0] for r in em.requests].index('DELETE') + 1:]
+    assert [r[0] for r in after_delete if 'tasks/' not in r[1]] == ['GET']  # read once: EM said it was done
