@@ -1013,8 +1013,8 @@ def _verify(client, plan, answer, item, what, wait_timeout, sleep, clock, names=
     if entity is None:
         how = 'EM accepted it' if answer.known else 'EM lost its task (it is not sent again)' if answer.lost else \
             'the request was sent but its answer was lost (it is not sent again)'
-        raise VerifyFailed('%s: %s, but no new %s shows%s after %s s' % (what, how, res.noun, plan._where(),
-                                                                       wait_timeout))
+        raise VerifyFailed('%s: %s, but no new %s shows%s after %s s'
+                           % (what, how, res.noun, plan._where(), wait_timeout))
     if bad:
         raise not_kept(plan, bad, what, None if answer.settled else wait_timeout)
     return entity
