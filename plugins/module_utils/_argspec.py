@@ -22,10 +22,11 @@ __metaclass__ = type
 # deprecations, required_if, ...) leaves the whole list to ansible.
 _KNOWN = frozenset(('type', 'elements', 'options', 'choices', 'default', 'required', 'mutually_exclusive',
                     'required_one_of'))
-# For each type, what a value must already be so that ansible's type check returns it unchanged.
+# For each type, what a value must already be so that ansible's type check returns it unchanged. An int option
+# given true or false is left to ansible (bool is an int to isinstance).
 _EXACT = {
     'str': lambda v: isinstance(v, str),
-    'int': lambda v: type(v) is int,  # pylint: disable=unidiomatic-typecheck  (bool is an int to isinstance)
+    'int': lambda v: type(v) is int,  # pylint: disable=unidiomatic-typecheck
     'bool': lambda v: type(v) is bool,  # pylint: disable=unidiomatic-typecheck
     'raw': lambda v: True,
 }
