@@ -22,9 +22,9 @@ description:
   - Over thousands of entries, most of the time of a no-op is ansible-playbook's own handling of the entries
     written out in the playbook. Reading them from a JSON file instead, with O(config) set to
     C("{{ lookup('ansible.builtin.file', 'jobs.json') | from_json }}"), saves most of it.
-  - The entries are checked against the options each one sets. Over thousands of entries, give values in their
-    option's type (C(true), not C("yes"); C(14), not C("14")): one entry that needs such a conversion has ansible
-    check every entry against every option instead, with the same outcome, only slower.
+  - The entries are checked against the options each one sets. Over thousands of entries, give values in the type
+    of their option, C(true) and not C("yes"), C(14) and not C("14"); one entry that needs such a conversion has
+    ansible check every entry against every option instead, with the same outcome, only slower.
   - The next page of jobs is read while the current one is compared, and an entry that names its job by O(config[].id)
     is settled as soon as its page arrives, so over thousands of jobs entries by id are faster and lighter than
     entries by name.
