@@ -7,7 +7,7 @@ One emulator with N generated jobs; for each ansible-core given (--venvs, virtua
 requests and lxml) the floor (one no-op job task) and a no-op jobs over every job with the entries in each
 form (--forms, as benchmarks/bulk.py --scale passes them). ansible-playbook runs under a launcher that
 wraps a few of ansible-core's methods with CPU timers (time.process_time of the process they run in: the
-main process or the task's worker), so the figures are CPU seconds, as stable on a shared machine as the
+main process or the task's worker; the main process's results thread with its own thread's time), so the figures are CPU seconds, as stable on a shared machine as the
 CPU columns of bulk.py; the module runs through an interpreter that records its own CPU time.
 
   python benchmarks/controller_phases.py --jobs 10000 --venvs /path/venv-2.16,/path/venv-2.19
@@ -38,7 +38,9 @@ PHASES = [
     ('ansible.parsing.dataloader', 'DataLoader', 'load_from_file', 'main:   of it, YAML parsed and copied (DataLoader)'),
     ('ansible.executor.task_queue_manager', 'TaskQueueManager', 'run', 'main: the play run (TaskQueueManager.run)'),
     ('ansible.plugins.strategy', 'StrategyBase', '_process_pending_results', 'main:   of it, results read and shown'),
-    ('ansible.executor.process.worker', 'WorkerProcess', '_run', 'worker: all its own CPU'),  # PHASES[4]: see run()
+    # the results thread: timed with its own thread's CPU (it mostly waits while the rest of the process works)
+    ('ansible.executor.task_queue_manager', 'FinalQueue', 'get', 'main:   of it, task results received (unpickled)'),
+    ('ansible.executor.process.worker', 'WorkerProcess', '_run', 'worker: all its own CPU'),  # PHASES[5]: see run()
     ('ansible.playbook.task', 'Task', 'post_validate', 'worker:   arguments templated (Task.post_validate)'),
     ('ansible.plugins.action', 'ActionBase', '_configure_module', 'worker:   module payload built (AnsiballZ)'),
     ('ansible.plugins.action', 'ActionBase', '_parse_returned_data', 'worker:   module result decoded'),
@@ -63,15 +65,16 @@ def dump():
 def wrap(owner, name, label):
     orig = getattr(owner, name)
     worker = name == '_run'
+    clock = time.thread_time if name == 'get' else time.process_time
 
     def timed(*args, **kwargs):
         if worker:
             acc.clear()  # a forked worker starts with its parent's figures
-        t0 = time.process_time()
+        t0 = clock()
         try:
             return orig(*args, **kwargs)
         finally:
-            acc[label] = acc.get(label, 0.0) + time.process_time() - t0
+            acc[label] = acc.get(label, 0.0) + clock() - t0
             if worker:
                 dump()
     setattr(owner, name, timed)
@@ -128,7 +131,7 @@ def run(venv, book, tmp, emu, collections):
         raise RuntimeError('%s failed:\n%s' % (book, proc.stdout[-3000:]))
     figures = {}
     deadline = time.monotonic() + 10  # the worker may write its figures after ansible-playbook has exited
-    while PHASES[4][3] not in figures and time.monotonic() < deadline:
+    while PHASES[5][3] not in figures and time.monotonic() < deadline:
         figures = {}
         for name in os.listdir(tmp):
             if name.startswith('phases.') and not name.endswith('.tmp'):
