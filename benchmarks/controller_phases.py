@@ -7,8 +7,9 @@ One emulator with N generated jobs; for each ansible-core given (--venvs, virtua
 requests and lxml) the floor (one no-op job task) and a no-op jobs over every job with the entries in each
 form (--forms, as benchmarks/bulk.py --scale passes them). ansible-playbook runs under a launcher that
 wraps a few of ansible-core's methods with CPU timers (time.process_time of the process they run in: the
-main process or the task's worker; the main process's results thread with its own thread's time), so the figures are CPU seconds, as stable on a shared machine as the
-CPU columns of bulk.py; the module runs through an interpreter that records its own CPU time.
+main process or the task's worker; the main process's results thread with its own thread's CPU time),
+so the figures are CPU seconds, as stable on a shared machine as the CPU columns of bulk.py; the module runs
+through an interpreter that records its own CPU time.
 
   python benchmarks/controller_phases.py --jobs 10000 --venvs /path/venv-2.16,/path/venv-2.19
 
