@@ -70,7 +70,7 @@ class VeeamEmModule(AnsibleModule):
     def _load_params(self):
         """Load the arguments, then choose the spec ansible validates them with (see ``quick_lists``)."""
         super(VeeamEmModule, self)._load_params()
-        for name, spec in self._quick.items():
+        for name, spec in getattr(self, '_quick', {}).items():
             entries = _argspec.quick_list(_argspec.compile_list(spec), self.params.get(name))
             if entries is not None:
                 self.argument_spec[name] = _argspec.lean(spec)
@@ -78,7 +78,8 @@ class VeeamEmModule(AnsibleModule):
 
     def entries(self, name):
         """The validated entries of the list option ``name`` (filled with every option's default or None)."""
-        return self._entries[name] if name in self._entries else self.params[name]
+        entries = getattr(self, '_entries', {})
+        return entries[name] if name in entries else self.params[name]
 
     def _client(self):
         p = self.params
