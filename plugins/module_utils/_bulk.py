@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.veeam_em.core.plugins.module_utils._batch import ReadAhead, query_by_uid
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError, VeeamEmError
 from ansible_collections.veeam_em.core.plugins.module_utils._jobs import (
-    JobIndex, JobNotFound, Plan, apply, check_entry, clone, parse_job_id, prepare, remove, verify,
+    JobIndex, JobNotFound, Plan, apply, check_entry, clone, entry_spec, parse_job_id, prepare, remove, verify,
     warn_changed_elsewhere,
 )
 from ansible_collections.veeam_em.core.plugins.module_utils._resource_bulk import in_flight, mark_failed, summarise
@@ -41,6 +41,16 @@ from ansible_collections.veeam_em.core.plugins.module_utils import _resource_bul
 
 # One failure, one bounded pool of writes and one run summary serve ``jobs`` and every engine resource's bulk module.
 BulkFailed = _resource_bulk.BulkFailed
+
+
+def argument_spec():
+    """The ``jobs`` module's own options (the connection and wait options are added by VeeamEmModule)."""
+    return dict(
+        config=dict(type='list', elements='dict', required=True, options=entry_spec(),
+                    required_one_of=[('name', 'id')], mutually_exclusive=[('name', 'id')]),
+        max_in_flight=dict(type='int', default=10),
+        page_size=dict(type='int', default=500),
+    )
 
 
 def entry_label(entry):

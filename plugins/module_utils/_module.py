@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.veeam_em.core.plugins.module_utils import _client, _xml
+from ansible_collections.veeam_em.core.plugins.module_utils import _argspec, _client, _xml
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import VeeamEmError
 
 
@@ -39,13 +39,22 @@ def wait_spec():
 
 
 class VeeamEmModule(AnsibleModule):
-    """AnsibleModule with the connection options and the EM session built in."""
+    """AnsibleModule with the connection options and the EM session built in.
 
-    def __init__(self, argument_spec, with_wait=False, **kwargs):
+    ``quick_lists`` names options that are long lists of dicts (a bulk module's ``config``): when every entry
+    passes the quick check of :mod:`._argspec`, ansible checks only that the option is a list of dicts, and
+    :meth:`entries` gives the entries validated and filled as ansible would have; ``params`` keeps them as
+    given, which is what the result's ``invocation`` shows. Any other input is validated by ansible against
+    the whole spec, as without the option.
+    """
+
+    def __init__(self, argument_spec, with_wait=False, quick_lists=(), **kwargs):
         spec = connection_spec()
         if with_wait:
             spec.update(wait_spec())
         spec.update(argument_spec)
+        self._quick = dict((name, spec[name]) for name in quick_lists)
+        self._entries = {}
         super(VeeamEmModule, self).__init__(argument_spec=spec, **kwargs)
         if not _client.HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib('requests'), exception=_client.REQUESTS_IMPORT_ERROR)
@@ -57,6 +66,20 @@ class VeeamEmModule(AnsibleModule):
             self.fail_json(msg='wait_timeout: %d is not a number of seconds; accepted: 0 or more' % wait_timeout,
                            option='wait_timeout')
         self.client = None
+
+    def _load_params(self):
+        """Load the arguments, then choose the spec ansible validates them with (see ``quick_lists``)."""
+        super(VeeamEmModule, self)._load_params()
+        for name, spec in getattr(self, '_quick', {}).items():
+            entries = _argspec.quick_list(_argspec.compile_list(spec), self.params.get(name))
+            if entries is not None:
+                self.argument_spec[name] = _argspec.lean(spec)
+                self._entries[name] = entries
+
+    def entries(self, name):
+        """The validated entries of the list option ``name`` (filled with every option's default or None)."""
+        entries = getattr(self, '_entries', {})
+        return entries[name] if name in entries else self.params[name]
 
     def _client(self):
         p = self.params

@@ -22,6 +22,9 @@ description:
   - Over thousands of entries, most of the time of a no-op is ansible-playbook's own handling of the entries
     written out in the playbook. Reading them from a JSON file instead, with O(config) set to
     C("{{ lookup('ansible.builtin.file', 'jobs.json') | from_json }}"), saves most of it.
+  - The entries are checked against the options each one sets. Over thousands of entries, give values in the type
+    of their option, C(true) and not C("yes"), C(14) and not C("14"); one entry that needs such a conversion has
+    ansible check every entry against every option instead, with the same outcome, only slower.
   - The next page of jobs is read while the current one is compared, and an entry that names its job by O(config[].id)
     is settled as soon as its page arrives, so over thousands of jobs entries by id are faster and lighter than
     entries by name.
@@ -543,27 +546,22 @@ jobs:
       sample: {id: task-4, state: Finished, operation: EditJob, success: true, message: Ok}
 '''
 
-from ansible_collections.veeam_em.core.plugins.module_utils._bulk import check_config, converge_all
+from ansible_collections.veeam_em.core.plugins.module_utils._bulk import argument_spec, check_config, converge_all
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError
-from ansible_collections.veeam_em.core.plugins.module_utils._jobs import entry_spec
 from ansible_collections.veeam_em.core.plugins.module_utils._module import VeeamEmModule
 
 
 def main():
-    module = VeeamEmModule(dict(
-        config=dict(type='list', elements='dict', required=True, options=entry_spec(),
-                    required_one_of=[('name', 'id')], mutually_exclusive=[('name', 'id')]),
-        max_in_flight=dict(type='int', default=10),
-        page_size=dict(type='int', default=500),
-    ), with_wait=True, supports_check_mode=True)
+    module = VeeamEmModule(argument_spec(), with_wait=True, supports_check_mode=True, quick_lists=('config',))
     p = module.params
+    config = module.entries('config')
     try:
-        wanted = check_config(p['config'], p['max_in_flight'], p['page_size'])
+        wanted = check_config(config, p['max_in_flight'], p['page_size'])
     except ValidationError as exc:
         module.fail_from(exc)
 
     def run(client):
-        return converge_all(client, p['config'], wanted, check_mode=module.check_mode, with_diff=module._diff,
+        return converge_all(client, config, wanted, check_mode=module.check_mode, with_diff=module._diff,
                             wait=p['wait'], wait_timeout=p['wait_timeout'], max_in_flight=p['max_in_flight'],
                             page_size=p['page_size'])
 
