@@ -36,7 +36,7 @@ from ansible_collections.veeam_em.core.plugins.module_utils._jobs import (
     JobIndex, JobNotFound, Plan, apply, check_entry, clone, entry_spec, parse_job_id, prepare, remove, verify,
     warn_changed_elsewhere,
 )
-from ansible_collections.veeam_em.core.plugins.module_utils._resource_bulk import in_flight, mark_failed, summarise
+from ansible_collections.veeam_em.core.plugins.module_utils._resource_bulk import check_in_flight, in_flight, mark_failed, summarise
 from ansible_collections.veeam_em.core.plugins.module_utils import _resource_bulk
 
 # One failure, one bounded pool of writes and one run summary serve ``jobs`` and every engine resource's bulk module.
@@ -76,8 +76,7 @@ def check_config(config, max_in_flight=1, page_size=500):
             raise ValidationError('config[%d] (%s): names the same job as config[%d]; merge the two entries'
                                   % (i, entry_label(entry), seen[key]), option='config')
         seen[key] = i
-    if max_in_flight < 1:
-        raise ValidationError('max_in_flight: must be at least 1', option='max_in_flight')
+    check_in_flight(max_in_flight)
     if page_size is not None and page_size < 1:
         raise ValidationError('page_size: %d jobs per page; accepted: 1 or more' % page_size, option='page_size')
     return wanted

@@ -70,6 +70,13 @@ def _key(resource, entry):
                                    for k in ident.keys)
 
 
+def check_in_flight(max_in_flight):
+    """``max_in_flight`` of a bulk module: at least one write at a time (both bulk paths word it alike)."""
+    if max_in_flight < 1:
+        raise ValidationError('max_in_flight: %d writes at a time; accepted: 1 or more' % max_in_flight,
+                              option='max_in_flight')
+
+
 def check_config(resource, config, max_in_flight=1):
     """Validate every entry before any request; return each entry's wanted values, in order.
 
@@ -77,9 +84,7 @@ def check_config(resource, config, max_in_flight=1):
     or two entries that name one record (their writes would undo each other),
     fail the task naming the entry and the option.
     """
-    if max_in_flight < 1:
-        raise ValidationError('max_in_flight: %d writes at a time; accepted: 1 or more' % max_in_flight,
-                              option='max_in_flight')
+    check_in_flight(max_in_flight)
     defaults = dict((name, spec.get('default')) for name, spec in entry_spec(resource).items())
     wanted = []
     seen = {}
@@ -209,17 +214,20 @@ def plan_entry(resource, reads, params, wanted, lists):
 
 
 def converge(client, resource, config, wanted, check_mode=False, with_diff=False, wait_timeout=900, max_in_flight=10,
-             sleep=None, clock=None, apply=None):
+             sleep=None, clock=None, apply=None, wait=True):
     """Bring every entry of ``config`` to its ``wanted`` values (from :func:`check_config`); the module result.
 
-    ``apply(client, plan, check_mode, with_diff, wait_timeout, sleep, clock)`` is
+    ``apply(client, plan, check_mode, with_diff, wait_timeout, sleep, clock, wait)`` is
     what the single-record module does once it has its plan (the engine's by
-    default). Raises BulkFailed, carrying the whole result, when any entry failed.
+    default); ``wait=False`` has each entry's last write return with its task
+    as EM accepted it, as the single-record module's ``wait: false`` does.
+    Raises BulkFailed, carrying the whole result, when any entry failed.
     """
     apply = apply or _resource.apply
     reads, lists = ReadCache(client), {}
     results, plans = [], []
-    options = dict(check_mode=check_mode, with_diff=with_diff, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
+    options = dict(check_mode=check_mode, with_diff=with_diff, wait_timeout=wait_timeout, sleep=sleep, clock=clock,
+                   wait=wait)
     defaults = dict((name, spec.get('default')) for name, spec in entry_spec(resource).items())
     for entry, want in zip(config, wanted):
         params = dict(defaults)
@@ -261,8 +269,7 @@ def run_bulk_module(resource, probe=None):
         config=dict(type='list', elements='dict', required=True, options=entry_spec(resource),
                     **resource.module_kwargs()),
         max_in_flight=dict(type='int', default=10),
-        wait_timeout=dict(type='int', default=900),
-    ), supports_check_mode=True)
+    ), with_wait=True, supports_check_mode=True)
     p = module.params
     try:
         wanted = check_config(resource, p['config'], p['max_in_flight'])
@@ -273,5 +280,5 @@ def run_bulk_module(resource, probe=None):
         if probe is not None:
             probe(client)
         return converge(client, resource, p['config'], wanted, check_mode=module.check_mode, with_diff=module._diff,
-                        wait_timeout=p['wait_timeout'], max_in_flight=p['max_in_flight'])
+                        wait_timeout=p['wait_timeout'], max_in_flight=p['max_in_flight'], wait=p['wait'])
     module.run_safely(run)

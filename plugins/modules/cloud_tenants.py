@@ -33,8 +33,8 @@ extends_documentation_fragment:
 options:
   config:
     description:
-      - The tenants to keep, each a dict of M(veeam_em.core.cloud_tenant) options without the connection options and
-        O(wait_timeout).
+      - The tenants to keep, each a dict of M(veeam_em.core.cloud_tenant) options without the connection options,
+        O(wait) and O(wait_timeout), which apply to every entry.
     type: list
     elements: dict
     required: true
@@ -310,6 +310,15 @@ options:
       - How many tenant writes run at once (at least 1). The entries with nothing to send take no slot.
     type: int
     default: 10
+  wait:
+    description:
+      - C(false) has each tenant's last write return once EM has accepted it, with its task (state C(Running)) in the
+        entry's C(task), reporting a change, without waiting for the task or reading the tenant again to verify it.
+        A write EM answers at once (no task) is verified either way, and a write the tenant's next one needs (the
+        create before its quotas, an edit before its child collections' writes) is waited on as with C(true).
+      - Until EM's task ends a new tenant may not show, so a run in between would create it again.
+    type: bool
+    default: true
   wait_timeout:
     description:
       - Seconds to wait for each write EM answers with a task, or for a write it accepted without one to show when

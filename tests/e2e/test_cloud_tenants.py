@@ -10,6 +10,7 @@ from __future__ import (absolute_import, division, print_function)
 
 import json
 import os
+import time
 
 import yaml
 
@@ -55,11 +56,26 @@ def test_cloud_tenants_check_apply_rerun_and_one_failing_entry(em):
                                                           {'repository': 'Backup Volume 01', 'quota_gb': 0}]}]}}
     as_portal_user = {'veeam_em.core.cloud_tenants': {'config': CONFIG, 'username': 'e2e-portal',
                                                       'password': '{{ e2e_portal_password }}'}, 'check_mode': True}
-    run = run_tasks(em, [dict(task, check_mode=True), task, task, bad, as_portal_user],
+    nowait = {'veeam_em.core.cloud_tenants': {'config': [{'name': 'globex', 'backup_server': 'vbr01',
+                                                          'description': 'Globex, not waited on'}], 'wait': False}}
+    no_slot = {'veeam_em.core.cloud_tenants': {'config': CONFIG[:1], 'max_in_flight': 0}}
+    run = run_tasks(em, [dict(task, check_mode=True), task, task, bad, as_portal_user, nowait, no_slot],
                     extra_vars={'e2e_tenant_password': TENANT_SECRET, 'e2e_portal_password': PORTAL_SECRET})
-    check, first, again, refused, portal = run.results
+    check, first, again, refused, portal, accepted, zero = run.results
     sessions = run.sessions()
-    assert len(sessions) == 4, [len(s) for s in sessions]  # the bad list never logged on
+    assert len(sessions) == 5, [len(s) for s in sessions]  # the bad lists never logged on
+
+    # wait: false: the edit's task returned as EM accepted it, not polled, the tenant not read back; EM finishes it.
+    entry = accepted['tenants'][0]
+    assert accepted['changed'] is True and entry['changed'] and entry['task']['state'] == 'Running'
+    after_put = sessions[4][[e['method'] for e in sessions[4]].index('PUT') + 1:]
+    assert [e['method'] for e in after_put] == ['DELETE'] and '/logonSessions/' in after_put[0]['path'], after_put
+    deadline = time.time() + 30
+    while tenant(em, 'globex')['description'] != 'Globex, not waited on' and time.time() < deadline:
+        time.sleep(0.5)
+    assert tenant(em, 'globex')['description'] == 'Globex, not waited on'
+    # max_in_flight below one fails before the logon, naming the option and what it accepts.
+    assert zero['failed'] is True and zero['msg'] == 'max_in_flight: 0 writes at a time; accepted: 1 or more', zero['msg']
 
     # EM's Portal User role is enough: the same reads, the same plan (all applied by now), nothing written.
     assert not portal.get('failed') or portal['msg'].startswith('1 of 5 tenants failed: hooli'), portal['msg']

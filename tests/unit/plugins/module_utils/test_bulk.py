@@ -125,7 +125,7 @@ def test_bad_entry_is_named_by_index_and_label_before_any_request():
 def test_max_in_flight_below_one_is_refused():
     with pytest.raises(ValidationError) as err:
         _bulk.check_config(entries({'name': 'A'}), max_in_flight=0)
-    assert err.value.option == 'max_in_flight'
+    assert err.value.option == 'max_in_flight' and 'accepted: 1 or more' in err.value.msg
 
 
 @pytest.mark.parametrize('config,kwargs,option', [

@@ -16,7 +16,7 @@ import pytest
 
 from ansible_collections.veeam_em.core.plugins.module_utils import _resource_bulk
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import ApiError, ValidationError
-from ansible_collections.veeam_em.core.plugins.module_utils._resource_models import CREDENTIAL
+from ansible_collections.veeam_em.core.plugins.module_utils._resource_models import CREDENTIAL, ENCRYPTION_PASSWORD
 from ansible_collections.veeam_em.core.tests.unit.plugins.module_utils.test_resource import (
     SECRET, VBR01, VBR02, FakeEm,
 )
@@ -186,3 +186,20 @@ def test_each_record_is_decoded_a_bounded_number_of_times_whatever_the_number_of
     assert [r['changed'] for r in out['credentials']] == [False] * 300 + [True]
     assert len(calls) < 5 * len(config), len(calls)  # not one decode of every record per entry
     assert len(em.creds[VBR01]) == 301 and em.writes[0][0] == 'POST' and len(em.writes) == 1
+
+
+def test_wait_false_leaves_each_entry_with_its_accepted_task():
+    """The bulk module's wait: false is the single module's, per entry: the last write's task as EM accepted it."""
+    em = FakeEm(create_answer='running')
+    config = [{'hint': 'Offsite', 'backup_server': 'vbr01', 'key_password': SECRET},
+              {'hint': 'Tape', 'backup_server': 'vbr02', 'key_password': SECRET}]
+    wanted = _resource_bulk.check_config(ENCRYPTION_PASSWORD, config)
+    out = _resource_bulk.converge(em, ENCRYPTION_PASSWORD, config, wanted, wait_timeout=3, sleep=lambda s: None,
+                                  clock=iter(range(100000)).__next__, wait=False)
+    assert out['changed'] is True
+    for entry in out['encryption_passwords']:
+        assert entry['changed'] and not entry['failed']
+        assert entry['task']['state'] == 'Running' and entry['tasks'] == [entry['task']]
+    # nothing followed a POST: no task poll and no read back
+    assert [r[0] for r in em.requests if r[0] != 'GET' or 'tasks' in r[1]] == ['POST', 'POST']
+    assert SECRET not in json.dumps(out)
