@@ -63,10 +63,10 @@ def test_utf8_bom_accepted():
     'attack_undeclared_entity.xml',
 ])
 def test_attacks_refused(name):
-    start = time.monotonic()
+    start = time.process_time()
     with pytest.raises(UnsafeXmlError) as exc:
         _xml.parse(load(name))
-    assert time.monotonic() - start < 2
+    assert time.process_time() - start < 2
     text = str(exc.value)
     assert 'etc/hostname' not in text
     assert '127.0.0.1' not in text
@@ -83,10 +83,10 @@ def test_doctype_refused_even_if_scan_bypassed(monkeypatch):
 
 def test_quadratic_blowup_refused():
     data = b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "' + b'A' * 50000 + b'">]><a>' + b'&x;' * 50000 + b'</a>'
-    start = time.monotonic()
+    start = time.process_time()
     with pytest.raises(UnsafeXmlError):
         _xml.parse(data)
-    assert time.monotonic() - start < 2
+    assert time.process_time() - start < 2
 
 
 def test_utf16_refused():
@@ -98,10 +98,10 @@ def test_utf16_refused():
 @pytest.mark.parametrize('depth', [201, 300, 5000])
 def test_deep_nesting_refused(depth):
     data = b'<a>' * depth + b'</a>' * depth
-    start = time.monotonic()
+    start = time.process_time()
     with pytest.raises(UnsafeXmlError):
         _xml.parse(data)
-    assert time.monotonic() - start < 2
+    assert time.process_time() - start < 2
 
 
 def test_nesting_at_limit_accepted():
@@ -114,10 +114,10 @@ def test_text_longer_than_libxml2_cap_refused(where):
     """15 MiB in one node: refused whatever libxml2 enforces itself (Debian 12's 2.9.14 does not)."""
     big = 'y' * (15 * 1024 * 1024)
     doc = {'text': '<a><b>%s</b></a>', 'tail': '<a><b/>%s</a>', 'attribute': '<a><b c="%s"/></a>'}[where] % big
-    start = time.monotonic()
+    start = time.process_time()  # CPU, not wall: a loaded machine stretches the wall clock, not the work
     with pytest.raises(UnsafeXmlError, match='(?i)longer than|limit|too long'):
         _xml.parse(doc.encode())
-    assert time.monotonic() - start < 2
+    assert time.process_time() - start < 2  # refused from one pass over the node, not after building on it
 
 
 @pytest.mark.parametrize('where', ['text', 'tail', 'attribute'])
@@ -137,10 +137,10 @@ def test_tree_walk_enforces_the_text_cap_itself(where):
 
 def test_oversize_refused_without_parsing():
     data = b'<a>' + b'x' * (16 * 1024 * 1024) + b'</a>'
-    start = time.monotonic()
+    start = time.process_time()
     with pytest.raises(UnsafeXmlError, match='too large'):
         _xml.parse(data)
-    assert time.monotonic() - start < 2
+    assert time.process_time() - start < 2
     with pytest.raises(UnsafeXmlError, match='too large'):
         _xml.parse(b'<a>123456</a>', max_bytes=5)
 
