@@ -5,7 +5,7 @@
 
 One emulator with N generated jobs; the module's main() runs in a fresh python (this one, or --python) against
 it with every entry declaring its job's current description, as benchmarks/bulk.py --scale does, with CPU
-timers (time.process_time) around its parts. The pages are read in line instead of one ahead in a thread, so
+timers (time.process_time) around its parts. The pages are read in line instead of ahead in threads, so
 that no part overlaps another; main() alone, without the interpreter's start and the imports.
 
   python benchmarks/module_phases.py --jobs 10000 --repeat 3
@@ -54,7 +54,9 @@ try:
     from ansible_collections.veeam_em.core.plugins.module_utils import _argspec
 except ImportError:  # before the quick check
     _argspec = None
-_bulk.pages_ahead = lambda pages: pages  # in line: no part overlaps another
+_client.PAGES_IN_FLIGHT = 0  # pages read in line: no part overlaps another
+if hasattr(_bulk, 'pages_ahead'):  # before the page pipeline
+    _bulk.pages_ahead = lambda pages: pages
 for label, owner, attr in %(parts)r:
     timed(label, eval(owner), attr)
 t0 = time.process_time()
