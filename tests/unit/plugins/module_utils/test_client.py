@@ -502,6 +502,15 @@ def test_query_pages_by_number_two_in_flight_in_order(rsps, fake_time):
     assert not page_threads()
 
 
+def settled_calls(rsps, expected, timeout=10):
+    """Whether the calls made reach ``expected`` and stay there a moment longer."""
+    deadline = time.monotonic() + timeout
+    while len(rsps.calls) < expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    return len(rsps.calls) == expected
+
+
 def test_query_pages_hold_at_most_in_flight_pages_ahead(rsps, fake_time):
     add_logon(rsps)
     add_pages(rsps, lambda number: (200, numbered_page(number, 6)))
@@ -509,11 +518,9 @@ def test_query_pages_hold_at_most_in_flight_pages_ahead(rsps, fake_time):
     with make_client(fake_time) as client:
         pages = client.query_pages('Job', page_size=1, in_flight=2)
         assert names([next(pages)]) == [['job 1']]
-        time.sleep(0.2)
-        assert len(rsps.calls) == 1 + 3  # logon, page 1, and pages 2 and 3 asked for ahead
+        assert settled_calls(rsps, 1 + 3)  # logon, page 1, and pages 2 and 3 asked for ahead, no more
         assert names([next(pages)]) == [['job 2']]
-        time.sleep(0.2)
-        assert len(rsps.calls) == 1 + 4
+        assert settled_calls(rsps, 1 + 4)
         pages.close()  # the caller stops early: what is under way is waited for, nothing more is asked
         assert not page_threads()
     assert len([1 for method, url in sequence(rsps) if method == 'GET']) <= 5
