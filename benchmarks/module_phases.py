@@ -5,8 +5,10 @@
 
 One emulator with N generated jobs; the module's main() runs in a fresh python (this one, or --python) against
 it with every entry declaring its job's current description, as benchmarks/bulk.py --scale does, with CPU
-timers (time.process_time) around its parts. The pages are read in line instead of one ahead in a thread, so
-that no part overlaps another; main() alone, without the interpreter's start and the imports.
+timers (time.process_time) around its parts. The pages are read in line instead of ahead in threads, so
+that no part overlaps another; main() alone, without the interpreter's start and the imports. Each such run is
+followed by one of main() as shipped (pages read ahead, no timers), whose CPU and wall seconds are printed last:
+wall minus CPU is the time the module waited.
 
   python benchmarks/module_phases.py --jobs 10000 --repeat 3
 """
@@ -26,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bulk  # noqa: E402  pylint: disable=wrong-import-position
 
 HARNESS = r'''
-import contextlib, io, json, sys, time
+import contextlib, io, json, resource, sys, time
 from ansible.module_utils import basic
 with open(sys.argv[1], 'rb') as f:
     basic._ANSIBLE_ARGS = f.read()
@@ -54,16 +56,23 @@ try:
     from ansible_collections.veeam_em.core.plugins.module_utils import _argspec
 except ImportError:  # before the quick check
     _argspec = None
-_bulk.pages_ahead = lambda pages: pages  # in line: no part overlaps another
-for label, owner, attr in %(parts)r:
-    timed(label, eval(owner), attr)
-t0 = time.process_time()
+if %(inline)r:  # pages read in line, parts timed: no part overlaps another
+    _client.PAGES_IN_FLIGHT = 0
+    if hasattr(_bulk, 'pages_ahead'):  # before the page pipeline
+        _bulk.pages_ahead = lambda pages: pages
+    for label, owner, attr in %(parts)r:
+        timed(label, eval(owner), attr)
+elif %(in_flight)r is not None:
+    _client.PAGES_IN_FLIGHT = %(in_flight)r
+t0, w0 = time.process_time(), time.perf_counter()
 with contextlib.redirect_stdout(io.StringIO()):
     try:
         jobs.main()
     except SystemExit:
         pass
 marks['main() of the module, all'] = time.process_time() - t0
+marks['wall'] = time.perf_counter() - w0
+marks['rss'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 print(json.dumps(marks))
 '''
 
@@ -88,22 +97,24 @@ def main(argv=None):
     ap.add_argument('--latency-ms', type=int, default=20, help='emulator latency per request (default 20)')
     ap.add_argument('--python', default=sys.executable, help='the python that runs the module (default this one)')
     ap.add_argument('--repeat', type=int, default=3, help='runs, medians printed (default 3)')
+    ap.add_argument('--in-flight', type=int, help='query pages asked for ahead in the runs as shipped (default the module\'s own)')
     opts = ap.parse_args(argv)
     tmp = tempfile.mkdtemp(prefix='veeam_em_module_phases_')
     collections = bulk.collections_dir()
     emu = bulk.Emu(tmp, opts.jobs, opts.latency_ms, 1.0)
-    runs = []
+    runs, shipped = [], []
     try:
         args = os.path.join(tmp, 'args.json')
         with open(args, 'w') as f:
             json.dump({'ANSIBLE_MODULE_ARGS': {'config': bulk.api_entries(emu), 'server': emu.url, 'username': bulk.USER,
                                                'password': bulk.PASSWORD, 'ca_path': emu.ca}}, f)
-        for _i in range(opts.repeat):
-            proc = subprocess.run([opts.python, '-c', HARNESS % {'parts': PARTS}, args], capture_output=True, text=True,
-                                  env=dict(os.environ, PYTHONPATH=collections), check=False)
-            if proc.returncode != 0:
-                raise RuntimeError(proc.stderr[-3000:])
-            runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        for _i in range(opts.repeat):  # alternating: parts timed with the pages in line, then main() as shipped
+            for inline, into in ((True, runs), (False, shipped)):
+                proc = subprocess.run([opts.python, '-c', HARNESS % {'parts': PARTS, 'inline': inline, 'in_flight': opts.in_flight}, args], capture_output=True,
+                                      text=True, env=dict(os.environ, PYTHONPATH=collections), check=False)
+                if proc.returncode != 0:
+                    raise RuntimeError(proc.stderr[-3000:])
+                into.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     finally:  # the arguments hold the emulator's password: they do not outlive the run
         emu.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -111,6 +122,13 @@ def main(argv=None):
     for label in [p[0] for p in PARTS] + ['main() of the module, all']:
         values = [r[label] for r in runs if label in r]
         print('%-44s %s' % (label, '%.3f' % statistics.median(values) if values else '-'))
+    cpu, wall = [r['main() of the module, all'] for r in shipped], [r['wall'] for r in shipped]
+    waited = statistics.median([w - c for w, c in zip(wall, cpu)])
+    rss = statistics.median([r['rss'] for r in shipped])
+    each = ' '.join('%.2f/%.2f' % pair for pair in zip(cpu, wall))
+    load = ' '.join('%.2f' % x for x in os.getloadavg())
+    print('main() as shipped (pages read ahead): CPU %.3f s, wall %.3f s, wall - CPU %.3f s, peak RSS %.1f MiB (medians; '
+          'each run CPU/wall %s); load %s' % (statistics.median(cpu), statistics.median(wall), waited, rss, each, load))
     return 0
 
 

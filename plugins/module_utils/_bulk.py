@@ -28,8 +28,6 @@ end, instead of two GETs per changed job.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-from concurrent.futures import ThreadPoolExecutor
-
 from ansible_collections.veeam_em.core.plugins.module_utils._batch import ReadAhead, query_by_uid
 from ansible_collections.veeam_em.core.plugins.module_utils._errors import ValidationError, VeeamEmError
 from ansible_collections.veeam_em.core.plugins.module_utils._jobs import (
@@ -94,19 +92,6 @@ def wanted_jobs(config):
     return lambda s: s['id'] in ids or s['name'] in names or s['name'] in sources or s['id'] in sources
 
 
-def pages_ahead(pages):
-    """Iterate ``pages`` with the next page already being fetched in a thread while the caller works."""
-    it = iter(pages)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        ahead = pool.submit(next, it, None)
-        while True:
-            page = ahead.result()
-            if page is None:
-                return
-            ahead = pool.submit(next, it, None)
-            yield page
-
-
 def _early(entry, want, with_diff):
     """Whether the entry can be settled when its job's page arrives, before the index is complete."""
     return (not with_diff and bool(entry.get('id')) and entry['state'] != 'absent'
@@ -137,7 +122,7 @@ def converge_all(client, config, wanted, check_mode=False, with_diff=False, wait
 
     index = JobIndex(client)
     index.entities, index.summaries = {}, {}  # filled page by page below
-    for page in pages_ahead(client.query_pages('Job', fmt='Entities', page_size=page_size)):
+    for page in client.query_pages('Job', fmt='Entities', page_size=page_size):
         for entity in page:
             summary = index.add(entity, keep)
             waiting = False

@@ -22,6 +22,7 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import base64
+import collections
 import email.utils
 import ipaddress
 import json
@@ -32,6 +33,7 @@ import threading
 import time
 import traceback
 
+from concurrent.futures import ThreadPoolExecutor
 from http.cookiejar import CookiePolicy
 from urllib.parse import quote, unquote, urlsplit
 
@@ -82,6 +84,7 @@ BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
 CONNECT_TIMEOUT_CAP = 10.0
 MAX_PAGES = 10000
+PAGES_IN_FLIGHT = 2  # query pages asked for ahead of the caller, at most
 READ_CHUNK = 65536
 SESSION_HEADER = 'X-RestSvcSessionId'
 REDACTED = '********'
@@ -806,8 +809,18 @@ class EmClient:
             items.extend(page)
         return items
 
-    def query_pages(self, qtype, filter=None, fmt='Entities', page_size=None):  # pylint: disable=redefined-builtin
-        """Like query(), one page at a time: a caller that keeps only some items lets each page go."""
+    def query_pages(self, qtype, filter=None, fmt='Entities', page_size=None, in_flight=None):  # pylint: disable=redefined-builtin
+        """Like query(), one page at a time: a caller that keeps only some items lets each page go.
+
+        The next pages are asked for while the caller works on the current one. When the first page's
+        PagingInfo gives the number of pages of the size asked for, pages 2, 3, ... are asked for by number,
+        ``in_flight`` requests out at most (PAGES_IN_FLIGHT by default), and given back in order; otherwise
+        each page's Next link is followed, one page ahead. At most ``in_flight`` parsed pages wait ahead of
+        the caller; ``in_flight=0`` reads every page in line. The last numbered page's Next link, if any, is
+        still followed (the query grew meanwhile). On an error, no later page is given back, the requests
+        not yet sent are dropped and those under way are waited for before the error is raised.
+        """
+        in_flight = PAGES_IN_FLIGHT if in_flight is None else max(0, int(in_flight))
         params = [('type', qtype)]
         if fmt and fmt.lower() not in ('refs', 'reference'):
             params.append(('format', fmt))
@@ -817,21 +830,50 @@ class EmClient:
             params.append(('pageSize', int(page_size)))
             params.append(('page', 1))
         root = self.get('query', params=params)
-        seen = set()
-        while True:
-            yield _query_items(root)
-            next_href = None
-            for link in _xml.findall(root, 'PagingInfo/Links/Link'):
-                if (link.get('Rel') or '').lower() == 'next' and link.get('Href'):
-                    next_href = link.get('Href')
-                    break
-            if not next_href:
-                return
-            url = self.rebase(next_href)
-            if url in seen or len(seen) >= MAX_PAGES:
-                raise VeeamEmError('query %s: the server\'s paging links loop (page %s seen twice)' % (qtype, self.redact(self._path_of(url))))
-            seen.add(url)
-            root = self.get(url)
+        last = _pages_count(root, page_size) if page_size and in_flight else 0
+        number, seen, ahead = 2, set(), collections.deque()
+        pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix='veeam_em-pages') if in_flight else None
+        try:
+            while True:
+                while number <= last and len(ahead) < in_flight:
+                    ahead.append(pool.submit(self.get, 'query', params[:-1] + [('page', number)]))
+                    number += 1
+                if number > last and not ahead:  # by the Next link: from the first page, or after the last numbered one
+                    url = self._next_page(qtype, root, seen)
+                    if url:
+                        ahead.append(pool.submit(self.get, url) if pool else url)
+                yield _query_items(root)
+                if not ahead:
+                    return
+                root = ahead.popleft()
+                root = root.result() if pool else self.get(root)
+        finally:
+            if pool:
+                for future in ahead:
+                    future.cancel()
+                pool.shutdown(wait=True)
+
+    def _next_page(self, qtype, root, seen):
+        """The URL of the page after ``root`` by its Next link, None on the last page; refuses a loop."""
+        for link in _xml.findall(root, 'PagingInfo/Links/Link'):
+            if (link.get('Rel') or '').lower() == 'next' and link.get('Href'):
+                url = self.rebase(link.get('Href'))
+                if url in seen or len(seen) >= MAX_PAGES:
+                    raise VeeamEmError('query %s: the server\'s paging links loop (page %s seen twice)' % (qtype, self.redact(self._path_of(url))))
+                seen.add(url)
+                return url
+        return None
+
+
+def _pages_count(root, page_size):
+    """The number of pages the first page's PagingInfo announces for ``page_size``; 0 when it gives no usable one."""
+    info = _xml.find(root, 'PagingInfo')
+    if info is None or info.get('PageNum') != '1' or info.get('PageSize') != str(int(page_size)):
+        return 0
+    count = info.get('PagesCount') or ''
+    if not count.isdigit() or not 1 <= int(count) <= MAX_PAGES:
+        return 0
+    return int(count)
 
 
 def _query_items(root):

@@ -10,6 +10,8 @@ import base64
 import email.utils
 import io
 import os
+import re
+import threading
 import time
 
 import pytest
@@ -436,6 +438,143 @@ def test_query_paging_loop_detected(rsps, fake_time):
     with make_client(fake_time) as client:
         with pytest.raises(VeeamEmError, match='loop'):
             client.query('Job')
+
+
+QUERY = BASE + 'query?type=Job&format=Entities&pageSize=1&page=%d'
+
+
+def numbered_page(number, count, info=None, next_link=None):
+    """Page ``number`` of ``count``, one job each, as EM answers with pageSize=1 (or with ``info`` as PagingInfo's attributes)."""
+    attrs = info if info is not None else {'PageNum': str(number), 'PageSize': '1', 'PagesCount': str(count)}
+    links = '<Link Href="%s" Rel="First"/>' % (QUERY % 1).replace('&', '&amp;')
+    if next_link or number < count:
+        links += '<Link Href="%s" Rel="Next"/>' % (next_link or QUERY % (number + 1)).replace('&', '&amp;')
+    return ('<QueryResult xmlns="http://www.veeam.com/ent/v1.0"><Entities><Jobs><Job Type="Job" Name="job %d"/></Jobs></Entities>'
+            '<PagingInfo %s><Links>%s</Links></PagingInfo></QueryResult>'
+            % (number, ' '.join('%s="%s"' % item for item in sorted(attrs.items())), links)).encode('utf-8')
+
+
+def page_number(request):
+    return int(request.url.rsplit('page=', 1)[1]) if '&page=' in request.url else 1
+
+
+def add_pages(rsps, answer):
+    """Answer every query page through ``answer(number)`` -> (status, body)."""
+    def callback(request):
+        status, body = answer(page_number(request))
+        return status, {'Content-Type': 'application/xml'}, body
+    rsps.add_callback(responses.GET, re.compile(re.escape(BASE + 'query?') + '.*'), callback=callback)
+
+
+def names(pages):
+    return [[job.get('Name') for job in page] for page in pages]
+
+
+def page_threads():
+    return [t for t in threading.enumerate() if t.name.startswith('veeam_em-pages')]
+
+
+def test_query_pages_by_number_two_in_flight_in_order(rsps, fake_time):
+    add_logon(rsps)
+    out, most = [], [0]
+    lock = threading.Lock()
+    page2_may_answer = threading.Event()
+
+    def answer(number):
+        with lock:
+            out.append(number)
+            most[0] = max(most[0], len(out))
+        if number == 2:  # page 3 is asked for, and answered, before page 2 is
+            assert page2_may_answer.wait(5)
+        if number == 3:
+            page2_may_answer.set()
+        with lock:
+            out.remove(number)
+        return 200, numbered_page(number, 5)
+    add_pages(rsps, answer)
+    add_logoff(rsps)
+    with make_client(fake_time) as client:
+        pages = list(client.query_pages('Job', page_size=1, in_flight=2))
+        assert client.requests_sent == 6  # logon and five pages, as by the Next links
+    assert names(pages) == [['job 1'], ['job 2'], ['job 3'], ['job 4'], ['job 5']]
+    assert sorted(url for method, url in sequence(rsps) if method == 'GET') == [QUERY % n for n in range(1, 6)]
+    assert most[0] == 2
+    assert not page_threads()
+
+
+def settled_calls(rsps, expected, timeout=10):
+    """Whether the calls made reach ``expected`` and stay there a moment longer."""
+    deadline = time.monotonic() + timeout
+    while len(rsps.calls) < expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    return len(rsps.calls) == expected
+
+
+def test_query_pages_hold_at_most_in_flight_pages_ahead(rsps, fake_time):
+    add_logon(rsps)
+    add_pages(rsps, lambda number: (200, numbered_page(number, 6)))
+    add_logoff(rsps)
+    with make_client(fake_time) as client:
+        pages = client.query_pages('Job', page_size=1, in_flight=2)
+        assert names([next(pages)]) == [['job 1']]
+        assert settled_calls(rsps, 1 + 3)  # logon, page 1, and pages 2 and 3 asked for ahead, no more
+        assert names([next(pages)]) == [['job 2']]
+        assert settled_calls(rsps, 1 + 4)
+        pages.close()  # the caller stops early: what is under way is waited for, nothing more is asked
+        assert not page_threads()
+    assert len([1 for method, url in sequence(rsps) if method == 'GET']) <= 5
+
+
+def test_query_pages_error_on_page_3_of_5(rsps, fake_time):
+    add_logon(rsps)
+    error = b'<Error xmlns="http://www.veeam.com/ent/v1.0" Message="Query failed" StatusCode="404"/>'
+    add_pages(rsps, lambda number: (404, error) if number == 3 else (200, numbered_page(number, 5)))
+    add_logoff(rsps)
+    got = []
+    with make_client(fake_time) as client:
+        with pytest.raises(ApiError, match='Query failed'):
+            for page in client.query_pages('Job', page_size=1, in_flight=2):
+                got.append(page)
+        assert not page_threads()
+    assert names(got) == [['job 1'], ['job 2']]
+    assert sequence(rsps)[-1] == ('DELETE', LOGOFF)
+
+
+@pytest.mark.parametrize('info', [
+    {'PageNum': '1', 'PageSize': '1'},  # no count
+    {'PageNum': '1', 'PageSize': '1', 'PagesCount': 'many'},
+    {'PageNum': '1', 'PageSize': '2', 'PagesCount': '3'},  # not the size asked for
+    {'PageNum': '2', 'PageSize': '1', 'PagesCount': '3'},
+])
+def test_query_pages_without_a_usable_count_follow_next_links(rsps, fake_time, info):
+    add_logon(rsps)
+    add_pages(rsps, lambda number: (200, numbered_page(number, 3, info=info if number == 1 else None)))
+    add_logoff(rsps)
+    with make_client(fake_time) as client:
+        assert names(client.query_pages('Job', page_size=1)) == [['job 1'], ['job 2'], ['job 3']]
+        assert client.requests_sent == 4
+    assert [url for method, url in sequence(rsps) if method == 'GET'] == [QUERY % n for n in range(1, 4)]
+
+
+def test_query_pages_follow_the_last_numbered_pages_next_link(rsps, fake_time):
+    add_logon(rsps)  # two pages announced, a third one there by the time the second is read
+    add_pages(rsps, lambda number: (200, numbered_page(number, 2 if number == 1 else 3)))
+    add_logoff(rsps)
+    with make_client(fake_time) as client:
+        assert names(client.query_pages('Job', page_size=1)) == [['job 1'], ['job 2'], ['job 3']]
+    assert [url for method, url in sequence(rsps) if method == 'GET'] == [QUERY % n for n in range(1, 4)]
+
+
+@pytest.mark.parametrize('in_flight', [0, 2])
+def test_query_pages_next_link_loop_guard(rsps, fake_time, in_flight):
+    add_logon(rsps)
+    add_pages(rsps, lambda number: (200, numbered_page(number, 3, next_link=QUERY % 2)))
+    add_logoff(rsps)
+    with make_client(fake_time) as client:
+        with pytest.raises(VeeamEmError, match='loop'):
+            list(client.query_pages('Job', in_flight=in_flight))
+        assert not page_threads()
 
 
 # ---- redirects, errors -----------------------------------------------------------
