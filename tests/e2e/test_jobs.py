@@ -25,17 +25,23 @@ def test_jobs_converges_in_one_session(em):
     assert [j['changed'] for j in c['jobs']] == [True, True, True, False]
     assert check.writes() == []
 
-    run = run_tasks(em, [{'veeam_em.core.jobs': {'config': config}}, {'veeam_em.core.jobs': {'config': config}}],
-                    diff=True)
-    first, second = run.results
+    # the same values as strings ansible converts: the entries go through ansible's whole validation, same outcome
+    converted = [dict(config[0], retention={'type': 'restore_points', 'restore_points': '19'}),
+                 {'name': 'Exchange Backup', 'schedule': {'retry': {'enabled': 'yes', 'times': '9'}}}] + config[2:]
+    run = run_tasks(em, [{'veeam_em.core.jobs': {'config': config}}, {'veeam_em.core.jobs': {'config': config}},
+                         {'veeam_em.core.jobs': {'config': converted}}], diff=True)
+    first, second, third = run.results
+    assert third['changed'] is False and not third.get('failed'), third.get('msg')
+    assert [j['changed'] for j in third['jobs']] == [False] * 4
     assert not first.get('failed'), first.get('msg')
     assert [j['name'] for j in first['jobs']] == ['SQL Backup', 'Exchange Backup', 'File Server Backup (vbr02)',
                                                   'DC Replication']
     assert [j['changed'] for j in first['jobs']] == [True, True, True, False]
     assert all(j['task']['state'] == 'Finished' for j in first['jobs'][:3])
-    s1, s2 = run.sessions()
+    s1, s2, s3 = run.sessions()
     assert len([e for e in s1 if e['method'] == 'PUT']) == 3
     assert second['changed'] is False and [e for e in s2 if e['method'] == 'PUT'] == []
+    assert [e for e in s3 if e['method'] == 'PUT'] == []
     reads = [e for e in s2 if e['method'] == 'GET' and e['path'].startswith('/api/')]
     assert len([e for e in reads if e['path'].rstrip('/') == '/api/query']) == 1
     assert first['jobs'][0]['diff']['after'] == {'description': 'bulk one', 'retention': {'restore_points': 19}}
