@@ -177,4 +177,3 @@ def test_every_answer_and_reading_em_may_give(em):
     assert r[3]['hardware_plan']['storage'] == [{'datastore': 'vsanDatastore', 'quota_gb': 10,
                                                  'friendly_name': 'vsanDatastore'}]
     assert eu_tenants(em) == tenants_before
-
